@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# fuzz-smoke.sh BINARY CORPUS_DIR SECONDS
+# Runs a libFuzzer target for SECONDS from a copy of its seed corpus (the repo's
+# corpus is never modified). Exit status: libFuzzer's (non-zero on a crash).
+set -euo pipefail
+bin="$1"; corpus="$2"; seconds="${3:-20}"
+if [ ! -x "$bin" ]; then
+  echo "fuzz-smoke: $bin is missing: build it with 'cmake --preset fuzz && cmake --build --preset fuzz --target fuzz-all'" >&2
+  exit 1
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/corpus"
+if [ -d "$corpus" ]; then cp -r "$corpus"/. "$work/corpus"/; fi
+cd "$work"
+"$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -n 25
+exit "${PIPESTATUS[0]}"
