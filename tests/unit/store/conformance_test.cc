@@ -36,6 +36,8 @@ struct BackendFactory {
   std::function<Result<std::unique_ptr<MailStore>>(const std::filesystem::path& dir)> open;
 };
 
+void PrintTo(const BackendFactory& f, std::ostream* os) { *os << f.name; }
+
 class MailStoreConformance : public ::testing::TestWithParam<BackendFactory> {
  protected:
   void SetUp() override {
