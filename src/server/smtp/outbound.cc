@@ -1,0 +1,65 @@
+#include "server/smtp/outbound.h"
+
+#include <boost/asio/post.hpp>
+
+#include "core/log.h"
+
+namespace rampart::server::smtp {
+
+net::Task<Status> deliverLocally(LocalRecipients& local, std::string sender,
+                                 std::vector<std::string> recipients,
+                                 std::shared_ptr<const std::string> bytes) {
+  namespace asio = net::asio;
+  auto executor = co_await asio::this_coro::executor;
+  co_return co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
+      [&](auto handler) {
+        // The store calls back on its own thread; the coroutine must resume on
+        // its executor. std::function needs a copyable callable, hence the
+        // shared_ptr around the move-only handler.
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        local.deliverLocal(std::move(sender), std::move(recipients), std::move(bytes),
+                           [executor, shared](Status st) {
+                             asio::post(executor, [shared, st = std::move(st)]() mutable {
+                               (*shared)(std::move(st));
+                             });
+                           });
+      },
+      asio::use_awaitable);
+}
+
+Outbound::Outbound(store::OutboundQueue& queue, LocalRecipients& local, Clock& clock,
+                   bool relay_enabled, std::function<void()> wake_relay)
+    : queue_(queue), local_(local), clock_(clock), relay_enabled_(relay_enabled),
+      wake_relay_(std::move(wake_relay)) {}
+
+net::Task<Result<SubmitResult>> Outbound::submit(std::string sender,
+                                                 std::vector<std::string> recipients,
+                                                 std::shared_ptr<const std::string> bytes) {
+  if (recipients.empty()) co_return fail(Errc::invalid_argument, "no recipients");
+  SubmitResult result;
+  for (auto& r : recipients) {
+    auto local = local_.isLocal(r);
+    if (!local) co_return fail(local.error());
+    (*local ? result.delivered_locally : result.queued).push_back(std::move(r));
+  }
+  if (!result.queued.empty() && !relay_enabled_) {
+    co_return fail(Errc::permission_denied,
+                   "no relay configured for " + std::to_string(result.queued.size()) +
+                       " non-local recipient(s)");
+  }
+  if (!result.delivered_locally.empty()) {
+    auto st = co_await deliverLocally(local_, sender, result.delivered_locally, bytes);
+    if (!st) co_return fail(st.error());
+  }
+  if (!result.queued.empty()) {
+    auto id = queue_.enqueue(sender, result.queued, *bytes, clock_.now());
+    if (!id) co_return fail(id.error());
+    result.queue_id = *id;
+    log::get("smtp")->info("queued {} from=<{}> recipients={} size={}", *id, sender,
+                           result.queued.size(), bytes->size());
+    if (wake_relay_) wake_relay_();
+  }
+  co_return result;
+}
+
+}  // namespace rampart::server::smtp
