@@ -43,6 +43,9 @@ struct Summary {
   std::string preview;     // first characters of the text body, whitespace folded
   // False when the message did not parse cleanly; what did parse is still filled in.
   bool well_formed = true;
+  // True when a SummaryLimits bound cut the walk short (attachments or parts
+  // past it are missing from this summary; the message itself is intact).
+  bool truncated = false;
 };
 
 struct SummaryLimits {
@@ -52,7 +55,8 @@ struct SummaryLimits {
 };
 
 // Summarises a message. Never fails on malformed input: it summarises what it
-// can and clears well_formed. Pure: no I/O.
+// can and clears well_formed. Pure: no I/O. Thread-safe (GMime is initialised
+// once, on first use).
 Summary summarize(std::string_view message, const SummaryLimits& limits = {});
 
 }  // namespace rampart::mime
