@@ -73,7 +73,7 @@ std::string encodeSummary(const mime::Summary& s) {
   putString(out, s.content_type);
   putString(out, s.message_class);
   putString(out, s.preview);
-  out.push_back(s.well_formed ? 1 : 0);
+  out.push_back(static_cast<char>((s.well_formed ? 1 : 0) | (s.truncated ? 2 : 0)));
   putVarint(out, s.attachments.size());
   for (const mime::Attachment& a : s.attachments) {
     putString(out, a.filename);
@@ -106,7 +106,9 @@ Result<mime::Summary> decodeSummary(std::string_view bytes) {
       !r.byte(wf) || !r.varint(count)) {
     return bad();
   }
-  s.well_formed = wf != 0;
+  if (wf > 3) return bad();
+  s.well_formed = (wf & 1) != 0;
+  s.truncated = (wf & 2) != 0;
   if (count > bytes.size()) return bad();  // each attachment takes several bytes
   s.attachments.resize(count);
   for (mime::Attachment& a : s.attachments) {

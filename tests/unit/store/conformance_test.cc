@@ -580,6 +580,7 @@ TEST_P(MailStoreConformance, SummaryRoundTrips) {
   s.message_class = "IPM.Note.SMIME.MultipartSigned";
   s.preview = "Hello there";
   s.well_formed = false;
+  s.truncated = true;
   s.attachments.push_back({"r\xc3\xa9port.pdf", "application/pdf", "", 1000, false, "2"});
   s.attachments.push_back({"logo.png", "image/png", "logo@x", 50, true, "1.2"});
   auto r = store_->deliverSync(d);
@@ -602,6 +603,7 @@ TEST_P(MailStoreConformance, SummaryRoundTrips) {
   EXPECT_EQ(g.message_class, s.message_class);
   EXPECT_EQ(g.preview, s.preview);
   EXPECT_EQ(g.well_formed, s.well_formed);
+  EXPECT_EQ(g.truncated, s.truncated);
   ASSERT_EQ(g.attachments.size(), 2u);
   for (std::size_t i = 0; i < 2; ++i) {
     EXPECT_EQ(g.attachments[i].filename, s.attachments[i].filename);
