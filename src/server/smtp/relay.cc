@@ -39,7 +39,7 @@ std::shared_ptr<Relay> Relay::create(net::asio::any_io_executor executor,
 Relay::Relay(net::asio::any_io_executor executor, store::OutboundQueue& queue,
              RelayConfig config, Clock& clock, Random& random, LocalRecipients* local,
              std::shared_ptr<boost::asio::ssl::context> tls)
-    : executor_(executor), queue_(queue), config_(std::move(config)), clock_(clock),
+    : executor_(net::asio::make_strand(executor)), queue_(queue), config_(std::move(config)), clock_(clock),
       random_(random), local_(local), tls_(std::move(tls)), timer_(executor) {}
 
 void Relay::start() {

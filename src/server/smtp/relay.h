@@ -54,6 +54,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   Status bounce(const store::QueueEntry& entry, std::string_view message,
                 const std::vector<struct FailedRecipient>& failed);
 
+  // A strand: the loop, wake() and stop() touch timer_ from any I/O thread.
   net::asio::any_io_executor executor_;
   store::OutboundQueue& queue_;
   RelayConfig config_;
