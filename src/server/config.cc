@@ -41,7 +41,8 @@ Result<ServerConfig> readServerConfig(Result<ConfigFile> file) {
   ConfigSection lmtp = root.section("lmtp");
   readLmtpConfig(lmtp, cfg.lmtp);
 
-  // The SMTP relay's [relay] section is read here (src/server/smtp/relay_config.h).
+  ConfigSection relay = root.section("relay");
+  smtp::readRelayConfig(relay, cfg.relay);
 
   if (auto st = file->finish(); !st) return fail(st.error());
   return cfg;

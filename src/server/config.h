@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "server/smtp/relay_config.h"
 
 namespace rampart::server {
 
@@ -45,10 +46,8 @@ struct ServerConfig {
 
   LmtpConfig lmtp;
 
-  // --- SMTP out -------------------------------------------------------------
-  // Reserved for the SMTP relay (src/server/smtp/): `RelayConfig relay;` and
-  // its [relay] reader in loadServerConfig() go here.
-  // --------------------------------------------------------------------------
+  // [relay]: mail out to a relay over SMTP (src/server/smtp/).
+  smtp::RelayConfig relay;
 };
 
 // Reads the [lmtp] section into `out`; errors are recorded on the section's file.

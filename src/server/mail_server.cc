@@ -6,7 +6,10 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/log.h"
 #include "directory/builtin_directory.h"
+#include "server/smtp/local_delivery_recipients.h"
+#include "store/sqlite/sqlite_outbound_queue.h"
 #include "store/sqlite/sqlite_mail_store.h"
 
 namespace rampart::server {
@@ -33,6 +36,13 @@ Result<std::unique_ptr<MailServer>> MailServer::create(const ServerConfig& confi
   server->directory_ = std::shared_ptr<directory::Directory>(std::move(*directory));
   server->delivery_ =
       std::make_shared<LocalDelivery>(server->store_, server->directory_, server->config_.local_domains);
+  auto queue = store::sqlite::SqliteOutboundQueue::open(db);
+  if (!queue) return fail(queue.error());
+  server->queue_ = std::move(*queue);
+  server->local_recipients_ = std::make_unique<smtp::LocalDeliveryRecipients>(server->delivery_);
+  if (server->config_.relay.helo_name.empty()) {
+    server->config_.relay.helo_name = effectiveHostname(server->config_);
+  }
   return server;
 }
 
@@ -43,11 +53,32 @@ Status MailServer::start(net::asio::io_context& io) {
   if (!lmtp) return fail(lmtp.error());
   lmtp_ = std::move(*lmtp);
   lmtp_->start();
+
+  // SMTP out. The worker also runs without a relay host: it still delivers
+  // queued mail for local recipients (`rampart admin mail send`).
+  std::shared_ptr<net::asio::ssl::context> tls;
+  if (!config_.relay.host.empty() && config_.relay.tls != smtp::TlsPolicy::none) {
+    auto ctx = smtp::makeRelayTlsContext(config_.relay);
+    if (!ctx) return fail(ctx.error());
+    tls = std::move(*ctx);
+  }
+  relay_ = smtp::Relay::create(io.get_executor(), *queue_, config_.relay, systemClock(),
+                               systemRandom(), local_recipients_.get(), std::move(tls));
+  outbound_ = std::make_unique<smtp::Outbound>(*queue_, *local_recipients_, systemClock(),
+                                               !config_.relay.host.empty(),
+                                               [relay = relay_] { relay->wake(); });
+  relay_->start();
+  if (config_.relay.host.empty()) {
+    log::get("smtp")->info("no [relay] host: mail for non-local recipients is refused");
+  } else {
+    log::get("smtp")->info("relaying to {}:{}", config_.relay.host, config_.relay.port);
+  }
   return {};
 }
 
 void MailServer::stop() {
   if (lmtp_) lmtp_->stop();
+  if (relay_) relay_->stop();
 }
 
 void MailServer::abort() {

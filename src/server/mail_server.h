@@ -16,6 +16,9 @@
 #include "server/config.h"
 #include "server/delivery.h"
 #include "server/lmtp/lmtp_server.h"
+#include "server/smtp/outbound.h"
+#include "server/smtp/relay.h"
+#include "store/outbound_queue.h"
 #include "store/mail_store.h"
 
 namespace rampart::server {
@@ -44,6 +47,9 @@ class MailServer {
   store::MailStore& store() { return *store_; }
   directory::Directory& directory() { return *directory_; }
   LocalDelivery& localDelivery() { return *delivery_; }
+  // Mail out (after start()): local recipients directly, the rest via the relay.
+  smtp::Outbound& outbound() { return *outbound_; }
+  store::OutboundQueue& outboundQueue() { return *queue_; }
 
  private:
   explicit MailServer(ServerConfig config) : config_(std::move(config)) {}
@@ -53,6 +59,11 @@ class MailServer {
   std::shared_ptr<directory::Directory> directory_;
   std::shared_ptr<LocalDelivery> delivery_;
   std::unique_ptr<lmtp::LmtpServer> lmtp_;
+  // SMTP out (src/server/smtp/): queue in data_dir/rampart.db, relay worker.
+  std::unique_ptr<store::OutboundQueue> queue_;
+  std::unique_ptr<smtp::LocalRecipients> local_recipients_;
+  std::shared_ptr<smtp::Relay> relay_;
+  std::unique_ptr<smtp::Outbound> outbound_;
 };
 
 // data_dir/rampart.db
