@@ -171,7 +171,25 @@ bool parseParam(std::string_view text, Param& out) {
 // Splits "path params..." at single spaces. Returns false on empty fields
 // (double spaces, trailing space), which RFC 5321's grammar does not allow.
 bool splitArgs(std::string_view rest, std::string_view& path, std::vector<std::string_view>& params) {
-  auto sp = rest.find(' ');
+  // The path ends at the first '>' outside a quoted local part (which may hold spaces).
+  std::size_t end = std::string_view::npos;
+  bool quoted = false;
+  for (std::size_t i = 0; i < rest.size(); ++i) {
+    if (quoted && rest[i] == '\\') {
+      ++i;
+    } else if (rest[i] == '"') {
+      quoted = !quoted;
+    } else if (!quoted && rest[i] == '>') {
+      end = i + 1;
+      break;
+    } else if (!quoted && rest[i] == ' ') {
+      end = i;
+      break;
+    }
+  }
+  std::size_t sp = end;
+  if (sp != std::string_view::npos && sp < rest.size() && rest[sp] != ' ') return false;
+  if (sp == rest.size()) sp = std::string_view::npos;
   path = rest.substr(0, sp);
   if (path.empty()) return false;
   if (sp == std::string_view::npos) return true;
