@@ -1,6 +1,7 @@
 # Applied per target through rampart_component(); third-party headers come in as SYSTEM.
 function(rampart_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wshadow=local -Wnon-virtual-dtor)
+  target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Wnon-virtual-dtor
+    $<$<CXX_COMPILER_ID:GNU>:-Wshadow=local>)
   if(RAMPART_WERROR)
     target_compile_options(${target} PRIVATE -Werror)
   endif()

@@ -10,6 +10,7 @@
 //   rampart admin ... group member add|remove GROUP USER
 //   rampart admin ... group list
 //   rampart admin ... mail ...            (admin_mail.cc)
+//   rampart admin ... mailbox ...         (admin_mailbox.cc)
 //
 // Passwords are never taken from the command line (other users could read
 // them in the process list): from standard input with --password-stdin, or
@@ -38,7 +39,8 @@ constexpr const char* kUsage =
     "  group add|remove NAME\n"
     "  group member add|remove GROUP USER\n"
     "  group list\n"
-    "  mail send|queue|list ...   (rampart admin mail help)\n";
+    "  mail send|queue ...        (rampart admin mail help)\n"
+    "  mailbox folders|list|show  (rampart admin mailbox)\n";
 
 const std::vector<std::string> kValued = {"config", "data-dir", "address", "display-name"};
 
@@ -163,6 +165,7 @@ int runAdmin(const Args& args) {
     return pos.empty() ? 2 : 0;
   }
   if (pos[0] == "mail") return runAdminMail(args);
+  if (pos[0] == "mailbox") return runAdminMailbox(args);
   if (pos[0] != "user" && pos[0] != "group") {
     std::fprintf(stderr, "rampart admin: unknown command '%s'\n%s", pos[0].c_str(), kUsage);
     return 2;

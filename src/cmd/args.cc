@@ -1,8 +1,15 @@
 #include <algorithm>
+#include <filesystem>
 
 #include "cmd/commands.h"
 
 namespace rampart::cmd {
+
+std::string self() {
+  std::error_code ec;
+  auto path = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string("rampart") : path.string();
+}
 
 std::string option(const Args& args, const std::string& name, const std::string& fallback) {
   const std::string dashed = "--" + name;

@@ -2,8 +2,14 @@
 // Each takes the arguments after its own name and returns the exit code.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
+
+namespace rampart::server {
+class MailServer;
+struct ServerConfig;
+}  // namespace rampart::server
 
 namespace rampart::cmd {
 
@@ -11,10 +17,17 @@ using Args = std::vector<std::string>;
 
 int runUp(const Args& args);          // up.cc: every role on loopback, dev PKI, demo users
 int runServer(const Args& args);      // server.cc: the mail server role
+// Runs the mail server until SIGTERM/SIGINT, then drains (server.cc); calls
+// `on_started` once it listens. Shared by `rampart server` and `rampart up`.
+int serveMail(const server::ServerConfig& config,
+              const std::function<void(server::MailServer&)>& on_started);
 int runAdmin(const Args& args);       // admin.cc: user, group, mail
 int runAdminMail(const Args& args);   // admin_mail.cc: `rampart admin mail send ...`
+int runAdminMailbox(const Args& args);  // admin_mailbox.cc: `rampart admin mailbox ...`
 
 // Small helpers shared by the subcommands (args.cc).
+// The path of the running binary, for commands printed to the user.
+std::string self();
 // Returns the value after `--name` (or `--name=value`), or `fallback`.
 std::string option(const Args& args, const std::string& name, const std::string& fallback = "");
 bool flag(const Args& args, const std::string& name);

@@ -73,6 +73,11 @@ int runServer(const Args& args) {
     return 2;
   }
   log::init(config->log_level);
+  return serveMail(*config, nullptr);
+}
+
+int serveMail(const server::ServerConfig& cfg, const std::function<void(server::MailServer&)>& on_started) {
+  const server::ServerConfig* config = &cfg;
   auto logger = log::get("server");
 
   // Declared before the server: destroyed after it, so that store callbacks
@@ -99,6 +104,7 @@ int runServer(const Args& args) {
   int threads = config->threads > 0 ? config->threads
                                     : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   logger->info("rampart server running ({} threads, data in {})", threads, config->data_dir);
+  if (on_started) on_started(**mail);
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([&io] { io.run(); });
   io.run();

@@ -1,0 +1,147 @@
+// `rampart up`: every server role on loopback, the embedded default a newcomer
+// runs first (DESIGN.md). Today that is the mail server: LMTP in, SMTP out,
+// the SQLite store and the built-in directory under one data directory.
+//
+//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--domain DOMAIN]
+//
+// On first start it writes DIR/server.toml (edit it and run again), creates
+// the demo users alice and bob with random passwords (DIR/demo-users.txt,
+// mode 0600), then runs until Ctrl-C and prints what to try next.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "cmd/commands.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "directory/builtin_directory.h"
+#include "server/config.h"
+#include "server/mail_server.h"
+
+namespace rampart::cmd {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string randomPassword() {
+  static constexpr char kAlphabet[] = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  std::uint8_t bytes[16];
+  systemRandom().fill(bytes);
+  std::string out;
+  for (std::uint8_t b : bytes) out += kAlphabet[b % (sizeof kAlphabet - 1)];
+  return out;
+}
+
+Status writeFile(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return fail(Errc::io_error, "cannot write " + path);
+  ::chmod(path.c_str(), mode);
+  return {};
+}
+
+std::string defaultConfig(const std::string& data_dir, const std::string& domain, const std::string& lmtp_port) {
+  return "# Written by `rampart up` on first start; edit and run `rampart up` again.\n"
+         "# Every key is documented in config/server.toml of the source tree.\n"
+         "data_dir = \"" + data_dir + "\"\n"
+         "local_domains = [\"" + domain + "\"]\n"
+         "log_level = \"info\"\n"
+         "\n[lmtp]\n"
+         "listen = \"127.0.0.1:" + lmtp_port + "\"\n";
+}
+
+// Creates alice and bob on first start; returns the lines for demo-users.txt.
+Result<std::string> createDemoUsers(const std::string& database, const std::string& domain) {
+  auto dir = directory::BuiltinDirectory::open(database);
+  if (!dir) return fail(dir.error());
+  std::string lines;
+  for (const char* name : {"alice", "bob"}) {
+    auto existing = (*dir)->findUser(name);
+    if (!existing) return fail(existing.error());
+    if (*existing) continue;
+    directory::User user;
+    user.name = name;
+    user.display_name = std::string(1, static_cast<char>(name[0] - 'a' + 'A')) + (name + 1);
+    user.addresses = {std::string(name) + "@" + domain};
+    std::string password = randomPassword();
+    if (auto st = (*dir)->addUser(user, password); !st) return fail(st.error());
+    lines += user.name + " " + user.addresses[0] + " " + password + "\n";
+  }
+  return lines;
+}
+
+}  // namespace
+
+int runUp(const Args& args) {
+  if (flag(args, "help")) {
+    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--domain DOMAIN]\n", stdout);
+    return 0;
+  }
+  std::error_code ec;
+  std::string data_dir = fs::absolute(option(args, "data-dir", "rampart-data"), ec).string();
+  std::string domain = option(args, "domain", "example.test");
+  std::string lmtp_port = option(args, "lmtp-port", "2424");
+  fs::create_directories(data_dir, ec);
+  if (ec) {
+    std::fprintf(stderr, "rampart up: cannot create %s: %s\n", data_dir.c_str(), ec.message().c_str());
+    return 1;
+  }
+  ::chmod(data_dir.c_str(), 0700);
+
+  std::string config_path = data_dir + "/server.toml";
+  bool first_start = !fs::exists(config_path);
+  if (first_start) {
+    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port), 0600); !st) {
+      std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+  auto config = server::loadServerConfig(config_path);
+  if (!config) {
+    std::fprintf(stderr, "rampart up: %s\n", config.error().message().c_str());
+    return 2;
+  }
+  log::init(config->log_level);
+  if (!config->local_domains.empty()) domain = config->local_domains.front();
+
+  std::string users_file = data_dir + "/demo-users.txt";
+  auto created = createDemoUsers(server::databasePath(*config), domain);
+  if (!created) {
+    std::fprintf(stderr, "rampart up: demo users: %s\n", created.error().message().c_str());
+    return 1;
+  }
+  if (!created->empty()) {
+    std::string text = "# name address password (created by rampart up)\n" + *created;
+    if (auto st = writeFile(users_file, text, 0600); !st) {
+      std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+
+  return serveMail(*config, [&](server::MailServer& mail) {
+    auto lmtp = mail.lmtpEndpoint();
+    std::string at = lmtp.address().to_string() + ":" + std::to_string(lmtp.port());
+    std::printf(
+        "\nRampart is up. Data: %s (config: %s)\n"
+        "\n"
+        "  LMTP (mail in)  %s\n"
+        "  demo users      alice@%s, bob@%s  (passwords: %s)\n"
+        "\n"
+        "Try next, in another terminal:\n"
+        "  swaks --protocol LMTP --server %s --from bob@%s --to alice@%s\n"
+        "  %s admin --data-dir %s mailbox list alice\n"
+        "  %s admin --data-dir %s mailbox show alice 1\n"
+        "  %s admin --data-dir %s user list\n"
+        "\nPress Ctrl-C to stop.\n",
+        data_dir.c_str(), config_path.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
+        users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
+        self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str());
+    std::fflush(stdout);
+  });
+}
+
+}  // namespace rampart::cmd
