@@ -135,7 +135,7 @@ class Session {
                 "552 5.3.4 message size " + std::to_string(message.size()) +
                     " exceeds the relay's limit of " + std::to_string(extensions.size_limit),
                 nullptr);
-      result_recipientsEnhanced("5.3.4");
+      setMissingEnhanced("5.3.4");
       co_await quit();
       co_return Status{};
     }
@@ -190,7 +190,7 @@ class Session {
     co_return Status{};
   }
 
-  void result_recipientsEnhanced(const std::string& code) {
+  void setMissingEnhanced(const std::string& code) {
     for (auto& r : result_.recipients) {
       if (r.enhanced.empty()) r.enhanced = code;
     }
