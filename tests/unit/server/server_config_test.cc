@@ -43,3 +43,18 @@ TEST(ServerConfig, BadValues) {
 
 }  // namespace
 }  // namespace rampart::server
+
+namespace rampart::server {
+namespace {
+
+TEST(ServerConfig, ExampleConfigLoads) {
+  // config/server.toml must stay valid: it is what people copy.
+  std::string path = std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/tests/")) + "/config/server.toml";
+  auto cfg = loadServerConfig(path);
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  EXPECT_EQ(cfg->lmtp.listen, "127.0.0.1:2424");
+  EXPECT_EQ(cfg->lmtp.max_message_size.bytes, 35u * 1024 * 1024);
+}
+
+}  // namespace
+}  // namespace rampart::server
