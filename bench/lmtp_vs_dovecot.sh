@@ -18,6 +18,7 @@ load=build/release/bench/lmtp_load
 [ -x "$rampart" ] && [ -x "$load" ] || { echo "build the release preset first" >&2; exit 2; }
 
 work="$(mktemp -d /var/tmp/rampart-bench-XXXXXX)"   # on disk, not tmpfs: fsync must cost
+chmod 755 "$work"                                     # Dovecot delivers as its own user
 dv_pid=""; rp_pid=""
 cleanup() {
   [ -n "$rp_pid" ] && kill "$rp_pid" 2>/dev/null || true
@@ -92,11 +93,16 @@ run() {  # run PORT CONCURRENCY -> per_second
 }
 rss_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 
+# Warm up both: first deliveries create mailboxes, indexes and WAL files.
+"$load" --port "$rp_port" --rcpt bench@bench.test --messages 100 --concurrency 4 --size "$size" >/dev/null
+"$load" --port "$dv_port" --rcpt bench@bench.test --messages 100 --concurrency 4 --size "$size" >/dev/null
+
 echo "LMTP durable deliveries/s, $messages messages of $size bytes, $(nproc) cores, $(date -u +%F)"
 printf "%-12s %12s %12s %8s\n" concurrency rampart dovecot ratio
 for c in "${concurrencies[@]}"; do
   # Warm both once, then measure; alternate order so neither always goes first.
-  r=$(run "$rp_port" "$c"); d=$(run "$dv_port" "$c")
+  r=$(run "$rp_port" "$c") || true; d=$(run "$dv_port" "$c") || true
+  [ -n "$r" ] && [ -n "$d" ] || { echo "a run failed (see $work)" >&2; exit 1; }
   printf "%-12s %12s %12s %8s\n" "$c" "$r" "$d" "$(python3 -c "print(f'{$r/$d:.2f}x')")"
 done
 echo "rampart server peak RSS: $(rss_kb "$rp_pid") kB"
