@@ -27,8 +27,9 @@ class LmtpServer {
   ~LmtpServer();
 
   void start();
-  // Stops accepting and asks every session to finish: a transaction under way
-  // completes, an idle session gets "421 4.3.2" and is closed. Thread-safe.
+  // Stops accepting and asks every session to finish: a DATA transfer or
+  // commit under way completes with its replies; a session waiting for a
+  // command gets "421 4.3.2" and is closed. Thread-safe.
   void stop();
   // Closes every live session at once. Thread-safe.
   void abort();

@@ -46,9 +46,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // Runs the conversation to its end (QUIT, peer close, deadline, abort).
   net::Task<void> run();
 
-  // Thread-safe. shutdown(): finish the current transaction, then answer
-  // "421 4.3.2" instead of waiting for the next command. abort(): close now
-  // (a delivery already handed to the store still completes there).
+  // Thread-safe. shutdown(): a DATA transfer or store commit under way runs
+  // to its replies; a session waiting for a command answers "421 4.3.2" and
+  // closes (RFC 5321 3.8; the client retries what it had not sent). abort():
+  // close now (a delivery already handed to the store still completes there,
+  // unacknowledged).
   void shutdown();
   void abort();
 

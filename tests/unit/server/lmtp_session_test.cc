@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -398,6 +399,37 @@ TEST_F(LmtpSessionTest, StopSends421ToIdleSessions) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   EXPECT_EQ(server_->liveSessions(), 0u);
+}
+
+// LocalDelivery on its own (no socket): resolution rules and one store per message.
+TEST_F(LmtpSessionTest, LocalDeliveryResolves) {
+  using S = Resolution::Status;
+  EXPECT_EQ(delivery_->resolve("alice@EXAMPLE.org")->status, S::local);
+  EXPECT_EQ(delivery_->resolve("alice@EXAMPLE.org")->user, "alice");
+  EXPECT_EQ(delivery_->resolve("postmaster")->user, "alice");  // bare <Postmaster>
+  EXPECT_EQ(delivery_->resolve("nobody@example.org")->status, S::unknown_user);
+  EXPECT_EQ(delivery_->resolve("carol@example.org")->status, S::disabled);
+  EXPECT_EQ(delivery_->resolve("alice@example.net")->status, S::non_local_domain);
+  EXPECT_TRUE(delivery_->isLocalDomain("x@Example.Org"));
+  EXPECT_FALSE(delivery_->isLocalDomain("x"));
+}
+
+TEST_F(LmtpSessionTest, LocalDeliveryStoresOncePerMailboxAndKeepsMalformedMime) {
+  std::string malformed =
+      "Subject: broken\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+      "Content-Type: text/plain\r\n\r\nno closing boundary\r\n";
+  std::promise<Result<store::DeliveryReceipt>> promise;
+  delivery_->deliver(std::make_shared<const std::string>(malformed), {"alice", "alice", "bob"},
+                     [&](Result<store::DeliveryReceipt> r) { promise.set_value(std::move(r)); });
+  auto receipt = promise.get_future().get();
+  ASSERT_TRUE(receipt) << receipt.error().message();
+  EXPECT_EQ(receipt->items.size(), 2u);
+  auto bytes = store_->messageBytes(receipt->items[0]);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, malformed);
+  auto item = store_->getItem(receipt->items[0]);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->summary.subject, "broken");
 }
 
 }  // namespace
