@@ -77,6 +77,9 @@ class CommandParser {
 
   // Forgets a half-discarded overlong line (e.g. when the stream switches to DATA).
   void reset() { discarding_ = false; }
+  // True while the rest of an overlong line is being dropped: a line is in
+  // progress even though nothing of it is buffered.
+  bool discarding() const { return discarding_; }
 
  private:
   ParserLimits limits_;

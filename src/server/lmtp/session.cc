@@ -132,7 +132,7 @@ net::Task<void> Session::run() {
         continue;
       }
       co_await handle(r.command);
-      if (in_.empty()) line_deadline = Clock::now() + options_->command_timeout;
+      if (in_.empty() && !parser_.discarding()) line_deadline = Clock::now() + options_->command_timeout;
     }
     if (closing_) break;
     if (!co_await flush()) break;
@@ -144,8 +144,8 @@ net::Task<void> Session::run() {
     }
 
     // The command deadline runs from the start of a line to its CRLF, however
-    // the bytes trickle in.
-    if (in_.empty()) line_deadline = Clock::now() + options_->command_timeout;
+    // the bytes trickle in (an overlong line being discarded included).
+    if (in_.empty() && !parser_.discarding()) line_deadline = Clock::now() + options_->command_timeout;
     stream_.expires_at(line_deadline);
     boost::system::error_code ec;
     idle_ = true;

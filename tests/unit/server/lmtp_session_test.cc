@@ -361,6 +361,23 @@ TEST_F(LmtpSessionTest, CommandTimeoutClosesTheConnection) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 
+TEST_F(LmtpSessionTest, TricklingAnOverlongLineDoesNotResetTheCommandDeadline) {
+  LmtpConfig config;
+  config.command_timeout = std::chrono::milliseconds(300);
+  start(config);
+  Client c(server_->endpoint());
+  c.reply();
+  c.send(std::string(600, 'x'));  // dropped by the parser, nothing buffered
+  auto t0 = std::chrono::steady_clock::now();
+  boost::system::error_code ec;
+  for (int i = 0; i < 30 && !ec; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    asio::write(c.socket, asio::buffer("x", 1), ec);
+  }
+  EXPECT_EQ(c.line(), "");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(1200));
+}
+
 TEST_F(LmtpSessionTest, DataProgressTimeoutStoresNothing) {
   LmtpConfig config;
   config.data_timeout = std::chrono::milliseconds(200);
