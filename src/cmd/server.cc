@@ -93,6 +93,13 @@ int serveMail(const server::ServerConfig& cfg, const std::function<void(server::
     return 1;
   }
 
+  // Printed whatever the log level: scripts and tests that configure port 0
+  // read the real port from this line.
+  auto lmtp = (*mail)->lmtpEndpoint();
+  std::fprintf(stderr, "lmtp listening on %s:%u\n", lmtp.address().to_string().c_str(),
+               static_cast<unsigned>(lmtp.port()));
+  std::fflush(stderr);
+
   asio::signal_set signals(io, SIGTERM, SIGINT);
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;

@@ -55,7 +55,7 @@ Result<std::unique_ptr<LmtpServer>> LmtpServer::create(asio::any_io_executor exe
 }
 
 void LmtpServer::start() {
-  log::get("lmtp")->info("lmtp listening on {}:{}", endpoint_.address().to_string(), endpoint_.port());
+  log::get("lmtp")->debug("accepting on {}:{}", endpoint_.address().to_string(), endpoint_.port());
   listener_->start();
 }
 
