@@ -11,6 +11,8 @@ and hands local.test to our LMTP listener (transport_maps). Then:
    the sender alice's Inbox.
 3. With Postfix stopped the message stays queued (a recorded attempt and a
    connection error); once Postfix is back it is delivered on retry.
+4. With tls_verify, a CA that did not issue the relay's certificate defers the
+   message; the right CA file lets it through.
 """
 import os
 import re
@@ -141,6 +143,32 @@ poll_interval = "200ms"
 
         slog = h.log(server)
         require("Body of" not in slog, "a message body leaked into the server log")
+        require(h.stop(server) == 0, "the server did not stop cleanly")
+
+        # 4. tls_verify: a CA that did not sign the relay's certificate defers the
+        #    message; the relay's own certificate as the anchor lets it through.
+        other = h.path("other-ca.pem")
+        h.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+               "-nodes", "-days", "2", "-subj", "/CN=someone-else", "-keyout", h.path("other-key.pem"),
+               "-out", other])
+        base_config = open(config).read()
+
+        def restart(extra):
+            with open(config, "w") as f:
+                f.write(base_config + extra)
+            proc = h.start([RAMPART_BIN, "server", "--config", config], "server-verify")
+            wait_port(lmtp_port, proc=proc)
+            return proc
+
+        server = restart(f'tls_verify = true\nca_file = "{other}"\n')
+        send("carol@remote.test", "verified relay")
+        wait_for(lambda: re.search(r"TLS handshake: .*certificate verify failed", queue()),
+                 timeout=20, what="a certificate verification failure in the queue")
+        require("verified relay" not in inbox("bob"), "delivered to an unverified relay")
+        require(h.stop(server) == 0, "the server did not stop cleanly")
+        server = restart(f'tls_verify = true\nca_file = "{pf.cert_path}"\n')
+        find_item("bob", "verified relay", timeout=60)
+        wait_for(lambda: "0 entries" in queue(), timeout=10, what="an empty queue after verification")
         require(h.stop(server) == 0, "the server did not stop cleanly")
     finally:
         postfix.stop_all(h)
