@@ -78,7 +78,9 @@ void Session::shutdown() {
     self->stopping_ = true;
     // Only a session waiting for its next command is interrupted; one in the
     // middle of a transaction notices the flag when the transaction is over.
-    if (self->idle_) self->stream_.socket().cancel();
+    // The socket may already be closed (a deadline fired): nothing to cancel then.
+    boost::system::error_code ec;
+    if (self->idle_) self->stream_.socket().cancel(ec);
   });
 }
 

@@ -55,7 +55,11 @@ class MemoryDirectory final : public directory::Directory {
 class SwitchableStore final : public store::MailStore {
  public:
   explicit SwitchableStore(std::unique_ptr<store::MailStore> inner) : inner_(std::move(inner)) {}
+  ~SwitchableStore() override {
+    for (auto& t : pending_) t.join();
+  }
   std::atomic<bool> fail_deliveries{false};
+  std::atomic<int> delay_ms{0};
   std::atomic<int> deliveries{0};
 
   Result<store::MailboxId> openMailbox(std::string_view o) override { return inner_->openMailbox(o); }
@@ -86,6 +90,15 @@ class SwitchableStore final : public store::MailStore {
       std::thread([done = std::move(done)] { done(fail(Errc::storage_error, "disk on fire")); }).detach();
       return;
     }
+    if (auto delay = delay_ms.load(); delay > 0) {
+      // A slow disk: the commit starts later, on another thread.
+      auto* inner = inner_.get();
+      pending_.emplace_back([inner, delay, d = std::move(d), done = std::move(done)]() mutable {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+        inner->deliver(std::move(d), std::move(done));
+      });
+      return;
+    }
     inner_->deliver(std::move(d), std::move(done));
   }
   Result<store::Item> getItem(store::ItemId i) override { return inner_->getItem(i); }
@@ -110,6 +123,7 @@ class SwitchableStore final : public store::MailStore {
 
  private:
   std::unique_ptr<store::MailStore> inner_;
+  std::vector<std::thread> pending_;  // only touched by one session at a time in these tests
 };
 
 class LmtpSessionTest : public ::testing::Test {
@@ -347,6 +361,25 @@ TEST_F(LmtpSessionTest, StoreFailureIs451PerRecipient) {
   EXPECT_EQ(c.reply().substr(0, 10), "451 4.3.0 ");
   EXPECT_EQ(c.reply().substr(0, 10), "451 4.3.0 ");
   EXPECT_EQ(inboxCount("alice"), 0u);
+}
+
+TEST_F(LmtpSessionTest, StopDuringACommitStillAcknowledgesIt) {
+  start();
+  store_->delay_ms = 300;
+  Client c(server_->endpoint());
+  c.reply();
+  c.send("LHLO c.test\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<alice@example.org>\r\nRCPT TO:<bob@example.org>\r\n"
+         "DATA\r\n");
+  for (int i = 0; i < 4; ++i) c.reply();
+  EXPECT_EQ(c.reply().substr(0, 4), "354 ");
+  c.send("Subject: x\r\n\r\nbody\r\n.\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  server_->stop();  // the commit is under way: it finishes and is acknowledged
+  EXPECT_EQ(c.reply().substr(0, 10), "250 2.0.0 ");
+  EXPECT_EQ(c.reply().substr(0, 10), "250 2.0.0 ");
+  EXPECT_EQ(c.reply().substr(0, 10), "421 4.3.2 ");
+  EXPECT_EQ(c.line(), "");
+  EXPECT_EQ(inboxCount("alice"), 1u);
 }
 
 TEST_F(LmtpSessionTest, CommandTimeoutClosesTheConnection) {
