@@ -60,6 +60,8 @@ class LocalDelivery {
   void deliver(std::shared_ptr<const std::string> bytes, std::vector<std::string> user_names,
                std::function<void(Result<store::DeliveryReceipt>)> done);
 
+  // The clock that stamps deliveries; sessions use it for Received: too.
+  Clock& clock() const { return clock_; }
   store::MailStore& store() { return *store_; }
   directory::Directory& directory() { return *directory_; }
 

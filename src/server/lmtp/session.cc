@@ -262,7 +262,7 @@ std::string Session::receivedHeader() const {
   // "for" names the recipient only when there is one (RFC 5321 4.4 warns
   // against disclosing Bcc recipients to each other).
   if (recipients_.size() == 1) h += "\r\n\tfor <" + recipients_.front().address + ">";
-  h += ";\r\n\t" + rfc5322Date(std::chrono::system_clock::now()) + "\r\n";
+  h += ";\r\n\t" + rfc5322Date(delivery_->clock().now()) + "\r\n";
   return h;
 }
 
