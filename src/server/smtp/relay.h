@@ -18,6 +18,7 @@
 
 #include "core/clock.h"
 #include "net/asio.h"
+#include "server/smtp/dsn.h"
 #include "server/smtp/local_recipients.h"
 #include "server/smtp/relay_config.h"
 #include "server/smtp/smtp_client.h"
@@ -52,7 +53,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   net::Task<void> loop();
   net::Task<void> attempt(const store::QueueEntry& entry);
   Status bounce(const store::QueueEntry& entry, std::string_view message,
-                const std::vector<struct FailedRecipient>& failed);
+                const std::vector<FailedRecipient>& failed);
 
   // A strand: the loop, wake() and stop() touch timer_ from any I/O thread.
   net::asio::any_io_executor executor_;
