@@ -3,7 +3,7 @@
 # Runs a libFuzzer target for SECONDS from a copy of its seed corpus (the repo's
 # corpus is never modified). Exit status: libFuzzer's (non-zero on a crash).
 set -euo pipefail
-bin="$1"; corpus="$2"; seconds="${3:-20}"
+bin="$(realpath -m "$1")"; corpus="$(realpath -m "$2")"; seconds="${3:-20}"
 if [ ! -x "$bin" ]; then
   echo "fuzz-smoke: $bin is missing: build it with 'cmake --preset fuzz && cmake --build --preset fuzz --target fuzz-all'" >&2
   exit 1
@@ -11,7 +11,11 @@ fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus"
-if [ -d "$corpus" ]; then cp -r "$corpus"/. "$work/corpus"/; fi
+if [ ! -d "$corpus" ] || [ -z "$(ls -A "$corpus")" ]; then
+  echo "fuzz-smoke: no seed corpus in $corpus" >&2
+  exit 1
+fi
+cp -r "$corpus"/. "$work/corpus"/
 cd "$work"
 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -n 25
 exit "${PIPESTATUS[0]}"
