@@ -2,10 +2,16 @@
 
 namespace rampart::server::smtp {
 
-Result<bool> LocalDeliveryRecipients::isLocal(std::string_view address) {
+Result<LocalRecipients::Locality> LocalDeliveryRecipients::locate(std::string_view address) {
   auto r = delivery_->resolve(address);
   if (!r) return fail(r.error());
-  return r->status == Resolution::Status::local;
+  switch (r->status) {
+    case Resolution::Status::local: return Locality::local;
+    case Resolution::Status::unknown_user: return Locality::unknown_local;
+    case Resolution::Status::disabled: return Locality::disabled_local;
+    case Resolution::Status::non_local_domain: break;
+  }
+  return Locality::remote;
 }
 
 void LocalDeliveryRecipients::deliverLocal(std::string /*sender*/,

@@ -15,9 +15,7 @@ class LocalDeliveryRecipients final : public LocalRecipients {
   explicit LocalDeliveryRecipients(std::shared_ptr<LocalDelivery> delivery)
       : delivery_(std::move(delivery)) {}
 
-  // Only an address that resolves to an enabled user is local. An unknown
-  // user in a local domain is not: the relay answers for it (and bounces).
-  Result<bool> isLocal(std::string_view address) override;
+  Result<Locality> locate(std::string_view address) override;
   void deliverLocal(std::string sender, std::vector<std::string> recipients,
                     std::shared_ptr<const std::string> bytes,
                     std::function<void(Status)> done) override;

@@ -17,10 +17,17 @@ class LocalRecipients {
  public:
   virtual ~LocalRecipients() = default;
 
-  // Whether `address` (an RFC 5321 mailbox, matched case-insensitively) belongs
-  // to a local user. Blocking lookup. Errors: directory/storage failures, which
-  // callers treat as temporary.
-  virtual Result<bool> isLocal(std::string_view address) = 0;
+  enum class Locality {
+    remote,          // not one of our domains: the relay's business
+    local,           // an enabled local user: deliver directly
+    unknown_local,   // one of our domains, but nobody has the address (5.1.1)
+    disabled_local,  // the owner is disabled (5.2.1)
+  };
+
+  // Where `address` (an RFC 5321 mailbox, matched case-insensitively) belongs.
+  // Blocking lookup. Errors: directory/storage failures, which callers treat
+  // as temporary.
+  virtual Result<Locality> locate(std::string_view address) = 0;
 
   // Stores `bytes` durably in the Inbox of every recipient (all local), then
   // calls `done` exactly once, from any thread. `sender` is the envelope

@@ -37,15 +37,19 @@ net::Task<Result<SubmitResult>> Outbound::submit(std::string sender,
                                                  std::shared_ptr<const std::string> bytes) {
   if (recipients.empty()) co_return fail(Errc::invalid_argument, "no recipients");
   SubmitResult result;
+  std::size_t remote = 0;
   for (auto& r : recipients) {
-    auto local = local_.isLocal(r);
-    if (!local) co_return fail(local.error());
-    (*local ? result.delivered_locally : result.queued).push_back(std::move(r));
+    auto where = local_.locate(r);
+    if (!where) co_return fail(where.error());
+    if (*where == LocalRecipients::Locality::remote) ++remote;
+    // Unknown and disabled local addresses are queued too: the relay worker
+    // turns them into a bounce, as for any other permanent failure.
+    (*where == LocalRecipients::Locality::local ? result.delivered_locally : result.queued)
+        .push_back(std::move(r));
   }
-  if (!result.queued.empty() && !relay_enabled_) {
+  if (remote != 0 && !relay_enabled_) {
     co_return fail(Errc::permission_denied,
-                   "no relay configured for " + std::to_string(result.queued.size()) +
-                       " non-local recipient(s)");
+                   "no relay configured for " + std::to_string(remote) + " non-local recipient(s)");
   }
   if (!result.delivered_locally.empty()) {
     auto st = co_await deliverLocally(local_, sender, result.delivered_locally, bytes);

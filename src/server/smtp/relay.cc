@@ -118,11 +118,28 @@ net::Task<void> Relay::attempt(const store::QueueEntry& entry) {
       remote.push_back(r);
       continue;
     }
-    auto is_local = local_->isLocal(r);
-    if (!is_local) {
-      outcomes.push_back({r, Kind::temporary, "local lookup: " + is_local.error().message()});
-    } else {
-      (*is_local ? local : remote).push_back(r);
+    auto where = local_->locate(r);
+    if (!where) {
+      outcomes.push_back({r, Kind::temporary, "local lookup: " + where.error().message()});
+      continue;
+    }
+    switch (*where) {
+      case LocalRecipients::Locality::local:
+        local.push_back(r);
+        break;
+      case LocalRecipients::Locality::remote:
+        remote.push_back(r);
+        break;
+      // RFC 3463 3.2: 5.1.1 bad destination mailbox, 5.2.1 mailbox disabled.
+      case LocalRecipients::Locality::unknown_local:
+      case LocalRecipients::Locality::disabled_local: {
+        bool unknown = *where == LocalRecipients::Locality::unknown_local;
+        std::string why = "<" + r + ">: " + (unknown ? "no such user here" : "mailbox disabled");
+        outcomes.push_back({r, Kind::permanent, why});
+        failed.push_back({r, unknown ? "5.1.1" : "5.2.1", "", why});
+        logger->info("queue {}: to=<{}> failed permanently: {}", entry.id, r, why);
+        break;
+      }
     }
   }
   if (!local.empty()) {

@@ -174,6 +174,19 @@ TEST_F(RelayFixture, LocalDeliveryFailureIsRetried) {
   EXPECT_EQ(local.delivered.size(), 1u);
 }
 
+TEST_F(RelayFixture, UnknownLocalAddressBouncesWithoutTheRelay) {
+  auto r = relay();
+  ASSERT_TRUE(queue->enqueue("alice@a.test", {"ghost@a.test"}, "Subject: x\r\n\r\n", clock.now()));
+  EXPECT_EQ(pass(*r), 1u);
+  EXPECT_EQ(pass(*r), 1u);  // the bounce, delivered locally
+  EXPECT_EQ(server.connections, 0);
+  ASSERT_EQ(local.delivered.size(), 1u);
+  EXPECT_NE(local.delivered[0].bytes.find("Final-Recipient: rfc822; ghost@a.test\r\n"
+                                          "Action: failed\r\nStatus: 5.1.1"),
+            std::string::npos);
+  EXPECT_TRUE(queue->list()->empty());
+}
+
 TEST_F(RelayFixture, OutboundSplitsLocalAndRemote) {
   bool woken = false;
   Outbound outbound(*queue, local, clock, true, [&] { woken = true; });
@@ -191,6 +204,10 @@ TEST_F(RelayFixture, OutboundSplitsLocalAndRemote) {
   auto refused = runTask(ctx, no_relay.submit("alice@a.test", {"x@b.test"}, bytes));
   ASSERT_FALSE(refused);
   EXPECT_TRUE(refused.error().is(Errc::permission_denied));
+  // An unknown local address needs no relay: it is queued, to be bounced.
+  auto ghost = runTask(ctx, no_relay.submit("alice@a.test", {"ghost@a.test"}, bytes));
+  ASSERT_TRUE(ghost) << ghost.error().message();
+  EXPECT_EQ(ghost->queued, std::vector<std::string>{"ghost@a.test"});
 }
 
 TEST_F(RelayFixture, WorkerWakesOnEnqueue) {

@@ -172,11 +172,12 @@ class FakeLocal final : public LocalRecipients {
     std::string bytes;
   };
 
-  Result<bool> isLocal(std::string_view address) override {
+  Result<Locality> locate(std::string_view address) override {
     for (const auto& a : addresses) {
-      if (a == address) return true;
+      if (a == address) return Locality::local;
     }
-    return false;
+    if (address.ends_with("@a.test")) return Locality::unknown_local;
+    return Locality::remote;
   }
   void deliverLocal(std::string sender, std::vector<std::string> recipients,
                     std::shared_ptr<const std::string> bytes,
