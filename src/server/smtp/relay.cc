@@ -49,7 +49,11 @@ void Relay::start() {
 
 void Relay::stop() {
   stopped_ = true;
-  net::asio::post(executor_, [self = shared_from_this()] { self->timer_.cancel(); });
+  net::asio::post(executor_, [self = shared_from_this()] {
+    self->timer_.cancel();
+    // A stalled relay must not hold shutdown for a whole data_timeout.
+    self->canceller_.cancel();
+  });
 }
 
 void Relay::wake() {
@@ -160,7 +164,7 @@ net::Task<void> Relay::attempt(const store::QueueEntry& entry) {
     }
   } else if (!remote.empty()) {
     Envelope envelope{entry.sender, remote};
-    auto session = co_await deliver(config_, tls_, envelope, *message);
+    auto session = co_await deliver(config_, tls_, envelope, *message, &canceller_);
     for (const auto& r : session.recipients) {
       switch (r.outcome) {
         case Outcome::delivered:

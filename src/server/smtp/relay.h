@@ -64,6 +64,7 @@ class Relay : public std::enable_shared_from_this<Relay> {
   LocalRecipients* local_;
   std::shared_ptr<boost::asio::ssl::context> tls_;
   net::asio::steady_timer timer_;
+  SessionCanceller canceller_;  // ends the SMTP session under way on stop()
   std::atomic<bool> stopped_{false};
   std::atomic<std::size_t> attempts_{0};
 };

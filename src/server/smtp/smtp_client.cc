@@ -61,6 +61,18 @@ Outcome classify(const Reply& reply) {
   return Outcome::temporary;  // 4xx, and a 3xx where none belongs
 }
 
+}  // namespace
+
+// Lets the session install and clear the canceller's hook.
+class SessionAccess {
+ public:
+  static void setHook(SessionCanceller* c, std::function<void()> hook) {
+    if (c) c->hook_ = std::move(hook);
+  }
+};
+
+namespace {
+
 class Session {
  public:
   Session(asio::any_io_executor executor, const RelayConfig& config,
@@ -74,8 +86,20 @@ class Session {
     state_.assign(envelope.recipients.size(), State::untried);
   }
 
-  Task<SessionResult> run(std::string_view message) {
-    if (auto st = co_await transact(message); !st) {
+  Task<SessionResult> run(std::string_view message, SessionCanceller* canceller) {
+    // Closing the socket makes the pending operation (and every later one)
+    // fail at once, which ends the dialogue through the normal error path.
+    SessionAccess::setHook(canceller, [this] {
+      boost::system::error_code ignored;
+      stream_.socket().close(ignored);
+    });
+    canceller_ = canceller;
+    auto outcome = co_await transact(message);
+    SessionAccess::setHook(canceller, nullptr);
+    if (canceller && canceller->cancelled()) {
+      outcome = fail(Errc::unavailable, "cancelled: server shutting down");
+    }
+    if (auto& st = outcome; !st) {
       // A failure of the session as a whole: every recipient not yet decided
       // gets it. Connection trouble is always temporary (RFC 5321 4.5.4.1).
       settleAll(Outcome::temporary, st.error().detail, nullptr);
@@ -210,6 +234,9 @@ class Session {
     timer.cancel();
     std::string where = config_.host + ":" + std::to_string(config_.port);
     if (ec) co_return fail(Errc::unavailable, "resolve " + where + ": " + ec.message());
+    if (canceller_ && canceller_->cancelled()) {
+      co_return fail(Errc::unavailable, "cancelled: server shutting down");
+    }
     stream_.expires_after(config_.connect_timeout);
     co_await stream_.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return fail(Errc::unavailable, "connect " + where + ": " + describe(ec));
@@ -343,6 +370,7 @@ class Session {
   std::string buffer_;
   SessionResult result_;
   std::vector<State> state_;
+  SessionCanceller* canceller_ = nullptr;
 };
 
 }  // namespace
@@ -357,10 +385,11 @@ Result<std::shared_ptr<asio::ssl::context>> makeRelayTlsContext(const RelayConfi
 }
 
 Task<SessionResult> deliver(const RelayConfig& config, std::shared_ptr<asio::ssl::context> tls,
-                            const Envelope& envelope, std::string_view message) {
+                            const Envelope& envelope, std::string_view message,
+                            SessionCanceller* canceller) {
   auto executor = co_await asio::this_coro::executor;
   Session session(executor, config, std::move(tls), envelope);
-  co_return co_await session.run(message);
+  co_return co_await session.run(message, canceller);
 }
 
 std::string encodeData(std::string_view message) {

@@ -4,6 +4,7 @@
 // deadline from the config. No exception leaves deliver().
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +40,22 @@ struct Envelope {
   std::vector<std::string> recipients;
 };
 
+// Ends a session under way at once (server shutdown), its recipients left
+// temporary. Not thread-safe: cancel() runs on the session's executor.
+class SessionCanceller {
+ public:
+  void cancel() {
+    cancelled_ = true;
+    if (hook_) hook_();
+  }
+  bool cancelled() const { return cancelled_; }
+
+ private:
+  friend class SessionAccess;
+  bool cancelled_ = false;
+  std::function<void()> hook_;  // set while a session runs
+};
+
 // Builds the client TLS context for the relay from the config (CA file,
 // verification). Errors: config_error when the CA file cannot be loaded.
 Result<std::shared_ptr<boost::asio::ssl::context>> makeRelayTlsContext(const RelayConfig& config);
@@ -48,7 +65,8 @@ Result<std::shared_ptr<boost::asio::ssl::context>> makeRelayTlsContext(const Rel
 // errors temporary; 5xx permanent). `tls` may be null when config.tls is none.
 net::Task<SessionResult> deliver(const RelayConfig& config,
                                  std::shared_ptr<boost::asio::ssl::context> tls,
-                                 const Envelope& envelope, std::string_view message);
+                                 const Envelope& envelope, std::string_view message,
+                                 SessionCanceller* canceller = nullptr);
 
 // The DATA payload (RFC 5321 4.5.2, 2.3.8): line ends normalised to CRLF, a
 // leading "." doubled, a final CRLF added when missing, then ".\r\n".

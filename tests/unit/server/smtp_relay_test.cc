@@ -234,6 +234,33 @@ TEST_F(RelayFixture, WorkerWakesOnEnqueue) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
 }
 
+TEST_F(RelayFixture, StopCancelsAStalledSession) {
+  server.silent = true;  // never greets
+  config.greeting_timeout = 60s;
+  auto r = relay();
+  ASSERT_TRUE(queue->enqueue("alice@a.test", {"x@b.test"}, "m", clock.now()));
+  r->start();
+  net::asio::steady_timer timer(ctx);
+  auto start = std::chrono::steady_clock::now();
+  auto body = [&]() -> net::Task<int> {
+    while (server.connections == 0 && std::chrono::steady_clock::now() - start < 5s) {
+      timer.expires_after(10ms);
+      co_await timer.async_wait(net::asio::use_awaitable);
+    }
+    r->stop();
+    while (std::chrono::steady_clock::now() - start < 5s) {
+      auto list = queue->list();
+      if (list && list->size() == 1 && (*list)[0].attempts == 1) co_return 1;
+      timer.expires_after(10ms);
+      co_await timer.async_wait(net::asio::use_awaitable);
+    }
+    co_return 0;
+  };
+  EXPECT_EQ(runTask(ctx, body()), 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  EXPECT_NE(queue->list()->front().last_error.find("cancelled"), std::string::npos);
+}
+
 TEST(RelayConfigTest, ReadsSection) {
   auto file = ConfigFile::parse(
       "[relay]\nhost = \"mx.test\"\nport = 2525\ntls = \"required\"\ntls_verify = true\n"
