@@ -107,6 +107,15 @@ net::Task<void> Relay::attempt(const store::QueueEntry& entry) {
   auto bytes = queue_.messageBytes(entry.id);
   if (!bytes) {
     logger->error("queue {}: {}", entry.id, bytes.error().message());
+    if (!bytes.error().is(Errc::not_found)) {
+      // Back off like any temporary failure rather than retrying at once.
+      std::vector<RecipientOutcome> later;
+      for (const auto& r : entry.recipients) {
+        later.push_back({r, Kind::temporary, "queue: " + bytes.error().message()});
+      }
+      (void)queue_.recordAttempt(entry.id, later,
+                                 clock_.now() + retryDelay(config_.retry, entry.attempts + 1));
+    }
     co_return;
   }
   auto message = std::make_shared<const std::string>(std::move(*bytes));
