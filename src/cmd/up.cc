@@ -2,7 +2,7 @@
 // runs first (DESIGN.md). Today that is the mail server: LMTP in, SMTP out,
 // the SQLite store and the built-in directory under one data directory.
 //
-//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--domain DOMAIN]
+//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--domain DOMAIN]
 //
 // On first start it writes DIR/server.toml (edit it and run again), creates
 // the demo users alice and bob with random passwords (DIR/demo-users.txt,
@@ -44,14 +44,17 @@ Status writeFile(const std::string& path, const std::string& text, mode_t mode) 
   return {};
 }
 
-std::string defaultConfig(const std::string& data_dir, const std::string& domain, const std::string& lmtp_port) {
+std::string defaultConfig(const std::string& data_dir, const std::string& domain, const std::string& lmtp_port,
+                          const std::string& admin_port) {
   return "# Written by `rampart up` on first start; edit and run `rampart up` again.\n"
          "# Every key is documented in config/server.toml of the source tree.\n"
          "data_dir = \"" + data_dir + "\"\n"
          "local_domains = [\"" + domain + "\"]\n"
          "log_level = \"info\"\n"
          "\n[lmtp]\n"
-         "listen = \"127.0.0.1:" + lmtp_port + "\"\n";
+         "listen = \"127.0.0.1:" + lmtp_port + "\"\n"
+         "\n[admin]\n"
+         "listen = \"127.0.0.1:" + admin_port + "\"\n";
 }
 
 // Creates alice and bob on first start; returns the lines for demo-users.txt.
@@ -78,13 +81,14 @@ Result<std::string> createDemoUsers(const std::string& database, const std::stri
 
 int runUp(const Args& args) {
   if (flag(args, "help")) {
-    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--domain DOMAIN]\n", stdout);
+    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--domain DOMAIN]\n", stdout);
     return 0;
   }
   std::error_code ec;
   std::string data_dir = fs::absolute(option(args, "data-dir", "rampart-data"), ec).string();
   std::string domain = option(args, "domain", "example.test");
   std::string lmtp_port = option(args, "lmtp-port", "2424");
+  std::string admin_port = option(args, "admin-port", "8025");
   fs::create_directories(data_dir, ec);
   if (ec) {
     std::fprintf(stderr, "rampart up: cannot create %s: %s\n", data_dir.c_str(), ec.message().c_str());
@@ -95,7 +99,7 @@ int runUp(const Args& args) {
   std::string config_path = data_dir + "/server.toml";
   bool first_start = !fs::exists(config_path);
   if (first_start) {
-    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port), 0600); !st) {
+    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port), 0600); !st) {
       std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
       return 1;
     }
@@ -125,10 +129,15 @@ int runUp(const Args& args) {
   return serveMail(*config, [&](server::MailServer& mail) {
     auto lmtp = mail.lmtpEndpoint();
     std::string at = lmtp.address().to_string() + ":" + std::to_string(lmtp.port());
+    auto admin = mail.adminEndpoint();
+    std::string admin_at = admin.port() == 0 ? std::string("(off)")
+                                             : "http://" + admin.address().to_string() + ":" +
+                                                   std::to_string(admin.port());
     std::printf(
         "\nRampart is up. Data: %s (config: %s)\n"
         "\n"
         "  LMTP (mail in)  %s\n"
+        "  health/metrics  %s/healthz  %s/metrics\n"
         "  demo users      alice@%s, bob@%s  (passwords: %s)\n"
         "\n"
         "Try next, in another terminal:\n"
@@ -137,7 +146,7 @@ int runUp(const Args& args) {
         "  %s admin --data-dir %s mailbox show alice 1\n"
         "  %s admin --data-dir %s user list\n"
         "\nPress Ctrl-C to stop.\n",
-        data_dir.c_str(), config_path.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
+        data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), domain.c_str(), domain.c_str(),
         users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
         self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str());
     std::fflush(stdout);

@@ -41,6 +41,9 @@ Result<ServerConfig> readServerConfig(Result<ConfigFile> file) {
   ConfigSection lmtp = root.section("lmtp");
   readLmtpConfig(lmtp, cfg.lmtp);
 
+  ConfigSection admin = root.section("admin");
+  admin.read("listen", cfg.admin.listen);
+
   ConfigSection relay = root.section("relay");
   smtp::readRelayConfig(relay, cfg.relay);
 

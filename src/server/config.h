@@ -32,6 +32,13 @@ struct LmtpConfig {
   std::chrono::milliseconds data_total_timeout{std::chrono::minutes(30)};
 };
 
+// [admin]: the loopback HTTP listener for /healthz and /metrics (Prometheus
+// text format). Empty listen = off. Never expose it beyond loopback: it has
+// no authentication.
+struct AdminHttpConfig {
+  std::string listen;
+};
+
 struct ServerConfig {
   std::string data_dir = "/var/lib/rampart";
   // Our name in the greeting, LHLO reply and Received: headers; empty = the host name.
@@ -45,6 +52,7 @@ struct ServerConfig {
   std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
 
   LmtpConfig lmtp;
+  AdminHttpConfig admin;
 
   // [relay]: mail out to a relay over SMTP (src/server/smtp/).
   smtp::RelayConfig relay;

@@ -68,6 +68,10 @@ Status MailServer::start(net::asio::io_context& io) {
                                                !config_.relay.host.empty(),
                                                [relay = relay_] { relay->wake(); });
   relay_->start();
+  if (!config_.admin.listen.empty()) {
+    auto http = startAdminHttp(io);
+    if (!http) return fail(http.error());
+  }
   if (config_.relay.host.empty()) {
     log::get("smtp")->info("no [relay] host: mail for non-local recipients is refused");
   } else {
@@ -76,7 +80,47 @@ Status MailServer::start(net::asio::io_context& io) {
   return {};
 }
 
+Status MailServer::startAdminHttp(net::asio::io_context& io) {
+  auto endpoint = net::parseEndpoint(config_.admin.listen);
+  if (!endpoint) return fail(endpoint.error());
+  auto router = std::make_shared<http::Router>();
+  router->add("/healthz", [this](http::Request& req) -> net::Task<http::Response> {
+    // Healthy when the store answers a read; a failing disk shows here first.
+    auto probe = store_->findMailbox("");
+    if (!probe) co_return http::textResponse(req, http::Status::service_unavailable, "store: " + probe.error().message() + "\n");
+    co_return http::textResponse(req, http::Status::ok, "ok\n");
+  });
+  router->add("/metrics", [this](http::Request& req) -> net::Task<http::Response> {
+    std::string body =
+        "# HELP rampart_lmtp_sessions LMTP sessions open now.\n"
+        "# TYPE rampart_lmtp_sessions gauge\n"
+        "rampart_lmtp_sessions " + std::to_string(liveSessions()) + "\n";
+    if (auto entries = queue_->list()) {
+      body += "# HELP rampart_outbound_queue_messages Messages waiting in the outbound queue.\n"
+              "# TYPE rampart_outbound_queue_messages gauge\n"
+              "rampart_outbound_queue_messages " + std::to_string(entries->size()) + "\n";
+    }
+    co_return http::textResponse(req, http::Status::ok, std::move(body), "text/plain; version=0.0.4");
+  });
+  http::ServerOptions options;
+  options.max_connections = 64;
+  options.header_timeout = std::chrono::seconds(10);
+  auto server = http::Server::bind(io.get_executor(), *endpoint, options,
+                                   [router](http::Request& req) { return (*router)(req); });
+  if (!server) return fail(server.error());
+  admin_http_ = std::move(*server);
+  admin_http_->start();
+  log::get("server")->info("admin http listening on {}:{}", admin_http_->localEndpoint().address().to_string(),
+                           admin_http_->localEndpoint().port());
+  return {};
+}
+
+net::tcp::endpoint MailServer::adminEndpoint() const {
+  return admin_http_ ? admin_http_->localEndpoint() : net::tcp::endpoint();
+}
+
 void MailServer::stop() {
+  if (admin_http_) admin_http_->stop();
   if (lmtp_) lmtp_->stop();
   if (relay_) relay_->stop();
 }

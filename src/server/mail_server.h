@@ -18,6 +18,7 @@
 #include "server/lmtp/lmtp_server.h"
 #include "server/smtp/outbound.h"
 #include "server/smtp/relay.h"
+#include "http/server.h"
 #include "store/outbound_queue.h"
 #include "store/mail_store.h"
 
@@ -42,6 +43,8 @@ class MailServer {
 
   // The bound LMTP address (the real port when the config said 0).
   net::tcp::endpoint lmtpEndpoint() const;
+  // The bound [admin] HTTP address; unspecified when [admin] listen is empty.
+  net::tcp::endpoint adminEndpoint() const;
 
   const ServerConfig& config() const { return config_; }
   store::MailStore& store() { return *store_; }
@@ -52,6 +55,7 @@ class MailServer {
   store::OutboundQueue& outboundQueue() { return *queue_; }
 
  private:
+  Status startAdminHttp(net::asio::io_context& io);
   explicit MailServer(ServerConfig config) : config_(std::move(config)) {}
 
   ServerConfig config_;
@@ -61,6 +65,7 @@ class MailServer {
   std::unique_ptr<lmtp::LmtpServer> lmtp_;
   // SMTP out (src/server/smtp/): queue in data_dir/rampart.db, relay worker.
   std::unique_ptr<store::OutboundQueue> queue_;
+  std::unique_ptr<http::Server> admin_http_;
   std::unique_ptr<smtp::LocalRecipients> local_recipients_;
   std::shared_ptr<smtp::Relay> relay_;
   std::unique_ptr<smtp::Outbound> outbound_;
