@@ -21,13 +21,6 @@ void check(bool ok, const char* what) {
 
 }  // namespace
 
-std::string makeTempDir(const std::string& prefix) {
-  std::string templ = "/tmp/" + prefix + "-XXXXXX";
-  char* dir = mkdtemp(templ.data());
-  check(dir != nullptr, "mkdtemp");
-  return dir;
-}
-
 CertFiles makeSelfSigned(const std::string& dir, const std::string& name) {
   EVP_PKEY* key = EVP_EC_gen("P-256");
   check(key != nullptr, "EVP_EC_gen");

@@ -14,7 +14,4 @@ struct CertFiles {
 // an IP address) into `dir`; aborts the test binary on failure.
 CertFiles makeSelfSigned(const std::string& dir, const std::string& name);
 
-// A fresh temporary directory (removed by the caller or left in /tmp).
-std::string makeTempDir(const std::string& prefix);
-
 }  // namespace rampart::testing

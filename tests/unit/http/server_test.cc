@@ -10,6 +10,7 @@
 
 #include "http/client.h"
 #include "testing/certs.h"
+#include "testing/temp_dir.h"
 
 namespace rampart::http {
 namespace {
@@ -181,7 +182,8 @@ TEST_F(HttpServerTest, ClientThatNeverReadsIsDropped) {
 }
 
 TEST_F(HttpServerTest, TlsRequestThroughClient) {
-  auto dir = testing::makeTempDir("http-tls");
+  testing::TempDir tmp("http-tls");
+  const std::string dir = tmp.path().string();
   auto files = testing::makeSelfSigned(dir, "localhost");
   tls::ServerOptions so;
   so.cert_file = files.cert_file;
@@ -214,7 +216,8 @@ TEST_F(HttpServerTest, TlsRequestThroughClient) {
 }
 
 TEST_F(HttpServerTest, TlsClientRejectsUntrustedServer) {
-  auto dir = testing::makeTempDir("http-tls");
+  testing::TempDir tmp("http-tls");
+  const std::string dir = tmp.path().string();
   auto files = testing::makeSelfSigned(dir, "localhost");
   auto other = testing::makeSelfSigned(dir, "other.test");
   tls::ServerOptions so;
@@ -236,7 +239,8 @@ TEST_F(HttpServerTest, TlsClientRejectsUntrustedServer) {
 }
 
 TEST(TlsContextTest, RefusesOldProtocolsAndMismatchedKey) {
-  auto dir = testing::makeTempDir("tls-ctx");
+  testing::TempDir tmp("tls-ctx");
+  const std::string dir = tmp.path().string();
   auto a = testing::makeSelfSigned(dir, "a.test");
   auto b = testing::makeSelfSigned(dir, "b.test");
   auto opts = [](std::string c, std::string k) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+
+#include "testing/temp_dir.h"
 #include <functional>
 #include <map>
 #include <mutex>
@@ -21,22 +23,10 @@ namespace rampart::server::smtp::testing {
 
 using namespace rampart::net;
 
-class TempDir {
+// The shared temporary directory (tests/testing/temp_dir.h).
+class TempDir : public rampart::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rampart-smtp-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : rampart::testing::TempDir("rampart-smtp") {}
 };
 
 // Runs `task` on `ctx` until it completes (other coroutines on ctx, like a

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+
+#include "testing/temp_dir.h"
 #include <string>
 #include <system_error>
 
@@ -12,22 +14,10 @@
 namespace rampart::store::testing {
 
 // A fresh directory under $TMPDIR, removed with everything in it on destruction.
-class TempDir {
+// The shared temporary directory (tests/testing/temp_dir.h).
+class TempDir : public rampart::testing::TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "rampart-store-XXXXXX").string();
-    if (mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : rampart::testing::TempDir("rampart-store") {}
 };
 
 inline std::string sampleMessage(const std::string& subject, const std::string& body = "Hello.") {
