@@ -89,6 +89,8 @@ std::int64_t clampToInt64(std::size_t v) {
              : static_cast<std::int64_t>(v);
 }
 
+Error notFound(std::string_view what) { return Error{make_error_code(Errc::not_found), std::string(what)}; }
+
 // A cached statement in use; resets it when done so it never holds a read
 // snapshot open (a stepped, un-reset statement pins the WAL).
 class Query {
@@ -120,6 +122,17 @@ class Connection {
     }
     return Query(it->second);
   }
+  // Runs a query whose only parameter is an id and leaves it on its row;
+  // Errc::not_found (naming `what`) when there is none.
+  Result<Query> rowById(std::string_view sql, std::int64_t id, const char* what) {
+    auto q = query(sql);
+    if (!q) return fail(q.error());
+    (*q)->bind(1, id);
+    auto row = (*q)->step();
+    if (!row) return fail(row.error());
+    if (!*row) return fail(notFound(what));
+    return q;
+  }
   Database& db() { return db_; }
 
  private:
@@ -128,7 +141,6 @@ class Connection {
   std::unordered_map<std::string_view, Statement> cache_;
 };
 
-Error notFound(std::string_view what) { return Error{make_error_code(Errc::not_found), std::string(what)}; }
 
 Folder folderFromRow(const Statement& s) {
   // Columns: id, mailbox, parent, name, type, last_seq
@@ -232,13 +244,9 @@ struct WriteContext {
   Result<Seq> logChange(FolderId folder, ChangeKind kind, ItemId item) {
     Seq seq = 0;
     {
-      auto q = conn.query("UPDATE folders SET last_seq = last_seq + 1 WHERE id = ?1"
-                          " RETURNING last_seq");
+      auto q = conn.rowById("UPDATE folders SET last_seq = last_seq + 1 WHERE id = ?1"
+                          " RETURNING last_seq", folder, "folder");
       if (!q) return fail(q.error());
-      (*q)->bind(1, folder);
-      auto row = (*q)->step();
-      if (!row) return fail(row.error());
-      if (!*row) return fail(notFound("folder"));
       seq = (*q)->columnInt(0);
     }
     auto q = conn.query("INSERT INTO changes(folder, seq, kind, item) VALUES(?1, ?2, ?3, ?4)");
@@ -252,13 +260,9 @@ struct WriteContext {
   Status logFolderChange(MailboxId mailbox, ChangeKind kind, FolderId folder) {
     Seq seq = 0;
     {
-      auto q = conn.query("UPDATE mailboxes SET folder_seq = folder_seq + 1 WHERE id = ?1"
-                          " RETURNING folder_seq");
+      auto q = conn.rowById("UPDATE mailboxes SET folder_seq = folder_seq + 1 WHERE id = ?1"
+                          " RETURNING folder_seq", mailbox, "mailbox");
       if (!q) return fail(q.error());
-      (*q)->bind(1, mailbox);
-      auto row = (*q)->step();
-      if (!row) return fail(row.error());
-      if (!*row) return fail(notFound("mailbox"));
       seq = (*q)->columnInt(0);
     }
     auto q = conn.query(
@@ -527,12 +531,8 @@ class SqliteMailStore final : public MailStore {
 
   Result<Seq> folderHierarchySeq(MailboxId mailbox) override {
     return read([&](Connection& c) -> Result<Seq> {
-      auto q = c.query("SELECT folder_seq FROM mailboxes WHERE id = ?1");
+      auto q = c.rowById("SELECT folder_seq FROM mailboxes WHERE id = ?1", mailbox, "mailbox");
       if (!q) return fail(q.error());
-      (*q)->bind(1, mailbox);
-      auto row = (*q)->step();
-      if (!row) return fail(row.error());
-      if (!*row) return fail(notFound("mailbox"));
       return (*q)->columnInt(0);
     });
   }
@@ -576,13 +576,9 @@ class SqliteMailStore final : public MailStore {
 
   Result<std::string> messageBytes(ItemId item) override {
     return read([&](Connection& c) -> Result<std::string> {
-      auto q = c.query(
-          "SELECT m.bytes FROM items i JOIN messages m ON m.id = i.message WHERE i.id = ?1");
+      auto q = c.rowById(
+          "SELECT m.bytes FROM items i JOIN messages m ON m.id = i.message WHERE i.id = ?1", item, "item");
       if (!q) return fail(q.error());
-      (*q)->bind(1, item);
-      auto row = (*q)->step();
-      if (!row) return fail(row.error());
-      if (!*row) return fail(notFound("item"));
       return std::string((*q)->columnBlob(0));
     });
   }
@@ -727,33 +723,21 @@ class SqliteMailStore final : public MailStore {
   // --- helpers that run on any connection -----------------------------------------
 
   static Status mailboxExists(Connection& c, MailboxId mailbox) {
-    auto q = c.query("SELECT 1 FROM mailboxes WHERE id = ?1");
+    auto q = c.rowById("SELECT 1 FROM mailboxes WHERE id = ?1", mailbox, "mailbox");
     if (!q) return fail(q.error());
-    (*q)->bind(1, mailbox);
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) return fail(notFound("mailbox"));
     return {};
   }
 
   static Result<Folder> loadFolder(Connection& c, FolderId folder) {
-    auto q = c.query(
-        "SELECT id, mailbox, parent, name, type, last_seq FROM folders WHERE id = ?1");
+    auto q = c.rowById(
+        "SELECT id, mailbox, parent, name, type, last_seq FROM folders WHERE id = ?1", folder, "folder");
     if (!q) return fail(q.error());
-    (*q)->bind(1, folder);
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) return fail(notFound("folder"));
     return folderFromRow(**q);
   }
 
   static Result<bool> isDefault(Connection& c, FolderId folder) {
-    auto q = c.query("SELECT is_default FROM folders WHERE id = ?1");
+    auto q = c.rowById("SELECT is_default FROM folders WHERE id = ?1", folder, "folder");
     if (!q) return fail(q.error());
-    (*q)->bind(1, folder);
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) return fail(notFound("folder"));
     return (*q)->columnInt(0) != 0;
   }
 
@@ -771,25 +755,17 @@ class SqliteMailStore final : public MailStore {
   }
 
   static Result<Item> loadItem(Connection& c, ItemId item) {
-    auto q = c.query(
+    auto q = c.rowById(
         "SELECT i.id, i.mailbox, i.folder, i.message, i.received_at, i.read, i.flag, m.summary"
-        " FROM items i JOIN messages m ON m.id = i.message WHERE i.id = ?1");
+        " FROM items i JOIN messages m ON m.id = i.message WHERE i.id = ?1", item, "item");
     if (!q) return fail(q.error());
-    (*q)->bind(1, item);
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) return fail(notFound("item"));
     return itemFromRow(**q);
   }
 
   static Result<ItemRow> loadItemRow(Connection& c, ItemId item) {
-    auto q = c.query(
-        "SELECT mailbox, folder, message, received_at, read, flag FROM items WHERE id = ?1");
+    auto q = c.rowById(
+        "SELECT mailbox, folder, message, received_at, read, flag FROM items WHERE id = ?1", item, "item");
     if (!q) return fail(q.error());
-    (*q)->bind(1, item);
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) return fail(notFound("item"));
     return ItemRow{(*q)->columnInt(0), (*q)->columnInt(1), (*q)->columnInt(2), (*q)->columnInt(3),
                    (*q)->columnInt(4) != 0, static_cast<FlagStatus>((*q)->columnInt(5))};
   }
