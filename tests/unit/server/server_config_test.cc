@@ -49,7 +49,7 @@ namespace {
 
 TEST(ServerConfig, ExampleConfigLoads) {
   // config/server.toml must stay valid: it is what people copy.
-  std::string path = std::string(__FILE__).substr(0, std::string(__FILE__).rfind("/tests/")) + "/config/server.toml";
+  std::string path = std::string(RAMPART_SOURCE_DIR) + "/config/server.toml";
   auto cfg = loadServerConfig(path);
   ASSERT_TRUE(cfg) << cfg.error().message();
   EXPECT_EQ(cfg->lmtp.listen, "127.0.0.1:2424");
