@@ -1,0 +1,81 @@
+#include "directory/credential_cache.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace rampart::directory {
+namespace {
+
+std::string foldName(std::string_view name) {
+  std::string out(name);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+}  // namespace
+
+CredentialCache::CredentialCache(Directory& directory, Clock& clock, Random& random,
+                                 CredentialCacheOptions options)
+    : directory_(directory), clock_(clock), options_(options) {
+  random.fill(key_);
+}
+
+CredentialCache::Digest CredentialCache::digestOf(std::string_view password) const {
+  Digest out{};
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
+       reinterpret_cast<const unsigned char*>(password.data()), password.size(), out.data(), &len);
+  return out;
+}
+
+Result<AuthOutcome> CredentialCache::authenticate(std::string_view name, std::string_view password) {
+  const std::string key = foldName(name);
+  const Digest digest = digestOf(password);
+  const auto now = clock_.steadyNow();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = entries_.find(key);
+    if (it != entries_.end()) {
+      if (it->second.expires <= now) {
+        entries_.erase(it);
+      } else if (CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) == 0) {
+        ++hits_;
+        return AuthOutcome::ok;
+      }
+    }
+  }
+  auto outcome = directory_.authenticate(name, password);
+  if (!outcome || *outcome != AuthOutcome::ok) return outcome;
+  std::lock_guard lock(mutex_);
+  if (entries_.size() >= options_.max_entries) {
+    // Full: drop expired entries; if none, drop an arbitrary one. Bounded either way.
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      it = it->second.expires <= now ? entries_.erase(it) : std::next(it);
+    }
+    if (entries_.size() >= options_.max_entries) entries_.erase(entries_.begin());
+  }
+  entries_[key] = Entry{digest, now + options_.ttl};
+  return outcome;
+}
+
+void CredentialCache::forget(std::string_view name) {
+  std::lock_guard lock(mutex_);
+  entries_.erase(foldName(name));
+}
+
+std::size_t CredentialCache::size() const {
+  std::lock_guard lock(mutex_);
+  return entries_.size();
+}
+
+std::uint64_t CredentialCache::hits() const {
+  std::lock_guard lock(mutex_);
+  return hits_;
+}
+
+}  // namespace rampart::directory
