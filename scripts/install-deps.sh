@@ -16,6 +16,7 @@ build_pkgs=(
 # Real peers the integration tests and benchmarks start on loopback.
 test_pkgs=(
   openssl swaks postfix dovecot-core dovecot-lmtpd python3 procps iproute2
+  libwbxml2-utils
 )
 
 want=("${build_pkgs[@]}")
