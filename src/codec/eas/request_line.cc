@@ -135,6 +135,32 @@ std::string base64Encode(std::string_view in) {
   return out;
 }
 
+// RFC 3629 section 4: no overlong forms, no surrogates, nothing above U+10FFFF.
+bool validUtf8(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    std::size_t n = c < 0x80             ? 0
+                    : (c & 0xe0) == 0xc0 ? 1
+                    : (c & 0xf0) == 0xe0 ? 2
+                    : (c & 0xf8) == 0xf0 ? 3
+                                         : 4;
+    if (n == 4 || c == 0xc0 || c == 0xc1 || c > 0xf4 || n > s.size() - i - 1) return false;
+    for (std::size_t k = 1; k <= n; ++k) {
+      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    }
+    if (n >= 2) {
+      auto c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xe0 && c1 < 0xa0) || (c == 0xed && c1 > 0x9f) || (c == 0xf0 && c1 < 0x90) ||
+          (c == 0xf4 && c1 > 0x8f)) {
+        return false;
+      }
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 Status checkText(std::string_view value, std::string_view what, std::size_t max) {
   if (value.empty()) return fail(Errc::invalid_argument, std::string(what) + ": empty");
   if (value.size() > max) {
@@ -146,6 +172,7 @@ Status checkText(std::string_view value, std::string_view what, std::size_t max)
       return fail(Errc::invalid_argument, std::string(what) + ": control character");
     }
   }
+  if (!validUtf8(value)) return fail(Errc::invalid_argument, std::string(what) + ": not UTF-8");
   return {};
 }
 
@@ -179,8 +206,10 @@ Status validate(const EasRequest& r, bool require_user) {
     return s;
   }
   const std::pair<const std::optional<std::string>*, std::string_view> params[] = {
-      {&r.attachment_name, "AttachmentName"}, {&r.collection_id, "CollectionId"},
-      {&r.item_id, "ItemId"},                 {&r.long_id, "LongId"},
+      {&r.attachment_name, "AttachmentName"},
+      {&r.collection_id, "CollectionId"},
+      {&r.item_id, "ItemId"},
+      {&r.long_id, "LongId"},
       {&r.occurrence, "Occurrence"},
   };
   for (const auto& [value, name] : params) {
@@ -206,9 +235,17 @@ Result<EasRequest> decodePlain(std::string_view query, const RequestLineLimits& 
   EasRequest r;
   // Names seen, for duplicate detection (case-insensitive, like the matching).
   enum Seen : unsigned {
-    kCmd = 1u << 0, kUser = 1u << 1, kDeviceId = 1u << 2, kDeviceType = 1u << 3,
-    kAttachmentName = 1u << 4, kCollectionId = 1u << 5, kItemId = 1u << 6, kLongId = 1u << 7,
-    kOccurrence = 1u << 8, kSaveInSent = 1u << 9, kAcceptMultiPart = 1u << 10,
+    kCmd = 1u << 0,
+    kUser = 1u << 1,
+    kDeviceId = 1u << 2,
+    kDeviceType = 1u << 3,
+    kAttachmentName = 1u << 4,
+    kCollectionId = 1u << 5,
+    kItemId = 1u << 6,
+    kLongId = 1u << 7,
+    kOccurrence = 1u << 8,
+    kSaveInSent = 1u << 9,
+    kAcceptMultiPart = 1u << 10,
     kPolicyKey = 1u << 11,
   };
   unsigned seen = 0;
@@ -238,32 +275,57 @@ Result<EasRequest> decodePlain(std::string_view query, const RequestLineLimits& 
       unsigned bit;
     };
     static constexpr Field kFields[] = {
-        {"Cmd", kCmd},           {"User", kUser},
-        {"DeviceId", kDeviceId}, {"DeviceType", kDeviceType},
-        {"AttachmentName", kAttachmentName}, {"CollectionId", kCollectionId},
-        {"ItemId", kItemId},     {"LongId", kLongId},
-        {"Occurrence", kOccurrence}, {"SaveInSent", kSaveInSent},
-        {"AcceptMultiPart", kAcceptMultiPart}, {"PolicyKey", kPolicyKey},
+        {"Cmd", kCmd},
+        {"User", kUser},
+        {"DeviceId", kDeviceId},
+        {"DeviceType", kDeviceType},
+        {"AttachmentName", kAttachmentName},
+        {"CollectionId", kCollectionId},
+        {"ItemId", kItemId},
+        {"LongId", kLongId},
+        {"Occurrence", kOccurrence},
+        {"SaveInSent", kSaveInSent},
+        {"AcceptMultiPart", kAcceptMultiPart},
+        {"PolicyKey", kPolicyKey},
     };
     unsigned bit = 0;
     for (const auto& f : kFields) {
       if (iequals(f.name, name)) bit = f.bit;
     }
     if (bit == 0) return fail(Errc::invalid_argument, "query: unknown parameter '" + shown + "'");
-    if (seen & bit) return fail(Errc::invalid_argument, "query: duplicate parameter '" + shown + "'");
+    if (seen & bit)
+      return fail(Errc::invalid_argument, "query: duplicate parameter '" + shown + "'");
     seen |= bit;
 
     std::string v = std::move(*value);
     switch (bit) {
-      case kCmd: r.command = std::move(v); break;
-      case kUser: r.user = std::move(v); break;
-      case kDeviceId: r.device_id = std::move(v); break;
-      case kDeviceType: r.device_type = std::move(v); break;
-      case kAttachmentName: r.attachment_name = std::move(v); break;
-      case kCollectionId: r.collection_id = std::move(v); break;
-      case kItemId: r.item_id = std::move(v); break;
-      case kLongId: r.long_id = std::move(v); break;
-      case kOccurrence: r.occurrence = std::move(v); break;
+      case kCmd:
+        r.command = std::move(v);
+        break;
+      case kUser:
+        r.user = std::move(v);
+        break;
+      case kDeviceId:
+        r.device_id = std::move(v);
+        break;
+      case kDeviceType:
+        r.device_type = std::move(v);
+        break;
+      case kAttachmentName:
+        r.attachment_name = std::move(v);
+        break;
+      case kCollectionId:
+        r.collection_id = std::move(v);
+        break;
+      case kItemId:
+        r.item_id = std::move(v);
+        break;
+      case kLongId:
+        r.long_id = std::move(v);
+        break;
+      case kOccurrence:
+        r.occurrence = std::move(v);
+        break;
       case kSaveInSent:
       case kAcceptMultiPart: {
         auto flag = parseTF(v, shown);
@@ -316,8 +378,8 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
-#define RAMPART_TRY_ASSIGN(var, expr)               \
-  auto var##_result = (expr);                       \
+#define RAMPART_TRY_ASSIGN(var, expr)                             \
+  auto var##_result = (expr);                                     \
   if (!var##_result) return tl::unexpected(var##_result.error()); \
   auto var = *var##_result
 
@@ -400,11 +462,21 @@ Result<EasRequest> decodeBinary(std::string_view bytes) {
     }
     seen |= 1u << tag;
     switch (tag) {
-      case kTagAttachmentName: r.attachment_name = std::string(value); break;
-      case kTagCollectionId: r.collection_id = std::string(value); break;
-      case kTagItemId: r.item_id = std::string(value); break;
-      case kTagLongId: r.long_id = std::string(value); break;
-      case kTagOccurrence: r.occurrence = std::string(value); break;
+      case kTagAttachmentName:
+        r.attachment_name = std::string(value);
+        break;
+      case kTagCollectionId:
+        r.collection_id = std::string(value);
+        break;
+      case kTagItemId:
+        r.item_id = std::string(value);
+        break;
+      case kTagLongId:
+        r.long_id = std::string(value);
+        break;
+      case kTagOccurrence:
+        r.occurrence = std::string(value);
+        break;
       case kTagUser:
         if (value.empty()) return fail(Errc::invalid_argument, "User: empty");
         r.user = std::string(value);
@@ -419,7 +491,8 @@ Result<EasRequest> decodeBinary(std::string_view bytes) {
         r.accept_multipart = (flags & kOptionAcceptMultiPart) != 0;
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   if (auto s = validate(r, /*require_user=*/false); !s) return tl::unexpected(s.error());
@@ -429,8 +502,7 @@ Result<EasRequest> decodeBinary(std::string_view bytes) {
 bool looksPlain(std::string_view query) {
   if (query.find('&') != std::string_view::npos) return true;
   std::size_t eq = query.find('=');
-  return eq != std::string_view::npos &&
-         query.find_first_not_of('=', eq) != std::string_view::npos;
+  return eq != std::string_view::npos && query.find_first_not_of('=', eq) != std::string_view::npos;
 }
 
 void percentEncodeTo(std::string& out, std::string_view value) {
@@ -452,8 +524,8 @@ void percentEncodeTo(std::string& out, std::string_view value) {
 
 Result<EasRequest> decodeQuery(std::string_view query, const RequestLineLimits& limits) {
   if (query.size() > limits.max_target_size) {
-    return fail(Errc::limit_exceeded, "query: longer than " +
-                                          std::to_string(limits.max_target_size) + " bytes");
+    return fail(Errc::limit_exceeded,
+                "query: longer than " + std::to_string(limits.max_target_size) + " bytes");
   }
   if (query.empty()) return fail(Errc::invalid_argument, "query: empty");
   if (looksPlain(query)) return decodePlain(query, limits);
@@ -467,12 +539,12 @@ Result<EasRequest> decodeQuery(std::string_view query, const RequestLineLimits& 
 
 Result<EasRequest> decodeRequestTarget(std::string_view target, const RequestLineLimits& limits) {
   if (target.size() > limits.max_target_size) {
-    return fail(Errc::limit_exceeded, "request target: longer than " +
-                                          std::to_string(limits.max_target_size) + " bytes");
+    return fail(Errc::limit_exceeded,
+                "request target: longer than " + std::to_string(limits.max_target_size) + " bytes");
   }
   // Absolute URI (RFC 2616 3.2.1): drop "scheme://authority".
-  if (auto scheme = target.find("://"); scheme != std::string_view::npos &&
-                                        target.find_first_of("/?") > scheme) {
+  if (auto scheme = target.find("://");
+      scheme != std::string_view::npos && target.find_first_of("/?") > scheme) {
     std::size_t path = target.find('/', scheme + 3);
     if (path == std::string_view::npos) return fail(Errc::parse_error, "request target: no path");
     target.remove_prefix(path);
@@ -519,8 +591,8 @@ Result<std::string> encodeBase64Query(const EasRequest& r) {
   if (r.item_id) param(kTagItemId, *r.item_id);
   if (r.long_id) param(kTagLongId, *r.long_id);
   if (r.occurrence) param(kTagOccurrence, *r.occurrence);
-  std::uint8_t options = (r.save_in_sent ? kOptionSaveInSent : 0) |
-                         (r.accept_multipart ? kOptionAcceptMultiPart : 0);
+  std::uint8_t options =
+      (r.save_in_sent ? kOptionSaveInSent : 0) | (r.accept_multipart ? kOptionAcceptMultiPart : 0);
   if (options != 0) param(kTagOptions, std::string_view(reinterpret_cast<char*>(&options), 1));
   if (!r.user.empty()) param(kTagUser, r.user);
   return base64Encode(bytes);

@@ -30,10 +30,10 @@ namespace rampart::eas {
 inline constexpr std::string_view kActiveSyncPath = "/Microsoft-Server-ActiveSync";
 
 // Our own bounds where the spec has none.
-inline constexpr std::size_t kMaxDeviceIdLength = 32;     // MS-ASHTTP 2.2.1.1.1.2: 1*32(ALPHA/DIGIT)
-inline constexpr std::size_t kMaxDeviceTypeLength = 64;   // spec: 1*VCHAR, unbounded
-inline constexpr std::size_t kMaxUserLength = 255;        // base64 length byte bound
-inline constexpr std::size_t kMaxParameterLength = 255;   // MS-ASHTTP 2.2.1.1.1.1.1
+inline constexpr std::size_t kMaxDeviceIdLength = 32;    // MS-ASHTTP 2.2.1.1.1.2: 1*32(ALPHA/DIGIT)
+inline constexpr std::size_t kMaxDeviceTypeLength = 64;  // spec: 1*VCHAR, unbounded
+inline constexpr std::size_t kMaxUserLength = 255;       // base64 length byte bound
+inline constexpr std::size_t kMaxParameterLength = 255;  // MS-ASHTTP 2.2.1.1.1.1.1
 
 struct RequestLineLimits {
   // Whole target, path and query, before any decoding. The largest base64
@@ -46,11 +46,11 @@ struct RequestLineLimits {
 };
 
 struct EasRequest {
-  std::string command;       // a name from the MS-ASHTTP 2.2.1.1.1.1.2 table
-  std::string user;          // empty when absent (base64 form, or lenient plain)
-  std::string device_id;     // 1-32 letters/digits; a 16-byte binary GUID in the
-                             // base64 form comes out as 32 upper-case hex digits
-  std::string device_type;   // 1-64 printable ASCII characters
+  std::string command;      // a name from the MS-ASHTTP 2.2.1.1.1.1.2 table
+  std::string user;         // empty when absent (base64 form, or lenient plain)
+  std::string device_id;    // 1-32 letters/digits; a 16-byte binary GUID in the
+                            // base64 form comes out as 32 upper-case hex digits
+  std::string device_type;  // 1-64 printable ASCII characters
   // Base64 form only ("14.1"); in the plain form the caller takes it from the
   // MS-ASProtocolVersion header (MS-ASHTTP 2.2.1.1.2.6).
   std::optional<std::string> protocol_version;

@@ -18,8 +18,7 @@ namespace rampart::eas {
 
 // The versions Rampart speaks, oldest first. 2.5 and 12.0 are not supported
 // (and cannot use the base64 query form, MS-ASHTTP 2.2.1.1.1.1).
-inline constexpr std::string_view kSupportedVersions[] = {"12.1", "14.0", "14.1", "16.0",
-                                                          "16.1"};
+inline constexpr std::string_view kSupportedVersions[] = {"12.1", "14.0", "14.1", "16.0", "16.1"};
 
 // "14.1" -> 141, for any "<major>.<minor>" with major*10+minor <= 255 and a
 // one-digit minor; nullopt for anything else ("14", "14.10", "x"). Says nothing
@@ -31,8 +30,8 @@ bool isSupportedVersion(std::string_view version);
 
 // One row of the MS-ASHTTP 2.2.1.1.1.1.2 command code table.
 struct CommandInfo {
-  std::string_view name;  // as in the plain query's Cmd= and MS-ASProtocolCommands
-  std::uint8_t code;      // the base64 form's command code byte
+  std::string_view name;           // as in the plain query's Cmd= and MS-ASProtocolCommands
+  std::uint8_t code;               // the base64 form's command code byte
   std::string_view first_version;  // oldest version that has it (MS-ASCMD 2.2.1.x)
   std::string_view last_version;   // newest version that has it
 };

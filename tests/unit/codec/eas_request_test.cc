@@ -42,7 +42,12 @@ std::string base64(std::string_view bytes) {
 // The spec example's bytes: 14.0, Sync, locale 0x0409, DeviceId "v140Device",
 // no policy key, DeviceType "SmartPhone".
 std::string specBytes() {
-  return std::string("\x8c\x00\x09\x04\x0a" "v140Device" "\x00\x0a" "SmartPhone", 27);
+  return std::string(
+      "\x8c\x00\x09\x04\x0a"
+      "v140Device"
+      "\x00\x0a"
+      "SmartPhone",
+      27);
 }
 
 Result<EasRequest> decodeBytes(const std::string& bytes) { return decodeQuery(base64(bytes)); }
@@ -139,9 +144,11 @@ TEST(EasRequestLine, PlainAcceptsAnyParameterOrderAndCase) {
 }
 
 TEST(EasRequestLine, AbsoluteUriAndPathCase) {
-  EXPECT_TRUE(decodeRequestTarget("https://mail.example.org:8443/Microsoft-Server-ActiveSync?"
-                                  "Cmd=Sync&User=a&DeviceId=D&DeviceType=T"));
-  EXPECT_TRUE(decodeRequestTarget("/microsoft-server-activesync?Cmd=Sync&User=a&DeviceId=D&DeviceType=T"));
+  EXPECT_TRUE(
+      decodeRequestTarget("https://mail.example.org:8443/Microsoft-Server-ActiveSync?"
+                          "Cmd=Sync&User=a&DeviceId=D&DeviceType=T"));
+  EXPECT_TRUE(
+      decodeRequestTarget("/microsoft-server-activesync?Cmd=Sync&User=a&DeviceId=D&DeviceType=T"));
 }
 
 TEST(EasRequestLine, PercentEncodingEdgeCases) {
@@ -163,27 +170,39 @@ TEST(EasRequestLine, PercentEncodingEdgeCases) {
   EXPECT_EQ(id->device_id, "AB");
 
   for (std::string_view bad : {
-           "Cmd=Sync&User=a%&DeviceId=D&DeviceType=T",       // truncated at '&'
-           "Cmd=Sync&User=a&DeviceId=D&DeviceType=T%4",      // truncated at the end
-           "Cmd=Sync&User=a&DeviceId=D&DeviceType=T%",       // bare '%'
-           "Cmd=Sync&User=a%zz&DeviceId=D&DeviceType=T",     // not hex
-           "Cmd=Sync&User=a%G1&DeviceId=D&DeviceType=T",     // not hex
+           "Cmd=Sync&User=a%&DeviceId=D&DeviceType=T",    // truncated at '&'
+           "Cmd=Sync&User=a&DeviceId=D&DeviceType=T%4",   // truncated at the end
+           "Cmd=Sync&User=a&DeviceId=D&DeviceType=T%",    // bare '%'
+           "Cmd=Sync&User=a%zz&DeviceId=D&DeviceType=T",  // not hex
+           "Cmd=Sync&User=a%G1&DeviceId=D&DeviceType=T",  // not hex
        }) {
     auto r = decodeQuery(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_TRUE(r.error().is(Errc::parse_error)) << bad << ": " << r.error().message();
   }
   for (std::string_view bad : {
-           "Cmd=Sync&User=a%00b&DeviceId=D&DeviceType=T",    // NUL in User
-           "Cmd=Sync&User=a%0D%0Ab&DeviceId=D&DeviceType=T", // CRLF in User
-           "Cmd=Sync&User=a&DeviceId=A%2CB&DeviceType=T",    // comma in DeviceId
-           "Cmd=Sync&User=a&DeviceId=D&DeviceType=T%20T",    // space in DeviceType
-           "Cmd=Sy%6Ec%00&User=a&DeviceId=D&DeviceType=T",   // NUL in Cmd
+           "Cmd=Sync&User=a%00b&DeviceId=D&DeviceType=T",     // NUL in User
+           "Cmd=Sync&User=a%0D%0Ab&DeviceId=D&DeviceType=T",  // CRLF in User
+           "Cmd=Sync&User=a&DeviceId=A%2CB&DeviceType=T",     // comma in DeviceId
+           "Cmd=Sync&User=a&DeviceId=D&DeviceType=T%20T",     // space in DeviceType
+           "Cmd=Sy%6Ec%00&User=a&DeviceId=D&DeviceType=T",    // NUL in Cmd
        }) {
     auto r = decodeQuery(bad);
     ASSERT_FALSE(r) << bad;
     EXPECT_TRUE(r.error().is(Errc::invalid_argument)) << bad << ": " << r.error().message();
   }
+}
+
+TEST(EasRequestLine, TextMustBeUtf8) {
+  EXPECT_TRUE(decodeQuery("Cmd=Sync&User=%E2%82%AC%F0%9F%98%80&DeviceId=D&DeviceType=T"));
+  for (std::string_view bad : {"%FF", "%C3", "%C0%AF", "%ED%A0%80", "%F4%90%80%80", "%E2%82"}) {
+    auto r = decodeQuery("Cmd=Sync&User=a" + std::string(bad) + "&DeviceId=D&DeviceType=T");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().detail.find("UTF-8"), std::string::npos) << bad;
+  }
+  auto r = decodeQuery("Cmd=Sync&User=a&DeviceId=D&DeviceType=T&AttachmentName=%80");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("AttachmentName"), std::string::npos);
 }
 
 TEST(EasRequestLine, PlainRejectsDuplicates) {
@@ -211,10 +230,14 @@ TEST(EasRequestLine, PlainRejectsMalformedAndMissing) {
       {"Cmd=Sync&User=a&DeviceId=D", Errc::invalid_argument, "DeviceType"},
       {"Cmd=Frobnicate&User=a&DeviceId=D&DeviceType=T", Errc::invalid_argument, "unknown command"},
       {"Cmd=sync&User=a&DeviceId=D&DeviceType=T", Errc::invalid_argument, "unknown command"},
-      {"Cmd=GetHierarchy&User=a&DeviceId=D&DeviceType=T", Errc::invalid_argument, "unknown command"},
-      {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&Foo=1", Errc::invalid_argument, "unknown parameter"},
-      {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&SaveInSent=yes", Errc::invalid_argument, "SaveInSent"},
-      {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&PolicyKey=4294967296", Errc::invalid_argument, "PolicyKey"},
+      {"Cmd=GetHierarchy&User=a&DeviceId=D&DeviceType=T", Errc::invalid_argument,
+       "unknown command"},
+      {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&Foo=1", Errc::invalid_argument,
+       "unknown parameter"},
+      {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&SaveInSent=yes", Errc::invalid_argument,
+       "SaveInSent"},
+      {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&PolicyKey=4294967296", Errc::invalid_argument,
+       "PolicyKey"},
       {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&PolicyKey=-1", Errc::invalid_argument, "PolicyKey"},
       {"Cmd=Sync&User=&DeviceId=D&DeviceType=T", Errc::invalid_argument, "empty"},
       {"Cmd=Sync&User=a&DeviceId=D&DeviceType=T&", Errc::parse_error, "empty parameter"},
@@ -256,21 +279,29 @@ TEST(EasRequestLine, DeviceIdSyntax) {
 }
 
 TEST(EasRequestLine, TargetShape) {
-  EXPECT_TRUE(decodeRequestTarget("/Microsoft-Server-ActiveSync").error().is(Errc::invalid_argument));
-  EXPECT_TRUE(decodeRequestTarget("/Microsoft-Server-ActiveSync?").error().is(Errc::invalid_argument));
+  EXPECT_TRUE(
+      decodeRequestTarget("/Microsoft-Server-ActiveSync").error().is(Errc::invalid_argument));
+  EXPECT_TRUE(
+      decodeRequestTarget("/Microsoft-Server-ActiveSync?").error().is(Errc::invalid_argument));
   EXPECT_TRUE(decodeRequestTarget("/Autodiscover?Cmd=Sync&User=a&DeviceId=D&DeviceType=T")
-                  .error().is(Errc::parse_error));
-  EXPECT_TRUE(decodeRequestTarget("/Microsoft-Server-ActiveSync/?Cmd=Sync&User=a&DeviceId=D&DeviceType=T")
-                  .error().is(Errc::parse_error));
-  EXPECT_TRUE(decodeRequestTarget("/Microsoft-Server-ActiveSync?Cmd=Sync&User=a&DeviceId=D&DeviceType=T#x")
-                  .error().is(Errc::parse_error));
+                  .error()
+                  .is(Errc::parse_error));
+  EXPECT_TRUE(
+      decodeRequestTarget("/Microsoft-Server-ActiveSync/?Cmd=Sync&User=a&DeviceId=D&DeviceType=T")
+          .error()
+          .is(Errc::parse_error));
+  EXPECT_TRUE(
+      decodeRequestTarget("/Microsoft-Server-ActiveSync?Cmd=Sync&User=a&DeviceId=D&DeviceType=T#x")
+          .error()
+          .is(Errc::parse_error));
   EXPECT_TRUE(decodeRequestTarget("https://host").error().is(Errc::parse_error));
   EXPECT_TRUE(decodeRequestTarget("").error().is(Errc::parse_error));
 }
 
 TEST(EasRequestLine, SizeLimit) {
-  std::string target = "/Microsoft-Server-ActiveSync?Cmd=Sync&User=a&DeviceId=D&DeviceType=T&ItemId=" +
-                       std::string(5000, 'x');
+  std::string target =
+      "/Microsoft-Server-ActiveSync?Cmd=Sync&User=a&DeviceId=D&DeviceType=T&ItemId=" +
+      std::string(5000, 'x');
   auto r = decodeRequestTarget(target);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(Errc::limit_exceeded));
@@ -310,7 +341,12 @@ TEST(EasRequestLine, Base64RoundTripEveryCommandAndVersion) {
 }
 
 TEST(EasRequestLine, Base64PolicyKeyIsLittleEndian) {
-  std::string bytes = std::string("\x8d\x12\x09\x04\x01" "D" "\x04\x78\x56\x34\x12\x01" "T", 13);
+  std::string bytes = std::string(
+      "\x8d\x12\x09\x04\x01"
+      "D"
+      "\x04\x78\x56\x34\x12\x01"
+      "T",
+      13);
   auto r = decodeBytes(bytes);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->command, "Ping");
@@ -319,9 +355,19 @@ TEST(EasRequestLine, Base64PolicyKeyIsLittleEndian) {
 }
 
 TEST(EasRequestLine, Base64OptionsAndUser) {
-  std::string bytes = std::string("\xa1\x03\x09\x04\x01" "D" "\x00\x01" "T"
-                                  "\x07\x01\x01" "\x08\x05" "alice" "\x01\x01" "5" "\x03\x04" "5:12",
-                                  28);
+  std::string bytes = std::string(
+      "\xa1\x03\x09\x04\x01"
+      "D"
+      "\x00\x01"
+      "T"
+      "\x07\x01\x01"
+      "\x08\x05"
+      "alice"
+      "\x01\x01"
+      "5"
+      "\x03\x04"
+      "5:12",
+      28);
   auto r = decodeBytes(bytes);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->command, "SmartReply");
@@ -335,7 +381,11 @@ TEST(EasRequestLine, Base64OptionsAndUser) {
 
 TEST(EasRequestLine, Base64BinaryGuidDeviceIdBecomesHex) {
   std::string guid("\x00\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb\xcc\xdd\xee\xff", 16);
-  std::string bytes = std::string("\x8c\x00\x09\x04\x10", 5) + guid + std::string("\x00\x02" "PC", 4);
+  std::string bytes = std::string("\x8c\x00\x09\x04\x10", 5) + guid +
+                      std::string(
+                          "\x00\x02"
+                          "PC",
+                          4);
   auto r = decodeBytes(bytes);
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->device_id, "00112233445566778899AABBCCDDEEFF");
@@ -344,7 +394,12 @@ TEST(EasRequestLine, Base64BinaryGuidDeviceIdBecomesHex) {
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, *r);
   // Other non-alphanumeric device IDs are rejected.
-  auto bad = decodeBytes(std::string("\x8c\x00\x09\x04\x03" "a-b" "\x00\x01" "T", 11));
+  auto bad =
+      decodeBytes(std::string("\x8c\x00\x09\x04\x03"
+                              "a-b"
+                              "\x00\x01"
+                              "T",
+                              11));
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.error().detail.find("DeviceId"), std::string::npos);
 }
@@ -398,51 +453,125 @@ TEST(EasRequestLine, Base64EveryTruncationIsAnError) {
 
 TEST(EasRequestLine, Base64LengthsBeyondTheData) {
   // Device ID length 200 with 3 bytes left.
-  auto r = decodeBytes(std::string("\x8c\x00\x09\x04\xc8" "abc", 8));
+  auto r =
+      decodeBytes(std::string("\x8c\x00\x09\x04\xc8"
+                              "abc",
+                              8));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(Errc::parse_error));
   EXPECT_NE(r.error().detail.find("remaining"), std::string::npos);
   // Device type length 255 with 1 byte left.
-  r = decodeBytes(std::string("\x8c\x00\x09\x04\x01" "D" "\x00\xff" "T", 9));
+  r =
+      decodeBytes(std::string("\x8c\x00\x09\x04\x01"
+                              "D"
+                              "\x00\xff"
+                              "T",
+                              9));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(Errc::parse_error));
   // Parameter length 255 with 2 bytes left.
-  r = decodeBytes(std::string("\x8c\x00\x09\x04\x01" "D" "\x00\x01" "T" "\x01\xff" "ab", 13));
+  r =
+      decodeBytes(std::string("\x8c\x00\x09\x04\x01"
+                              "D"
+                              "\x00\x01"
+                              "T"
+                              "\x01\xff"
+                              "ab",
+                              13));
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(Errc::parse_error));
   // Policy key length other than 0 or 4.
-  r = decodeBytes(std::string("\x8c\x00\x09\x04\x01" "D" "\x02\x00\x00\x01" "T", 11));
+  r =
+      decodeBytes(std::string("\x8c\x00\x09\x04\x01"
+                              "D"
+                              "\x02\x00\x00\x01"
+                              "T",
+                              11));
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("policy key"), std::string::npos);
   // Zero-length DeviceId / DeviceType.
-  EXPECT_FALSE(decodeBytes(std::string("\x8c\x00\x09\x04\x00\x00\x01" "T", 8)));
-  EXPECT_FALSE(decodeBytes(std::string("\x8c\x00\x09\x04\x01" "D" "\x00\x00", 8)));
+  EXPECT_FALSE(
+      decodeBytes(std::string("\x8c\x00\x09\x04\x00\x00\x01"
+                              "T",
+                              8)));
+  EXPECT_FALSE(
+      decodeBytes(std::string("\x8c\x00\x09\x04\x01"
+                              "D"
+                              "\x00\x00",
+                              8)));
 }
 
 TEST(EasRequestLine, Base64RejectsBadFieldsAndGarbage) {
-  const std::string head = std::string("\x8c\x00\x09\x04\x01" "D" "\x00\x01" "T", 9);
+  const std::string head = std::string(
+      "\x8c\x00\x09\x04\x01"
+      "D"
+      "\x00\x01"
+      "T",
+      9);
   EXPECT_TRUE(decodeBytes(head));
   struct Case {
     std::string bytes;
     std::string_view mentions;
   };
   const Case cases[] = {
-      {head + std::string("\x02\x01" "x", 3), "tag"},             // tag 2 is not in the table
-      {head + std::string("\x05\x01" "x", 3), "tag"},             // nor 5
-      {head + std::string("\x09\x01" "x", 3), "tag"},             // nor 9+
+      {head + std::string("\x02\x01"
+                          "x",
+                          3),
+       "tag"},  // tag 2 is not in the table
+      {head + std::string("\x05\x01"
+                          "x",
+                          3),
+       "tag"},  // nor 5
+      {head + std::string("\x09\x01"
+                          "x",
+                          3),
+       "tag"},  // nor 9+
       {head + std::string("\xff\x00", 2), "tag"},
-      {head + std::string("\x01\x01" "5" "\x01\x01" "6", 6), "duplicate"},
-      {head + std::string("\x07\x02\x01\x00", 4), "Options"},     // Options must be one byte
-      {head + std::string("\x07\x01\x04", 3), "Options"},         // unknown flag bit
-      {head + std::string("\x08\x00", 2), "User"},                // empty User
-      {head + std::string("\x01\x00", 2), "CollectionId"},        // empty value
-      {head + std::string("\x08\x02" "a\n", 4), "User"},          // control character
-      {head + std::string("\x01", 1), "parameter"},               // trailing garbage byte
-      {std::string("\x8c\x05\x09\x04\x01" "D" "\x00\x01" "T", 9), "command code"},
-      {std::string("\x8c\x18\x09\x04\x01" "D" "\x00\x01" "T", 9), "command code"},
-      {std::string("\x78\x00\x09\x04\x01" "D" "\x00\x01" "T", 9), "protocol version"},  // 12.0
-      {std::string("\x19\x00\x09\x04\x01" "D" "\x00\x01" "T", 9), "protocol version"},  // 2.5
-      {std::string("\x8c\x00\x09\x04\x01" "D" "\x00\x01" " ", 9), "DeviceType"},
+      {head + std::string("\x01\x01"
+                          "5"
+                          "\x01\x01"
+                          "6",
+                          6),
+       "duplicate"},
+      {head + std::string("\x07\x02\x01\x00", 4), "Options"},  // Options must be one byte
+      {head + std::string("\x07\x01\x04", 3), "Options"},      // unknown flag bit
+      {head + std::string("\x08\x00", 2), "User"},             // empty User
+      {head + std::string("\x01\x00", 2), "CollectionId"},     // empty value
+      {head + std::string("\x08\x02"
+                          "a\n",
+                          4),
+       "User"},                                      // control character
+      {head + std::string("\x01", 1), "parameter"},  // trailing garbage byte
+      {std::string("\x8c\x05\x09\x04\x01"
+                   "D"
+                   "\x00\x01"
+                   "T",
+                   9),
+       "command code"},
+      {std::string("\x8c\x18\x09\x04\x01"
+                   "D"
+                   "\x00\x01"
+                   "T",
+                   9),
+       "command code"},
+      {std::string("\x78\x00\x09\x04\x01"
+                   "D"
+                   "\x00\x01"
+                   "T",
+                   9),
+       "protocol version"},  // 12.0
+      {std::string("\x19\x00\x09\x04\x01"
+                   "D"
+                   "\x00\x01"
+                   "T",
+                   9),
+       "protocol version"},  // 2.5
+      {std::string("\x8c\x00\x09\x04\x01"
+                   "D"
+                   "\x00\x01"
+                   " ",
+                   9),
+       "DeviceType"},
   };
   for (const auto& c : cases) {
     auto r = decodeBytes(c.bytes);
@@ -452,10 +581,10 @@ TEST(EasRequestLine, Base64RejectsBadFieldsAndGarbage) {
 }
 
 TEST(EasRequestLine, BadBase64) {
-  for (std::string_view q : {"jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25", // 35 chars: a lone 6 bits
-                             "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob2!",  // bad character
-                             "jAAJ BAp2MTQwRGV2aWNlAApTbWFydFBob25l", // space
-                             "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l=", // padding on a full block
+  for (std::string_view q : {"jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25",    // 35 chars: a lone 6 bits
+                             "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob2!",    // bad character
+                             "jAAJ BAp2MTQwRGV2aWNlAApTbWFydFBob25l",  // space
+                             "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob25l=",  // padding on a full block
                              "jAAJBAp2MTQwRGV2aWNlAApTbWFydFBob2=="}) {
     auto r = decodeQuery(q);
     ASSERT_FALSE(r) << q;
@@ -478,10 +607,14 @@ TEST(EasRequestLine, Base64PercentEncodedAndUnpadded) {
   ASSERT_TRUE(q);
   std::string escaped;
   for (char c : *q) {
-    if (c == '+') escaped += "%2B";
-    else if (c == '/') escaped += "%2F";
-    else if (c == '=') escaped += "%3D";
-    else escaped += c;
+    if (c == '+')
+      escaped += "%2B";
+    else if (c == '/')
+      escaped += "%2F";
+    else if (c == '=')
+      escaped += "%3D";
+    else
+      escaped += c;
   }
   auto back = decodeQuery(escaped);
   ASSERT_TRUE(back) << escaped << ": " << back.error().message();
@@ -557,7 +690,8 @@ TEST(EasVersions, CommandTable) {
   EXPECT_EQ(commandByCode(9)->name, "FolderSync");
   EXPECT_EQ(commandByCode(18)->name, "Ping");
   EXPECT_EQ(commandByCode(22)->name, "ValidateCert");
-  for (std::uint8_t unassigned : {5, 6, 7, 8, 24, 255}) EXPECT_EQ(commandByCode(unassigned), nullptr);
+  for (std::uint8_t unassigned : {5, 6, 7, 8, 24, 255})
+    EXPECT_EQ(commandByCode(unassigned), nullptr);
   EXPECT_EQ(commandByName("Provision")->code, 20);
   EXPECT_EQ(commandByName("provision"), nullptr);
   EXPECT_TRUE(commandInVersion("GetAttachment", "14.1"));
@@ -569,8 +703,8 @@ TEST(EasVersions, CommandTable) {
 }
 
 TEST(EasVersions, OptionsHeaders) {
-  const std::string_view implemented[] = {"Ping", "Sync", "FolderSync", "Provision", "NotACommand",
-                                          "Sync"};
+  const std::string_view implemented[] = {"Ping",      "Sync",        "FolderSync",
+                                          "Provision", "NotACommand", "Sync"};
   OptionsHeaders h = optionsHeaders(implemented);
   EXPECT_EQ(h.protocol_versions, "12.1,14.0,14.1,16.0,16.1");
   EXPECT_EQ(h.protocol_commands, "Sync,FolderSync,Ping,Provision");
