@@ -378,10 +378,14 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
+// `auto var = *expr`, or return expr's error. `var` is a declared name, so it
+// cannot be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define RAMPART_TRY_ASSIGN(var, expr)                             \
   auto var##_result = (expr);                                     \
   if (!var##_result) return tl::unexpected(var##_result.error()); \
   auto var = *var##_result
+// NOLINTEND(bugprone-macro-parentheses)
 
 std::uint32_t readLe32(std::string_view b) {
   return static_cast<std::uint32_t>(static_cast<unsigned char>(b[0])) |

@@ -9,7 +9,10 @@ namespace {
 // MS-ASHTTP 2.2.1.1.1.1.2. Codes 5-8 are unassigned. Version ranges from the
 // MS-ASCMD 2.2.1.x tables, clipped to what Rampart supports (12.1+):
 // GetAttachment was dropped in 16.0 (ItemOperations Fetch replaces it,
-// MS-ASCMD 2.2.1.8); Find is new in 16.1 (MS-ASCMD 2.2.1.2).
+// MS-ASCMD 2.2.1.8); Find is new in 16.1 (MS-ASCMD 2.2.1.2). Find's code 23
+// follows the 16.1 revision of the table; the copy we checked against ends at
+// ValidateCert 22, so re-check it against a current MS-ASHTTP before relying on
+// base64-form Find requests from real clients.
 constexpr std::array<CommandInfo, 20> kCommands = {{
     {"Sync", 0, "12.1", "16.1"},
     {"SendMail", 1, "12.1", "16.1"},
