@@ -64,10 +64,6 @@ class Parser {
     for (int i = 0; i < 5; ++i) {
       if (atEnd()) return truncated();
       std::uint8_t b = in_[pos_++];
-      if (i == 0 && b == 0x80) {
-        // A leading zero continuation byte is padding; harmless but not
-        // canonical. Allowed: the value check below still bounds it.
-      }
       if (value > (0xFFFFFFFFu >> 7)) return error(Errc::parse_error, start, "mb_u_int32 overflows 32 bits");
       value = (value << 7) | (b & 0x7F);
       if ((b & 0x80) == 0) return value;
@@ -92,6 +88,8 @@ Status Parser::header() {
   auto publicid = mbUint32();
   if (!publicid) return fail(publicid.error());
   if (*publicid == 0) return error(Errc::parse_error, 1, "public id given by string table index (string tables are not used)");
+  // The charset is always 106 (UTF-8) in ActiveSync; any value is read past
+  // and strings are handed on as bytes, unchecked.
   auto charset = mbUint32();
   if (!charset) return fail(charset.error());
   const std::size_t strtbl_at = pos_;

@@ -7,7 +7,9 @@
 // EXT*, STR_T, tags with the attribute bit (0x80), a malformed mb_u_int32
 // (more than 5 bytes, or a value above 32 bits), an unterminated STR_I, an
 // unclosed element, trailing bytes after the root, and any truncation.
-// Tokens that no code page defines are kept (Element::name empty).
+// Tokens that no code page defines are kept (Element::name empty). Strings
+// are returned as the bytes sent (ActiveSync declares UTF-8; it is not
+// validated here).
 //
 // Every bound is set at construction and checked before memory is spent; a
 // hit bound is Errc::limit_exceeded. Error details name the byte offset.
