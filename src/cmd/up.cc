@@ -1,8 +1,9 @@
 // `rampart up`: every server role on loopback, the embedded default a newcomer
 // runs first (DESIGN.md). Today that is the mail server: LMTP in, SMTP out,
-// the SQLite store and the built-in directory under one data directory.
+// EAS over HTTPS (authentication and OPTIONS so far), the SQLite store and the
+// built-in directory under one data directory, with a development PKI.
 //
-//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--domain DOMAIN]
+//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT] [--domain DOMAIN]
 //
 // On first start it writes DIR/server.toml (edit it and run again), creates
 // the demo users alice and bob with random passwords (DIR/demo-users.txt,
@@ -20,6 +21,7 @@
 #include "directory/builtin_directory.h"
 #include "server/config.h"
 #include "server/mail_server.h"
+#include "tls/dev_pki.h"
 
 namespace rampart::cmd {
 namespace {
@@ -45,7 +47,8 @@ Status writeFile(const std::string& path, const std::string& text, mode_t mode) 
 }
 
 std::string defaultConfig(const std::string& data_dir, const std::string& domain, const std::string& lmtp_port,
-                          const std::string& admin_port) {
+                          const std::string& admin_port, const std::string& eas_port,
+                          const tls::DevPkiFiles& pki) {
   return "# Written by `rampart up` on first start; edit and run `rampart up` again.\n"
          "# Every key is documented in config/server.toml of the source tree.\n"
          "data_dir = \"" + data_dir + "\"\n"
@@ -54,7 +57,12 @@ std::string defaultConfig(const std::string& data_dir, const std::string& domain
          "\n[lmtp]\n"
          "listen = \"127.0.0.1:" + lmtp_port + "\"\n"
          "\n[admin]\n"
-         "listen = \"127.0.0.1:" + admin_port + "\"\n";
+         "listen = \"127.0.0.1:" + admin_port + "\"\n"
+         "\n# Exchange ActiveSync over HTTPS with the development PKI's certificate.\n"
+         "[eas]\n"
+         "listen = \"127.0.0.1:" + eas_port + "\"\n"
+         "cert_file = \"" + pki.server_cert + "\"\n"
+         "key_file = \"" + pki.server_key + "\"\n";
 }
 
 // Creates alice and bob on first start; returns the lines for demo-users.txt.
@@ -81,7 +89,7 @@ Result<std::string> createDemoUsers(const std::string& database, const std::stri
 
 int runUp(const Args& args) {
   if (flag(args, "help")) {
-    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--domain DOMAIN]\n", stdout);
+    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT] [--domain DOMAIN]\n", stdout);
     return 0;
   }
   std::error_code ec;
@@ -89,17 +97,24 @@ int runUp(const Args& args) {
   std::string domain = option(args, "domain", "example.test");
   std::string lmtp_port = option(args, "lmtp-port", "2424");
   std::string admin_port = option(args, "admin-port", "8025");
-  fs::create_directories(data_dir, ec);
+  std::string eas_port = option(args, "eas-port", "8443");
+  fs::create_directories(data_dir + "/tls", ec);
   if (ec) {
     std::fprintf(stderr, "rampart up: cannot create %s: %s\n", data_dir.c_str(), ec.message().c_str());
     return 1;
   }
   ::chmod(data_dir.c_str(), 0700);
 
+  // A development PKI: clients verify against dev-ca.crt instead of turning checks off.
+  auto pki = tls::ensureDevPki(data_dir + "/tls", {"localhost", "127.0.0.1"});
+  if (!pki) {
+    std::fprintf(stderr, "rampart up: development PKI: %s\n", pki.error().message().c_str());
+    return 1;
+  }
   std::string config_path = data_dir + "/server.toml";
   bool first_start = !fs::exists(config_path);
   if (first_start) {
-    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port), 0600); !st) {
+    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port, eas_port, *pki), 0600); !st) {
       std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
       return 1;
     }
@@ -129,6 +144,10 @@ int runUp(const Args& args) {
   return serveMail(*config, [&](server::MailServer& mail) {
     auto lmtp = mail.lmtpEndpoint();
     std::string at = lmtp.address().to_string() + ":" + std::to_string(lmtp.port());
+    auto eas = mail.easEndpoint();
+    std::string eas_at = eas.port() == 0 ? std::string("(off)")
+                                         : "https://localhost:" + std::to_string(eas.port()) +
+                                               "/Microsoft-Server-ActiveSync";
     auto admin = mail.adminEndpoint();
     std::string admin_at = admin.port() == 0 ? std::string("(off)")
                                              : "http://" + admin.address().to_string() + ":" +
@@ -138,6 +157,8 @@ int runUp(const Args& args) {
         "\n"
         "  LMTP (mail in)  %s\n"
         "  health/metrics  %s/healthz  %s/metrics\n"
+        "  EAS (HTTPS)     %s\n"
+        "  dev CA          %s  (trust it in clients)\n"
         "  demo users      alice@%s, bob@%s  (passwords: %s)\n"
         "\n"
         "Try next, in another terminal:\n"
@@ -145,10 +166,12 @@ int runUp(const Args& args) {
         "  %s admin --data-dir %s mailbox list alice\n"
         "  %s admin --data-dir %s mailbox show alice 1\n"
         "  %s admin --data-dir %s user list\n"
+        "  curl --cacert %s -u alice:PASSWORD -X OPTIONS -i %s\n"
         "\nPress Ctrl-C to stop.\n",
-        data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), domain.c_str(), domain.c_str(),
+        data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), eas_at.c_str(), pki->ca_cert.c_str(), domain.c_str(), domain.c_str(),
         users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
-        self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str());
+        self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(),
+        pki->ca_cert.c_str(), eas_at.c_str());
     std::fflush(stdout);
   });
 }

@@ -44,6 +44,9 @@ Result<ServerConfig> readServerConfig(Result<ConfigFile> file) {
   ConfigSection admin = root.section("admin");
   admin.read("listen", cfg.admin.listen);
 
+  ConfigSection eas_section = root.section("eas");
+  eas::readEasConfig(eas_section, cfg.eas);
+
   ConfigSection relay = root.section("relay");
   smtp::readRelayConfig(relay, cfg.relay);
 

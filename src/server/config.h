@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "server/eas/eas_config.h"
 #include "server/smtp/relay_config.h"
 
 namespace rampart::server {
@@ -53,6 +54,7 @@ struct ServerConfig {
 
   LmtpConfig lmtp;
   AdminHttpConfig admin;
+  eas::EasConfig eas;
 
   // [relay]: mail out to a relay over SMTP (src/server/smtp/).
   smtp::RelayConfig relay;

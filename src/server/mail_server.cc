@@ -46,7 +46,9 @@ Result<std::unique_ptr<MailServer>> MailServer::create(const ServerConfig& confi
   return server;
 }
 
-MailServer::~MailServer() = default;
+MailServer::~MailServer() {
+  if (blocking_) blocking_->join();
+}
 
 Status MailServer::start(net::asio::io_context& io) {
   auto lmtp = lmtp::LmtpServer::create(io.get_executor(), config_.lmtp, effectiveHostname(config_), delivery_);
@@ -71,6 +73,10 @@ Status MailServer::start(net::asio::io_context& io) {
   if (!config_.admin.listen.empty()) {
     auto http = startAdminHttp(io);
     if (!http) return fail(http.error());
+  }
+  if (!config_.eas.listen.empty()) {
+    auto eas = startEas(io);
+    if (!eas) return fail(eas.error());
   }
   if (config_.relay.host.empty()) {
     log::get("smtp")->info("no [relay] host: mail for non-local recipients is refused");
@@ -115,12 +121,45 @@ Status MailServer::startAdminHttp(net::asio::io_context& io) {
   return {};
 }
 
+Status MailServer::startEas(net::asio::io_context& io) {
+  auto endpoint = net::parseEndpoint(config_.eas.listen);
+  if (!endpoint) return fail(endpoint.error());
+  tls::ServerOptions tls_options;
+  tls_options.cert_file = config_.eas.cert_file;
+  tls_options.key_file = config_.eas.key_file;
+  auto tls = tls::ReloadableContext::create(tls_options);
+  if (!tls) return fail(tls.error());
+  blocking_ = std::make_unique<net::asio::thread_pool>(2);
+  eas_ = std::make_shared<eas::EasService>(directory_, config_.eas, blocking_->get_executor());
+  http::ServerOptions options;
+  options.handshake_timeout = config_.eas.handshake_timeout;
+  options.header_timeout = config_.eas.header_timeout;
+  options.body_progress = config_.eas.body_progress;
+  options.write_progress = config_.eas.write_progress;
+  options.keepalive_idle = config_.eas.keepalive_idle;
+  options.body_limit = config_.eas.max_request_body.bytes;
+  options.max_connections = static_cast<std::size_t>(config_.eas.max_connections);
+  auto server = http::Server::bind(io.get_executor(), *endpoint, options,
+                                   [eas = eas_](http::Request& req) { return eas->handle(req); }, *tls);
+  if (!server) return fail(server.error());
+  eas_http_ = std::move(*server);
+  eas_http_->start();
+  auto at = eas_http_->localEndpoint();
+  log::get("eas")->info("eas listening on https://{}:{}", at.address().to_string(), at.port());
+  return {};
+}
+
+net::tcp::endpoint MailServer::easEndpoint() const {
+  return eas_http_ ? eas_http_->localEndpoint() : net::tcp::endpoint();
+}
+
 net::tcp::endpoint MailServer::adminEndpoint() const {
   return admin_http_ ? admin_http_->localEndpoint() : net::tcp::endpoint();
 }
 
 void MailServer::stop() {
   if (admin_http_) admin_http_->stop();
+  if (eas_http_) eas_http_->stop();
   if (lmtp_) lmtp_->stop();
   if (relay_) relay_->stop();
 }

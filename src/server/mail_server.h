@@ -19,6 +19,7 @@
 #include "server/smtp/outbound.h"
 #include "server/smtp/relay.h"
 #include "http/server.h"
+#include "server/eas/eas_service.h"
 #include "store/outbound_queue.h"
 #include "store/mail_store.h"
 
@@ -45,6 +46,8 @@ class MailServer {
   net::tcp::endpoint lmtpEndpoint() const;
   // The bound [admin] HTTP address; unspecified when [admin] listen is empty.
   net::tcp::endpoint adminEndpoint() const;
+  // The bound [eas] HTTPS address; unspecified when [eas] listen is empty.
+  net::tcp::endpoint easEndpoint() const;
 
   const ServerConfig& config() const { return config_; }
   store::MailStore& store() { return *store_; }
@@ -56,6 +59,7 @@ class MailServer {
 
  private:
   Status startAdminHttp(net::asio::io_context& io);
+  Status startEas(net::asio::io_context& io);
   explicit MailServer(ServerConfig config) : config_(std::move(config)) {}
 
   ServerConfig config_;
@@ -66,6 +70,10 @@ class MailServer {
   // SMTP out (src/server/smtp/): queue in data_dir/rampart.db, relay worker.
   std::unique_ptr<store::OutboundQueue> queue_;
   std::unique_ptr<http::Server> admin_http_;
+  // Blocking work kept off the I/O threads (password hashing).
+  std::unique_ptr<net::asio::thread_pool> blocking_;
+  std::shared_ptr<eas::EasService> eas_;
+  std::unique_ptr<http::Server> eas_http_;
   std::unique_ptr<smtp::LocalRecipients> local_recipients_;
   std::shared_ptr<smtp::Relay> relay_;
   std::unique_ptr<smtp::Outbound> outbound_;

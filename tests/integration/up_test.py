@@ -1,8 +1,11 @@
 """`rampart up`, the README's main job: first start writes its config and demo
 users, mail delivered with swaks lands in alice's Inbox, /healthz and /metrics
 answer, SIGTERM stops it cleanly, and a second start keeps users and mail."""
+import base64
+import http.client
 import re
 import signal
+import ssl
 import urllib.request
 
 from harness import RAMPART_BIN, Harness, main, require, wait_for
@@ -15,15 +18,63 @@ def banner_value(h, proc, pattern):
 
 def start_up(h, data, name):
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data,
-                    "--lmtp-port", "0", "--admin-port", "0"], name)
+                    "--lmtp-port", "0", "--admin-port", "0", "--eas-port", "0"], name)
     lmtp = banner_value(h, proc, r"LMTP \(mail in\)\s+(127\.0\.0\.1:\d+)")
     admin = banner_value(h, proc, r"health/metrics\s+(http://127\.0\.0\.1:\d+)/healthz")
-    return proc, lmtp, admin
+    eas = banner_value(h, proc, r"EAS \(HTTPS\)\s+https://localhost:(\d+)/")
+    return proc, lmtp, admin, int(eas)
+
+
+def eas_request(data, port, method, user=None, password=None, path="/Microsoft-Server-ActiveSync"):
+    """One request over TLS, verifying the server against the development CA."""
+    ctx = ssl.create_default_context(cafile=f"{data}/tls/dev-ca.crt")
+    conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=30)
+    headers = {}
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = "Basic " + token
+    conn.request(method, path, headers=headers)
+    res = conn.getresponse()
+    res.read()
+    conn.close()
+    return res
+
+
+def check_eas(data, port, password):
+    ok = eas_request(data, port, "OPTIONS", "alice", password)
+    require(ok.status == 200, f"OPTIONS with the right password: {ok.status}")
+    require(ok.getheader("MS-ASProtocolVersions") == "14.0,14.1,16.0,16.1", ok.getheaders())
+    require(ok.getheader("MS-ASProtocolCommands") is not None, "MS-ASProtocolCommands is present")
+    again = eas_request(data, port, "OPTIONS", "alice@example.test", password)
+    require(again.status == 200, f"user@domain logs in too: {again.status}")
+    for user, pw in [("alice", "wrong"), ("nobody", "x"), (None, None)]:
+        bad = eas_request(data, port, "OPTIONS", user, pw)
+        require(bad.status == 401, f"{user}: {bad.status}")
+        require(bad.getheader("WWW-Authenticate", "").startswith("Basic "), "401 carries a challenge")
+    require(eas_request(data, port, "GET", "alice", password, "/elsewhere").status == 404, "other paths 404")
+    base = "/Microsoft-Server-ActiveSync?Cmd=FolderSync&DeviceId=ABC123&DeviceType=SmartPhone&User="
+    for who, status in [("alice", 501), ("alice@example.test", 501), ("bob", 403), ("bob@example.test", 403)]:
+        got = eas_request(data, port, "POST", "alice", password, base + who).status
+        require(got == status, f"POST as alice with User={who}: {got}, expected {status}")
+    bad = eas_request(data, port, "POST", "alice", password, "/Microsoft-Server-ActiveSync?Cmd=Nope&User=alice")
+    require(bad.status == 400, f"a malformed request line is 400: {bad.status}")
+    # TLS 1.1 is refused outright.
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.load_verify_locations(f"{data}/tls/dev-ca.crt")
+    old.minimum_version = ssl.TLSVersion.TLSv1
+    old.maximum_version = ssl.TLSVersion.TLSv1_1
+    try:
+        conn = http.client.HTTPSConnection("localhost", port, context=old, timeout=10)
+        conn.request("OPTIONS", "/Microsoft-Server-ActiveSync")
+        conn.getresponse()
+        raise AssertionError("a TLS 1.1 handshake succeeded")
+    except (ssl.SSLError, ConnectionError, OSError):
+        pass
 
 
 def test(h: Harness):
     data = h.path("data")
-    proc, lmtp, admin = start_up(h, data, "up-first")
+    proc, lmtp, admin, eas = start_up(h, data, "up-first")
     out = h.log(proc)
     require("Try next" in out, "banner says what to try next")
     users = open(f"{data}/demo-users.txt").read()
@@ -43,11 +94,14 @@ def test(h: Harness):
     require("rampart_lmtp_sessions 0" in metrics, metrics)
     require("rampart_outbound_queue_messages 0" in metrics, metrics)
 
+    alice_password = users.split("alice alice@example.test ")[1].split()[0]
+    check_eas(data, eas, alice_password)
+
     proc.send_signal(signal.SIGTERM)
     require(proc.wait(timeout=30) == 0, f"rampart up exited {proc.returncode}")
 
     # Second start: same config, no new users, mail still there.
-    proc2, _, _ = start_up(h, data, "up-second")
+    proc2, _, _, _ = start_up(h, data, "up-second")
     require(open(f"{data}/demo-users.txt").read() == users, "demo users kept")
     listing = h.rampart("admin", "--data-dir", data, "mailbox", "list", "alice").stdout
     require("up test" in listing, listing)

@@ -1,0 +1,23 @@
+#include "server/eas/eas_config.h"
+
+namespace rampart::server::eas {
+
+void readEasConfig(ConfigSection& section, EasConfig& out) {
+  section.read("listen", out.listen);
+  section.read("cert_file", out.cert_file);
+  section.read("key_file", out.key_file);
+  section.read("max_request_body", out.max_request_body);
+  section.read("handshake_timeout", out.handshake_timeout);
+  section.read("header_timeout", out.header_timeout);
+  section.read("body_progress", out.body_progress);
+  section.read("write_progress", out.write_progress);
+  section.read("keepalive_idle", out.keepalive_idle);
+  section.read("max_connections", out.max_connections, 1, 1'000'000);
+  section.read("credential_cache_ttl", out.credential_cache_ttl);
+  if (!out.listen.empty() && (out.cert_file.empty() || out.key_file.empty())) {
+    // EAS carries passwords in every request: never without TLS.
+    section.error("listen", "needs cert_file and key_file (EAS is served over TLS only)");
+  }
+}
+
+}  // namespace rampart::server::eas

@@ -1,0 +1,31 @@
+// [eas]: Exchange ActiveSync over HTTPS, answered by the mail server itself
+// (Basic authentication against the directory), so it can run without the
+// gateway. Empty listen = off.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/config.h"
+
+namespace rampart::server::eas {
+
+struct EasConfig {
+  std::string listen;       // "127.0.0.1:8443"
+  std::string cert_file;    // PEM chain, leaf first
+  std::string key_file;     // PEM key
+  ByteSize max_request_body{16ull * 1024 * 1024};
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};
+  std::chrono::milliseconds header_timeout{std::chrono::seconds(120)};
+  std::chrono::milliseconds body_progress{std::chrono::seconds(60)};
+  std::chrono::milliseconds write_progress{std::chrono::seconds(60)};
+  std::chrono::milliseconds keepalive_idle{std::chrono::seconds(120)};
+  int max_connections = 10'000;
+  // How long a good password is remembered (directory/credential_cache.h).
+  std::chrono::seconds credential_cache_ttl{std::chrono::minutes(5)};
+};
+
+// Reads [eas]; a listen address without cert_file and key_file is an error.
+void readEasConfig(ConfigSection& section, EasConfig& out);
+
+}  // namespace rampart::server::eas

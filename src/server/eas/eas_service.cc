@@ -1,0 +1,157 @@
+#include "server/eas/eas_service.h"
+
+#include <openssl/evp.h>
+
+#include <array>
+
+#include "codec/eas/request_line.h"
+#include "codec/eas/versions.h"
+#include "core/log.h"
+#include "net/blocking.h"
+
+namespace rampart::server::eas {
+
+namespace asio = net::asio;
+
+namespace {
+
+// The versions we answer (MS-ASHTTP 2.2.4.1.2.2); commands are version-checked
+// where they are implemented.
+constexpr std::array<std::string_view, 4> kVersions = {"14.0", "14.1", "16.0", "16.1"};
+constexpr std::string_view kServerVersion = "15.20.0.0";  // MS-Server-ActiveSync (informative)
+
+http::Response unauthorized(const http::Request& req) {
+  // Non-browser clients need 401 + WWW-Authenticate, never a redirect.
+  http::Response res = http::textResponse(req, http::Status::unauthorized, "authentication required\n");
+  res.set(http::Field::www_authenticate, "Basic realm=\"ActiveSync\", charset=\"UTF-8\"");
+  return res;
+}
+
+}  // namespace
+
+std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header) {
+  constexpr std::string_view kScheme = "basic ";
+  if (header.size() <= kScheme.size() || header.size() > 4096) return std::nullopt;
+  for (std::size_t i = 0; i < kScheme.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
+  }
+  std::string_view b64 = header.substr(kScheme.size());
+  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
+  while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
+  if (b64.empty() || b64.size() % 4 != 0) return std::nullopt;
+  for (char c : b64) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=') return std::nullopt;
+  }
+  std::string decoded(b64.size() / 4 * 3, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+  if (n < 0) return std::nullopt;
+  // EVP_DecodeBlock counts padding as zero bytes; drop them.
+  std::size_t len = static_cast<std::size_t>(n);
+  if (b64.size() >= 1 && b64[b64.size() - 1] == '=') --len;
+  if (b64.size() >= 2 && b64[b64.size() - 2] == '=') --len;
+  decoded.resize(len);
+  auto colon = decoded.find(':');
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  for (char c : decoded) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
+  }
+  BasicCredentials creds{decoded.substr(0, colon), decoded.substr(colon + 1)};
+  // EAS clients often send DOMAIN\user or user@domain; the directory names users plainly.
+  if (auto slash = creds.user.find('\\'); slash != std::string::npos) creds.user = creds.user.substr(slash + 1);
+  return creds;
+}
+
+EasService::EasService(std::shared_ptr<directory::Directory> directory, const EasConfig& config,
+                       asio::any_io_executor blocking)
+    : directory_(std::move(directory)),
+      cache_(*directory_, systemClock(), systemRandom(),
+             directory::CredentialCacheOptions{config.credential_cache_ttl, 100'000}),
+      blocking_(std::move(blocking)) {}
+
+net::Task<Result<std::string>> EasService::authenticate(const http::Request& req) {
+  auto it = req.find(http::Field::authorization);
+  if (it == req.end()) co_return fail(Errc::unauthenticated, "no credentials");
+  // Held by shared_ptr so the pool's lambdas copy a pointer, not the strings.
+  std::shared_ptr<BasicCredentials> creds;
+  if (auto parsed = parseBasicAuthorization(it->value())) {
+    creds = std::make_shared<BasicCredentials>(std::move(*parsed));
+  }
+  if (!creds) co_return fail(Errc::unauthenticated, "malformed Authorization");
+  const bool is_address = creds->user.find('@') != std::string::npos;
+  if (is_address) {
+    // user@domain: resolve the address to the directory's user name.
+    auto lookup = [this, creds] { return directory_->findByAddress(creds->user); };
+    Result<std::optional<directory::User>> found =
+        co_await net::runBlocking<Result<std::optional<directory::User>>>(blocking_, lookup);
+    if (!found) co_return fail(found.error());
+    if (!*found) co_return fail(Errc::unauthenticated, "bad credentials");
+    creds->user = (*found)->name;
+  }
+  auto check = [this, creds] { return cache_.authenticate(creds->user, creds->password); };
+  Result<directory::AuthOutcome> outcome =
+      co_await net::runBlocking<Result<directory::AuthOutcome>>(blocking_, check);
+  if (!outcome) co_return fail(outcome.error());
+  // Disabled and wrong password look the same to the client (no enumeration).
+  if (*outcome != directory::AuthOutcome::ok) co_return fail(Errc::unauthenticated, "bad credentials");
+  co_return creds->user;
+}
+
+net::Task<http::Response> EasService::handle(http::Request& req) {
+  std::string_view target = req.target();
+  if (target.substr(0, target.find('?')) != kEasPath) {
+    co_return http::textResponse(req, http::Status::not_found, "not found\n");
+  }
+  if (req.method() != http::Verb::options && req.method() != http::Verb::post) {
+    http::Response res = http::textResponse(req, http::Status::method_not_allowed, "method not allowed\n");
+    res.set(http::Field::allow, "OPTIONS,POST");
+    co_return res;
+  }
+  auto user = co_await authenticate(req);
+  if (!user) {
+    if (user.error().is(Errc::unauthenticated)) {
+      log::get("eas")->info("authentication failed: {}", user.error().detail);
+      co_return unauthorized(req);
+    }
+    log::get("eas")->error("authentication error: {}", user.error().message());
+    co_return http::textResponse(req, http::Status::service_unavailable, "try again later\n");
+  }
+  if (req.method() == http::Verb::options) {
+    // MS-ASHTTP 2.2.4 and 3.2.5.2: both headers MUST be present.
+    http::Response res{http::Status::ok, req.version()};
+    res.keep_alive(req.keep_alive());
+    res.set(http::Field::allow, "OPTIONS,POST");
+    res.set("Public", "OPTIONS,POST");
+    res.set(http::Field::cache_control, "private");
+    res.set("MS-Server-ActiveSync", kServerVersion);
+    std::vector<std::string_view> implemented(commands_.begin(), commands_.end());
+    auto headers = rampart::eas::optionsHeaders(implemented, kVersions);
+    res.set("MS-ASProtocolVersions", headers.protocol_versions);
+    res.set("MS-ASProtocolCommands", headers.protocol_commands);
+    res.prepare_payload();
+    co_return res;
+  }
+  // MS-ASHTTP 2.2.1.1.1: the request line, in either query form.
+  auto request = rampart::eas::decodeRequestTarget(req.target());
+  if (!request) {
+    co_return http::textResponse(req, http::Status::bad_request, request.error().message() + "\n");
+  }
+  if (!request->user.empty()) {
+    // The User parameter must name the authenticated user, or one of its addresses.
+    auto named = std::make_shared<std::string>(request->user);
+    if (auto slash = named->find('\\'); slash != std::string::npos) *named = named->substr(slash + 1);
+    bool same = *named == *user;
+    if (!same && named->find('@') != std::string::npos) {
+      auto lookup = [this, named] { return directory_->findByAddress(*named); };
+      Result<std::optional<directory::User>> owner =
+          co_await net::runBlocking<Result<std::optional<directory::User>>>(blocking_, lookup);
+      same = owner && *owner && (*owner)->name == *user;
+    }
+    if (!same) co_return http::textResponse(req, http::Status::forbidden, "User does not match the credentials\n");
+  }
+  // No EAS command is implemented yet (issue 3): say so plainly.
+  co_return http::textResponse(req, http::Status::not_implemented,
+                               "command " + request->command + " not implemented\n");
+}
+
+}  // namespace rampart::server::eas

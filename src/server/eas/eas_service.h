@@ -1,0 +1,49 @@
+// The EAS endpoint's front door (MS-ASHTTP): path and method checks, Basic
+// authentication against the directory, and the HTTP OPTIONS answer that
+// tells clients which versions and commands we speak (MS-ASHTTP 2.2.4,
+// 3.2.5.2). Commands are dispatched from here as they are implemented;
+// OPTIONS lists exactly those.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "directory/credential_cache.h"
+#include "directory/directory.h"
+#include "http/types.h"
+#include "net/asio.h"
+#include "server/eas/eas_config.h"
+
+namespace rampart::server::eas {
+
+inline constexpr std::string_view kEasPath = "/Microsoft-Server-ActiveSync";
+
+class EasService {
+ public:
+  // `blocking` runs password checks (argon2id) off the I/O threads.
+  EasService(std::shared_ptr<directory::Directory> directory, const EasConfig& config,
+             net::asio::any_io_executor blocking);
+
+  net::Task<http::Response> handle(http::Request& req);
+
+  // The commands this server implements, in MS-ASProtocolCommands order.
+  const std::vector<std::string>& commands() const { return commands_; }
+
+ private:
+  net::Task<Result<std::string>> authenticate(const http::Request& req);
+
+  std::shared_ptr<directory::Directory> directory_;
+  directory::CredentialCache cache_;
+  net::asio::any_io_executor blocking_;
+  std::vector<std::string> commands_;
+};
+
+// Splits "Basic base64(user:password)" (RFC 7617); nullopt when malformed.
+struct BasicCredentials {
+  std::string user;
+  std::string password;
+};
+std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header);
+
+}  // namespace rampart::server::eas

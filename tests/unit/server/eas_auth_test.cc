@@ -1,0 +1,50 @@
+#include <gtest/gtest.h>
+
+#include "server/config.h"
+#include "server/eas/eas_service.h"
+
+namespace rampart::server::eas {
+namespace {
+
+TEST(BasicAuthorizationTest, ParsesUserAndPassword) {
+  auto c = parseBasicAuthorization("Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z");  // alice:s3cr3t:with:colons
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "alice");
+  EXPECT_EQ(c->password, "s3cr3t:with:colons");
+  auto lower = parseBasicAuthorization("basic  YWxpY2U6eA== ");
+  ASSERT_TRUE(lower);
+  EXPECT_EQ(lower->password, "x");
+}
+
+TEST(BasicAuthorizationTest, DomainPrefixIsDropped) {
+  auto c = parseBasicAuthorization("Basic Q09OVE9TT1xhbGljZTp4");  // CONTOSO\alice:x
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->user, "alice");
+}
+
+TEST(BasicAuthorizationTest, RejectsMalformedHeaders) {
+  EXPECT_FALSE(parseBasicAuthorization(""));
+  EXPECT_FALSE(parseBasicAuthorization("Bearer abc"));
+  EXPECT_FALSE(parseBasicAuthorization("Basic"));
+  EXPECT_FALSE(parseBasicAuthorization("Basic !!!!"));
+  EXPECT_FALSE(parseBasicAuthorization("Basic YWxpY2U"));        // bad length
+  EXPECT_FALSE(parseBasicAuthorization("Basic YWxpY2U="));       // "alice": no colon
+  EXPECT_FALSE(parseBasicAuthorization("Basic OnBhc3N3b3Jk"));   // ":password": empty user
+  EXPECT_FALSE(parseBasicAuthorization("Basic YQphOmI="));       // "a\na:b": control character
+  EXPECT_FALSE(parseBasicAuthorization("Basic " + std::string(5000, 'A')));
+}
+
+TEST(EasConfigTest, ListenWithoutCertificateIsAnError) {
+  auto cfg = parseServerConfig("[eas]\nlisten = \"127.0.0.1:8443\"\n", "s.toml");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().detail.find("s.toml:2: eas.listen: needs cert_file and key_file"), std::string::npos)
+      << cfg.error().detail;
+  auto ok = parseServerConfig("[eas]\nlisten = \"127.0.0.1:8443\"\ncert_file = \"a\"\nkey_file = \"b\"\n"
+                              "credential_cache_ttl = \"2m\"\n",
+                              "s.toml");
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->eas.credential_cache_ttl, std::chrono::minutes(2));
+}
+
+}  // namespace
+}  // namespace rampart::server::eas
