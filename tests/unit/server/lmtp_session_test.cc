@@ -160,6 +160,9 @@ class LmtpSessionTest : public ::testing::Test {
     io_.stop();
     for (auto& t : threads_) t.join();
     server_.reset();
+    // The store (held by delivery_ too) must be gone, its writer joined, before
+    // io_ is destroyed: a commit callback may still be posting to a session strand.
+    delivery_.reset();
     store_.reset();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
