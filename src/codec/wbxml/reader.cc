@@ -4,22 +4,13 @@
 #include <vector>
 
 #include "codec/wbxml/code_pages.h"
+#include "codec/wbxml/detail/tokens.h"
 
 namespace rampart::wbxml {
 namespace {
 
-// Global tokens, [WBXML1.2] 7.1 (listed in [MS-ASWBXML] 1.7).
-constexpr std::uint8_t kSwitchPage = 0x00;
-constexpr std::uint8_t kEnd = 0x01;
-constexpr std::uint8_t kEntity = 0x02;
-constexpr std::uint8_t kStrI = 0x03;
-constexpr std::uint8_t kLiteral = 0x04;
-constexpr std::uint8_t kPi = 0x43;
-constexpr std::uint8_t kStrT = 0x83;
-constexpr std::uint8_t kOpaque = 0xC3;
-constexpr std::uint8_t kContentBit = 0x40;
-constexpr std::uint8_t kAttributeBit = 0x80;
-constexpr std::uint8_t kTokenMask = 0x3F;
+using namespace detail;
+
 
 const char* globalName(std::uint8_t b) {
   switch (b) {

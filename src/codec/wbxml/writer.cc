@@ -4,18 +4,11 @@
 #include <utility>
 
 #include "codec/wbxml/code_pages.h"
+#include "codec/wbxml/detail/tokens.h"
 
 namespace rampart::wbxml {
-namespace {
 
-// Global tokens ([WBXML1.2] 7.1; [MS-ASWBXML] 1.7 lists the ones it uses).
-constexpr std::uint8_t kSwitchPage = 0x00;
-constexpr std::uint8_t kEnd = 0x01;
-constexpr std::uint8_t kStrI = 0x03;
-constexpr std::uint8_t kOpaque = 0xC3;
-constexpr std::uint8_t kContentBit = 0x40;
-
-}  // namespace
+using namespace detail;
 
 void appendMbUint32(std::vector<std::uint8_t>& out, std::uint32_t value) {
   std::uint8_t buf[5];
