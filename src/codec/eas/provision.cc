@@ -480,8 +480,9 @@ Status checkRoot(const wbxml::Document& doc) {
 }
 
 Status checkPolicyType(std::string_view type, const ProvisionLimits& limits) {
-  if (type.empty() || type.size() > limits.max_policy_type || hasNul(type)) {
-    return fail(Errc::invalid_argument, "Provision:PolicyType must be 1-" +
+  // Empty is let through: the decoder accepts it too (the server answers 3).
+  if (type.size() > limits.max_policy_type || hasNul(type)) {
+    return fail(Errc::invalid_argument, "Provision:PolicyType must be at most " +
                                             std::to_string(limits.max_policy_type) + " bytes without NUL");
   }
   return {};
