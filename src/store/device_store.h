@@ -172,7 +172,8 @@ class DeviceStore {
   // "hierarchy" (or whatever the server picks) for FolderSync. Keys are opaque
   // strings made by the store ("{8 hex digits}N": a random generation drawn
   // when the chain starts, then a counter), never "0", different after every
-  // commit and never reused by a later chain, so a key from before a reset
+  // commit and, short of a 1-in-2^32 draw of the same generation, never reused
+  // by a later chain, so a key from before a reset
   // cannot match the state after it.
 
   // The current state, or none for a collection never synced (or reset).
