@@ -173,8 +173,8 @@ class DeviceStore {
   // strings made by the store ("{8 hex digits}N": a random generation drawn
   // when the chain starts, then a counter), never "0", different after every
   // commit and, short of a 1-in-2^32 draw of the same generation, never reused
-  // by a later chain, so a key from before a reset
-  // cannot match the state after it.
+  // by a later chain, so a key from before a reset cannot match the state
+  // after it.
 
   // The current state, or none for a collection never synced (or reset).
   virtual Result<std::optional<SyncState>> current(std::string_view user,
