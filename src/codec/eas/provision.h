@@ -62,8 +62,8 @@ enum class WipeStatus : std::uint8_t { success = 1, failure = 2 };
 
 // Our bounds where the specs give one or none.
 struct ProvisionLimits {
-  // settings:DeviceInformation strings (MS-ASCMD 2.2.3.x gives none for most;
-  // 1024 is far above what any device sends).
+  // settings:DeviceInformation strings: MS-ASCMD 2.2.3.115 allows Model up to
+  // 1024 characters; we hold every Set string to the same bound.
   std::size_t max_device_string = 1024;
   std::size_t max_policy_type = 64;  // our bound; the only valid value has 25
   std::size_t max_policy_key = 64;   // MS-ASPROV 2.2.2.42: at most 64 characters
