@@ -24,7 +24,8 @@ constexpr std::string_view kSettingsNs = "Settings";
 std::string qualified(const Element& e) {
   std::string_view ns = wbxml::pageNamespace(e.page);
   if (e.name.empty()) {
-    return "unknown tag (page " + std::to_string(e.page) + ", token " + std::to_string(e.token) + ")";
+    return "unknown tag (page " + std::to_string(e.page) + ", token " + std::to_string(e.token) +
+           ")";
   }
   return std::string(ns.empty() ? "?" : ns) + ":" + std::string(e.name);
 }
@@ -46,9 +47,11 @@ Result<std::string> leafText(const Element& e, std::size_t max) {
   if (!e.children.empty()) {
     return fail(Errc::invalid_argument, qualified(e) + " must not have child elements");
   }
-  if (!e.opaque.empty()) return fail(Errc::invalid_argument, qualified(e) + " must not carry opaque data");
+  if (!e.opaque.empty())
+    return fail(Errc::invalid_argument, qualified(e) + " must not carry opaque data");
   if (e.text.size() > max) {
-    return fail(Errc::limit_exceeded, qualified(e) + " is longer than " + std::to_string(max) + " bytes");
+    return fail(Errc::limit_exceeded,
+                qualified(e) + " is longer than " + std::to_string(max) + " bytes");
   }
   return e.text;
 }
@@ -65,8 +68,8 @@ Result<std::int64_t> leafInteger(const Element& e, std::int64_t lo, std::int64_t
     ok = ec == std::errc() && ptr == s.data() + s.size();
   }
   if (!ok || value < lo || value > hi) {
-    return fail(Errc::invalid_argument,
-                qualified(e) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return fail(Errc::invalid_argument, qualified(e) + " must be a number from " +
+                                            std::to_string(lo) + " to " + std::to_string(hi));
   }
   return value;
 }
@@ -163,18 +166,22 @@ constexpr BoolSetting kBools[] = {
 constexpr IntSetting kInts[] = {
     {"MinDevicePasswordLength", &PolicySettings::min_device_password_length, 0, kU32},
     {"MaxInactivityTimeDeviceLock", &PolicySettings::max_inactivity_time_device_lock, 0, kU32},
-    {"MaxDevicePasswordFailedAttempts", &PolicySettings::max_device_password_failed_attempts, 0, kU32},
+    {"MaxDevicePasswordFailedAttempts", &PolicySettings::max_device_password_failed_attempts, 0,
+     kU32},
     {"MaxAttachmentSize", &PolicySettings::max_attachment_size, 0, kU32},
     {"DevicePasswordExpiration", &PolicySettings::device_password_expiration, 0, kU32},
     {"DevicePasswordHistory", &PolicySettings::device_password_history, 0, kU32},
-    {"MinDevicePasswordComplexCharacters", &PolicySettings::min_device_password_complex_characters, 0, kU32},
+    {"MinDevicePasswordComplexCharacters", &PolicySettings::min_device_password_complex_characters,
+     0, kU32},
     {"AllowBluetooth", &PolicySettings::allow_bluetooth, 0, 2},
     {"MaxCalendarAgeFilter", &PolicySettings::max_calendar_age_filter, 0, kU32},
     {"MaxEmailAgeFilter", &PolicySettings::max_email_age_filter, 0, kU32},
     {"MaxEmailBodyTruncationSize", &PolicySettings::max_email_body_truncation_size, -1, kU32},
-    {"MaxEmailHTMLBodyTruncationSize", &PolicySettings::max_email_html_body_truncation_size, -1, kU32},
+    {"MaxEmailHTMLBodyTruncationSize", &PolicySettings::max_email_html_body_truncation_size, -1,
+     kU32},
     {"RequireSignedSMIMEAlgorithm", &PolicySettings::require_signed_smime_algorithm, 0, kU32},
-    {"RequireEncryptionSMIMEAlgorithm", &PolicySettings::require_encryption_smime_algorithm, 0, kU32},
+    {"RequireEncryptionSMIMEAlgorithm", &PolicySettings::require_encryption_smime_algorithm, 0,
+     kU32},
     {"AllowSMIMEEncryptionAlgorithmNegotiation",
      &PolicySettings::allow_smime_encryption_algorithm_negotiation, 0, kU32},
 };
@@ -228,7 +235,8 @@ void writeSettings(wbxml::Writer& w, const PolicySettings& s, ProtocolVersion v)
       w.end();
     } else if (t.name == "ApprovedApplicationList") {
       w.start(kProvisionNs, t.name);
-      for (const std::string& hash : s.approved_application_hashes) leaf(w, kProvisionNs, "Hash", hash);
+      for (const std::string& hash : s.approved_application_hashes)
+        leaf(w, kProvisionNs, "Hash", hash);
       w.end();
     }
   }
@@ -257,13 +265,15 @@ Status checkSettings(const PolicySettings& s, const ProvisionLimits& limits) {
 
 // ---------------------------------------------------------------- reading parts
 
-Result<DeviceInformation> readDeviceInformation(const Element& info, const ProvisionLimits& limits) {
+Result<DeviceInformation> readDeviceInformation(const Element& info,
+                                                const ProvisionLimits& limits) {
   // MS-ASPROV 2.2.2.53: DeviceInformation{Set{...}} in a request.
   if (!info.text.empty() || !info.opaque.empty()) {
     return fail(Errc::invalid_argument, qualified(info) + " must not carry text");
   }
   if (info.children.size() != 1 || !is(info.children[0], kSettingsPage, "Set")) {
-    if (info.children.empty()) return fail(Errc::invalid_argument, "Settings:DeviceInformation without Settings:Set");
+    if (info.children.empty())
+      return fail(Errc::invalid_argument, "Settings:DeviceInformation without Settings:Set");
     for (const Element& c : info.children) {
       if (!is(c, kSettingsPage, "Set")) return unexpected(c, info);
     }
@@ -343,7 +353,8 @@ Result<const Element*> onlyPolicy(const Element& policies) {
     if (policy != nullptr) return duplicate(c);
     policy = &c;
   }
-  if (policy == nullptr) return fail(Errc::invalid_argument, "Provision:Policies without Provision:Policy");
+  if (policy == nullptr)
+    return fail(Errc::invalid_argument, "Provision:Policies without Provision:Policy");
   if (auto ok = checkContainer(*policy); !ok) return fail(ok.error());
   return policy;
 }
@@ -375,7 +386,8 @@ Result<PolicyRequest> readPolicyRequest(const Element& policies, const Provision
     }
   }
   // MS-ASCMD 3.1.5.1 / MS-ASPROV 2.2.2.41: PolicyType is required.
-  if (!have_type) return fail(Errc::invalid_argument, "Provision:Policy without Provision:PolicyType");
+  if (!have_type)
+    return fail(Errc::invalid_argument, "Provision:Policy without Provision:PolicyType");
   return out;
 }
 
@@ -412,7 +424,8 @@ Result<PolicySettings> readSettings(const Element& doc, const ProvisionLimits& l
         if (!is(entry, kProvisionPage, item)) return unexpected(entry, c);
         if (list.size() >= limits.max_list_entries) {
           return fail(Errc::limit_exceeded, qualified(c) + " has more than " +
-                                                std::to_string(limits.max_list_entries) + " entries");
+                                                std::to_string(limits.max_list_entries) +
+                                                " entries");
         }
         auto text = leafText(entry, limits.max_list_string);
         if (!text) return fail(text.error());
@@ -454,7 +467,8 @@ Result<PolicyResponse> readPolicyResponse(const Element& policies, const Provisi
       // 2.2.2.24.1: Data holds exactly one EASProvisionDoc.
       if (auto ok = checkContainer(c); !ok) return fail(ok.error());
       if (c.children.size() != 1 || !is(c.children[0], kProvisionPage, "EASProvisionDoc")) {
-        if (c.children.empty()) return fail(Errc::invalid_argument, "Provision:Data without EASProvisionDoc");
+        if (c.children.empty())
+          return fail(Errc::invalid_argument, "Provision:Data without EASProvisionDoc");
         for (const Element& d : c.children) {
           if (!is(d, kProvisionPage, "EASProvisionDoc")) return unexpected(d, c);
         }
@@ -467,14 +481,17 @@ Result<PolicyResponse> readPolicyResponse(const Element& policies, const Provisi
       return unexpected(c, **policy);
     }
   }
-  if (!have_type) return fail(Errc::invalid_argument, "Provision:Policy without Provision:PolicyType");
-  if (!have_status) return fail(Errc::invalid_argument, "Provision:Policy without Provision:Status");
+  if (!have_type)
+    return fail(Errc::invalid_argument, "Provision:Policy without Provision:PolicyType");
+  if (!have_status)
+    return fail(Errc::invalid_argument, "Provision:Policy without Provision:Status");
   return out;
 }
 
 Status checkRoot(const wbxml::Document& doc) {
   if (!is(doc.root, kProvisionPage, "Provision")) {
-    return fail(Errc::invalid_argument, "root element is " + qualified(doc.root) + ", not Provision:Provision");
+    return fail(Errc::invalid_argument,
+                "root element is " + qualified(doc.root) + ", not Provision:Provision");
   }
   return checkContainer(doc.root);
 }
@@ -483,7 +500,8 @@ Status checkPolicyType(std::string_view type, const ProvisionLimits& limits) {
   // Empty is let through: the decoder accepts it too (the server answers 3).
   if (type.size() > limits.max_policy_type || hasNul(type)) {
     return fail(Errc::invalid_argument, "Provision:PolicyType must be at most " +
-                                            std::to_string(limits.max_policy_type) + " bytes without NUL");
+                                            std::to_string(limits.max_policy_type) +
+                                            " bytes without NUL");
   }
   return {};
 }
@@ -492,7 +510,8 @@ Status checkPolicyType(std::string_view type, const ProvisionLimits& limits) {
 
 // ---------------------------------------------------------------- request
 
-Result<ProvisionRequest> decodeProvisionRequest(const wbxml::Document& doc, const ProvisionLimits& limits) {
+Result<ProvisionRequest> decodeProvisionRequest(const wbxml::Document& doc,
+                                                const ProvisionLimits& limits) {
   if (auto ok = checkRoot(doc); !ok) return fail(ok.error());
   ProvisionRequest out;
   bool have_policies = false;
@@ -528,14 +547,17 @@ Result<ProvisionRequest> decodeProvisionRequest(const wbxml::Document& doc, cons
 Result<std::vector<std::uint8_t>> encodeProvisionRequest(const ProvisionRequest& request,
                                                          std::string_view protocol_version) {
   auto v = protocolVersion(protocol_version);
-  if (!v) return fail(Errc::invalid_argument, "unsupported protocol version " + std::string(protocol_version));
+  if (!v)
+    return fail(Errc::invalid_argument,
+                "unsupported protocol version " + std::string(protocol_version));
   const ProvisionLimits limits;
   wbxml::Writer w;
   w.start(kProvisionNs, "Provision");
   if (request.device_information) {
     // MS-ASPROV 2.2.2.53: in Provision from 14.1 on.
     if (!atLeast(*v, ProtocolVersion::v14_1)) {
-      return fail(Errc::invalid_argument, "settings:DeviceInformation in Provision needs 14.1 or later");
+      return fail(Errc::invalid_argument,
+                  "settings:DeviceInformation in Provision needs 14.1 or later");
     }
     const DeviceInformation& d = *request.device_information;
     w.start(kSettingsNs, "DeviceInformation");
@@ -543,22 +565,28 @@ Result<std::vector<std::uint8_t>> encodeProvisionRequest(const ProvisionRequest&
     auto field = [&](std::string_view name, const std::optional<std::string>& value) -> Status {
       if (!value) return {};
       if (value->size() > limits.max_device_string || hasNul(*value)) {
-        return fail(Errc::invalid_argument, "Settings:" + std::string(name) + " too long or holds NUL");
+        return fail(Errc::invalid_argument,
+                    "Settings:" + std::string(name) + " too long or holds NUL");
       }
       if (!tagIn(kSettingsPage, name, *v)) {
-        return fail(Errc::invalid_argument,
-                    "Settings:" + std::string(name) + " is not in protocol " + std::string(protocol_version));
+        return fail(Errc::invalid_argument, "Settings:" + std::string(name) +
+                                                " is not in protocol " +
+                                                std::string(protocol_version));
       }
       leaf(w, kSettingsNs, name, *value);
       return {};
     };
-    for (auto [name, value] : {std::pair{std::string_view("Model"), &d.model}, {"IMEI", &d.imei},
-                               {"FriendlyName", &d.friendly_name}, {"OS", &d.os},
-                               {"OSLanguage", &d.os_language}, {"PhoneNumber", &d.phone_number},
+    for (auto [name, value] : {std::pair{std::string_view("Model"), &d.model},
+                               {"IMEI", &d.imei},
+                               {"FriendlyName", &d.friendly_name},
+                               {"OS", &d.os},
+                               {"OSLanguage", &d.os_language},
+                               {"PhoneNumber", &d.phone_number},
                                {"UserAgent", &d.user_agent}}) {
       if (auto ok = field(name, *value); !ok) return fail(ok.error());
     }
-    if (d.enable_outbound_sms) leaf(w, kSettingsNs, "EnableOutboundSMS", *d.enable_outbound_sms ? "1" : "0");
+    if (d.enable_outbound_sms)
+      leaf(w, kSettingsNs, "EnableOutboundSMS", *d.enable_outbound_sms ? "1" : "0");
     if (auto ok = field("MobileOperator", d.mobile_operator); !ok) return fail(ok.error());
     w.end();
     w.end();
@@ -597,10 +625,13 @@ Result<std::vector<std::uint8_t>> encodeProvisionRequest(const ProvisionRequest&
 Result<std::vector<std::uint8_t>> encodeProvisionResponse(const ProvisionResponse& response,
                                                           std::string_view protocol_version) {
   auto v = protocolVersion(protocol_version);
-  if (!v) return fail(Errc::invalid_argument, "unsupported protocol version " + std::string(protocol_version));
+  if (!v)
+    return fail(Errc::invalid_argument,
+                "unsupported protocol version " + std::string(protocol_version));
   const ProvisionLimits limits;
   if (response.account_only_remote_wipe && !atLeast(*v, ProtocolVersion::v16_1)) {
-    return fail(Errc::invalid_argument, "AccountOnlyRemoteWipe needs protocol 16.1 (MS-ASPROV 2.2.2.1)");
+    return fail(Errc::invalid_argument,
+                "AccountOnlyRemoteWipe needs protocol 16.1 (MS-ASPROV 2.2.2.1)");
   }
   wbxml::Writer w;
   w.start(kProvisionNs, "Provision");
@@ -635,7 +666,8 @@ Result<std::vector<std::uint8_t>> encodeProvisionResponse(const ProvisionRespons
   return std::move(w).finish();
 }
 
-Result<ProvisionResponse> decodeProvisionResponse(const wbxml::Document& doc, const ProvisionLimits& limits) {
+Result<ProvisionResponse> decodeProvisionResponse(const wbxml::Document& doc,
+                                                  const ProvisionLimits& limits) {
   if (auto ok = checkRoot(doc); !ok) return fail(ok.error());
   ProvisionResponse out;
   bool have_status = false;
@@ -666,7 +698,8 @@ Result<ProvisionResponse> decodeProvisionResponse(const wbxml::Document& doc, co
       auto policy = readPolicyResponse(c, limits);
       if (!policy) return fail(policy.error());
       out.policy = std::move(*policy);
-    } else if (is(c, kProvisionPage, "RemoteWipe") || is(c, kProvisionPage, "AccountOnlyRemoteWipe")) {
+    } else if (is(c, kProvisionPage, "RemoteWipe") ||
+               is(c, kProvisionPage, "AccountOnlyRemoteWipe")) {
       bool& flag = c.name == "RemoteWipe" ? out.remote_wipe : out.account_only_remote_wipe;
       if (flag) return duplicate(c);
       if (!c.children.empty() || !c.text.empty() || !c.opaque.empty()) {
@@ -678,7 +711,8 @@ Result<ProvisionResponse> decodeProvisionResponse(const wbxml::Document& doc, co
     }
   }
   // 2.2.2.54.2: Status is required in a response.
-  if (!have_status) return fail(Errc::invalid_argument, "Provision:Provision without Provision:Status");
+  if (!have_status)
+    return fail(Errc::invalid_argument, "Provision:Provision without Provision:Status");
   return out;
 }
 

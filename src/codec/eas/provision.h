@@ -53,9 +53,9 @@ enum class PolicyStatus : std::uint8_t {
 // Policy status in an acknowledgment request (2.2.2.54.1).
 enum class PolicyAckStatus : std::uint8_t {
   success = 1,
-  partial = 2,        // at least the PIN was enabled
+  partial = 2,  // at least the PIN was enabled
   not_applied = 3,
-  third_party = 4,    // the client claims a third party provisioned it
+  third_party = 4,  // the client claims a third party provisioned it
 };
 // Status of a RemoteWipe / AccountOnlyRemoteWipe acknowledgment (2.2.2.54.3).
 enum class WipeStatus : std::uint8_t { success = 1, failure = 2 };
@@ -65,8 +65,8 @@ struct ProvisionLimits {
   // settings:DeviceInformation strings: MS-ASCMD 2.2.3.115 allows Model up to
   // 1024 characters; we hold every Set string to the same bound.
   std::size_t max_device_string = 1024;
-  std::size_t max_policy_type = 64;  // our bound; the only valid value has 25
-  std::size_t max_policy_key = 64;   // MS-ASPROV 2.2.2.42: at most 64 characters
+  std::size_t max_policy_type = 64;    // our bound; the only valid value has 25
+  std::size_t max_policy_key = 64;     // MS-ASPROV 2.2.2.42: at most 64 characters
   std::size_t max_list_entries = 256;  // application lists in EASProvisionDoc
   std::size_t max_list_string = 1024;
 };
@@ -81,9 +81,9 @@ struct DeviceInformation {
   std::optional<std::string> os;
   std::optional<std::string> os_language;
   std::optional<std::string> phone_number;
-  std::optional<std::string> user_agent;           // 12.1+
-  std::optional<bool> enable_outbound_sms;         // 14.0+
-  std::optional<std::string> mobile_operator;      // 14.0+
+  std::optional<std::string> user_agent;       // 12.1+
+  std::optional<bool> enable_outbound_sms;     // 14.0+
+  std::optional<std::string> mobile_operator;  // 14.0+
 
   bool operator==(const DeviceInformation&) const = default;
 };
@@ -113,40 +113,40 @@ struct ProvisionRequest {
 // set" (3.2.5.1.1). Each element is written only in the protocol versions
 // [MS-ASWBXML] 2.1.2.1.15 gives it (most are 12.1+; 2.2.2.x agree).
 struct PolicySettings {
-  bool device_password_enabled = true;                  // 2.2.2.25
-  bool alphanumeric_device_password_required = false;   // 2.2.2.20
-  bool password_recovery_enabled = false;               // 2.2.2.39
-  bool require_storage_card_encryption = true;          // 2.2.2.52
-  bool attachments_enabled = true;                      // 2.2.2.23
-  std::optional<std::int64_t> min_device_password_length = 6;          // 2.2.2.38
-  std::optional<std::int64_t> max_inactivity_time_device_lock = 900;   // 2.2.2.36, seconds
-  std::optional<std::int64_t> max_device_password_failed_attempts = 10;  // 2.2.2.32
-  std::optional<std::int64_t> max_attachment_size;      // 2.2.2.30, bytes
-  bool allow_simple_device_password = false;            // 2.2.2.12
-  std::optional<std::int64_t> device_password_expiration;  // 2.2.2.26, days
-  std::optional<std::int64_t> device_password_history = 0;  // 2.2.2.27
-  bool allow_storage_card = true;                       // 2.2.2.15
-  bool allow_camera = true;                             // 2.2.2.4
-  bool require_device_encryption = true;                // 2.2.2.46
-  bool allow_unsigned_applications = false;             // 2.2.2.17
-  bool allow_unsigned_installation_packages = false;    // 2.2.2.18
+  bool device_password_enabled = true;                                     // 2.2.2.25
+  bool alphanumeric_device_password_required = false;                      // 2.2.2.20
+  bool password_recovery_enabled = false;                                  // 2.2.2.39
+  bool require_storage_card_encryption = true;                             // 2.2.2.52
+  bool attachments_enabled = true;                                         // 2.2.2.23
+  std::optional<std::int64_t> min_device_password_length = 6;              // 2.2.2.38
+  std::optional<std::int64_t> max_inactivity_time_device_lock = 900;       // 2.2.2.36, seconds
+  std::optional<std::int64_t> max_device_password_failed_attempts = 10;    // 2.2.2.32
+  std::optional<std::int64_t> max_attachment_size;                         // 2.2.2.30, bytes
+  bool allow_simple_device_password = false;                               // 2.2.2.12
+  std::optional<std::int64_t> device_password_expiration;                  // 2.2.2.26, days
+  std::optional<std::int64_t> device_password_history = 0;                 // 2.2.2.27
+  bool allow_storage_card = true;                                          // 2.2.2.15
+  bool allow_camera = true;                                                // 2.2.2.4
+  bool require_device_encryption = true;                                   // 2.2.2.46
+  bool allow_unsigned_applications = false;                                // 2.2.2.17
+  bool allow_unsigned_installation_packages = false;                       // 2.2.2.18
   std::optional<std::int64_t> min_device_password_complex_characters = 1;  // 2.2.2.37
-  bool allow_wifi = true;                               // 2.2.2.19
-  bool allow_text_messaging = true;                     // 2.2.2.16
-  bool allow_pop_imap_email = true;                     // 2.2.2.10
-  std::optional<std::int64_t> allow_bluetooth = 2;      // 2.2.2.2: 0 no, 1 hands-free, 2 yes
-  bool allow_irda = true;                               // 2.2.2.9
-  bool require_manual_sync_when_roaming = false;        // 2.2.2.49
-  bool allow_desktop_sync = true;                       // 2.2.2.6
+  bool allow_wifi = true;                                                  // 2.2.2.19
+  bool allow_text_messaging = true;                                        // 2.2.2.16
+  bool allow_pop_imap_email = true;                                        // 2.2.2.10
+  std::optional<std::int64_t> allow_bluetooth = 2;          // 2.2.2.2: 0 no, 1 hands-free, 2 yes
+  bool allow_irda = true;                                   // 2.2.2.9
+  bool require_manual_sync_when_roaming = false;            // 2.2.2.49
+  bool allow_desktop_sync = true;                           // 2.2.2.6
   std::optional<std::int64_t> max_calendar_age_filter = 0;  // 2.2.2.31, 0 = all
-  bool allow_html_email = true;                         // 2.2.2.7
+  bool allow_html_email = true;                             // 2.2.2.7
   std::optional<std::int64_t> max_email_age_filter = 0;     // 2.2.2.33, 0 = all
   std::optional<std::int64_t> max_email_body_truncation_size = -1;       // 2.2.2.34, -1 = none
   std::optional<std::int64_t> max_email_html_body_truncation_size = -1;  // 2.2.2.35
   bool require_signed_smime_messages = false;
   bool require_encrypted_smime_messages = false;
-  std::optional<std::int64_t> require_signed_smime_algorithm = 0;        // 0 SHA-1, 1 MD5
-  std::optional<std::int64_t> require_encryption_smime_algorithm = 0;    // 0 3DES ...
+  std::optional<std::int64_t> require_signed_smime_algorithm = 0;                // 0 SHA-1, 1 MD5
+  std::optional<std::int64_t> require_encryption_smime_algorithm = 0;            // 0 3DES ...
   std::optional<std::int64_t> allow_smime_encryption_algorithm_negotiation = 1;  // strong only
   bool allow_smime_soft_certs = true;
   bool allow_browser = true;
@@ -161,19 +161,19 @@ struct PolicySettings {
 
 struct PolicyResponse {
   std::string policy_type = std::string(kEasPolicyType);
-  std::uint8_t status = 1;                   // PolicyStatus
-  std::optional<std::uint32_t> policy_key;   // temporary (phase 1) or final (ack)
-  std::optional<PolicySettings> settings;    // Data{EASProvisionDoc}: phase 1 only
+  std::uint8_t status = 1;                  // PolicyStatus
+  std::optional<std::uint32_t> policy_key;  // temporary (phase 1) or final (ack)
+  std::optional<PolicySettings> settings;   // Data{EASProvisionDoc}: phase 1 only
 
   bool operator==(const PolicyResponse&) const = default;
 };
 
 struct ProvisionResponse {
-  std::uint8_t status = 1;                               // ProvisionStatus
+  std::uint8_t status = 1;                                // ProvisionStatus
   std::optional<std::uint8_t> device_information_status;  // settings:Status, 14.1+
   std::optional<PolicyResponse> policy;
   bool remote_wipe = false;
-  bool account_only_remote_wipe = false;                 // 16.1 only
+  bool account_only_remote_wipe = false;  // 16.1 only
 
   bool operator==(const ProvisionResponse&) const = default;
 };

@@ -2,15 +2,18 @@
 // response formats of 3.2.5.1, round trips for 14.1 and 16.1, the phase-1 /
 // phase-2 / wipe-acknowledgment shapes, malformed documents, and a
 // differential check of the encoded response against libwbxml2's wbxml2xml.
+#include "codec/eas/provision.h"
+
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
-#include "codec/eas/provision.h"
 #include "codec/wbxml/reader.h"
 #include "codec/wbxml/writer.h"
 #include "codec/wbxml/xml.h"
@@ -119,20 +122,24 @@ TEST(ProvisionSpec, InitialResponseMatchesTheFormatOf3251) {
   ASSERT_TRUE(bytes) << bytes.error().message();
   std::string xml = wbxml::toXml(bytesDoc(*bytes));
   // Skeleton in the spec's order: DeviceInformation, Status, Policies.
-  std::size_t di = xml.find("<DeviceInformation xmlns=\"Settings:\">\n<Status>1</Status>\n</DeviceInformation>");
-  std::size_t st = xml.find("</DeviceInformation>\n<Status>1</Status>\n<Policies>\n<Policy>\n"
-                            "<PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>\n<Status>1</Status>\n"
-                            "<PolicyKey>1307199584</PolicyKey>\n<Data>\n<EASProvisionDoc>\n"
-                            "<DevicePasswordEnabled>1</DevicePasswordEnabled>\n");
+  std::size_t di =
+      xml.find("<DeviceInformation xmlns=\"Settings:\">\n<Status>1</Status>\n</DeviceInformation>");
+  std::size_t st = xml.find(
+      "</DeviceInformation>\n<Status>1</Status>\n<Policies>\n<Policy>\n"
+      "<PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>\n<Status>1</Status>\n"
+      "<PolicyKey>1307199584</PolicyKey>\n<Data>\n<EASProvisionDoc>\n"
+      "<DevicePasswordEnabled>1</DevicePasswordEnabled>\n");
   ASSERT_NE(di, std::string::npos) << xml;
   ASSERT_NE(st, std::string::npos) << xml;
   EXPECT_LT(di, st);
   EXPECT_NE(xml.find("<MinDevicePasswordLength>6</MinDevicePasswordLength>"), std::string::npos);
   EXPECT_NE(xml.find("<MaxAttachmentSize/>"), std::string::npos) << "unset is an empty element";
-  EXPECT_NE(xml.find("<AllowSimpleDevicePassword>0</AllowSimpleDevicePassword>"), std::string::npos);
-  EXPECT_NE(xml.find("<RequireDeviceEncryption>1</RequireDeviceEncryption>"), std::string::npos);
-  EXPECT_NE(xml.find("<UnapprovedInROMApplicationList/>\n<ApprovedApplicationList/>\n</EASProvisionDoc>"),
+  EXPECT_NE(xml.find("<AllowSimpleDevicePassword>0</AllowSimpleDevicePassword>"),
             std::string::npos);
+  EXPECT_NE(xml.find("<RequireDeviceEncryption>1</RequireDeviceEncryption>"), std::string::npos);
+  EXPECT_NE(
+      xml.find("<UnapprovedInROMApplicationList/>\n<ApprovedApplicationList/>\n</EASProvisionDoc>"),
+      std::string::npos);
 }
 
 // MS-ASPROV 3.2.5.1.1 / 3.2.5.1.2.2: <Provision><Status/><RemoteWipe/></Provision>.
@@ -143,10 +150,12 @@ TEST(ProvisionSpec, RemoteWipeResponseIsTheSpecsXml) {
   ASSERT_TRUE(bytes);
   EXPECT_EQ(wbxml::toXml(bytesDoc(*bytes)),
             "<?xml version=\"1.0\"?>\n"
-            "<!DOCTYPE ActiveSync PUBLIC \"-//MICROSOFT//DTD ActiveSync//EN\" \"http://www.microsoft.com/\">\n"
+            "<!DOCTYPE ActiveSync PUBLIC \"-//MICROSOFT//DTD ActiveSync//EN\" "
+            "\"http://www.microsoft.com/\">\n"
             "<Provision xmlns=\"Provision:\">\n<Status>1</Status>\n<RemoteWipe/>\n</Provision>\n");
   // Byte for byte: header, Provision (0x45), Status (0x4B) "1", RemoteWipe bare (0x0C).
-  EXPECT_EQ(*bytes, (Bytes{0x03, 0x01, 0x6A, 0x00, 0x00, 0x0E, 0x45, 0x4B, 0x03, '1', 0x00, 0x01, 0x0C, 0x01}));
+  EXPECT_EQ(*bytes, (Bytes{0x03, 0x01, 0x6A, 0x00, 0x00, 0x0E, 0x45, 0x4B, 0x03, '1', 0x00, 0x01,
+                           0x0C, 0x01}));
 }
 
 // ---------------------------------------------------------------- shapes
@@ -163,8 +172,8 @@ TEST(ProvisionShapes, PhaseOneAcknowledgmentAndWipeAcks) {
   EXPECT_FALSE(ack->device_information);
 
   // 3.1.5.1.2.2 and 3.1.5.1.2.3.
-  auto wipe = decodeProvisionRequest(
-      xmlDoc(R"(<Provision xmlns="Provision:"><RemoteWipe><Status>1</Status></RemoteWipe></Provision>)"));
+  auto wipe = decodeProvisionRequest(xmlDoc(
+      R"(<Provision xmlns="Provision:"><RemoteWipe><Status>1</Status></RemoteWipe></Provision>)"));
   ASSERT_TRUE(wipe);
   EXPECT_EQ(wipe->remote_wipe_status, 1);
   auto account = decodeProvisionRequest(xmlDoc(
@@ -311,42 +320,62 @@ void expectRequestError(std::string_view xml, Errc code, std::string_view detail
 TEST(ProvisionMalformed, RequestsAreRefusedWithTheElementNamed) {
   expectRequestError(R"(<Ping xmlns="Ping:"/>)", Errc::invalid_argument, "Ping:Ping");
   expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyKey>1</PolicyKey>
-      </Policy></Policies></Provision>)", Errc::invalid_argument, "PolicyType");
-  expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>
-      <PolicyKey>12ab</PolicyKey></Policy></Policies></Provision>)", Errc::invalid_argument, "Provision:PolicyKey");
-  expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>
-      <PolicyKey>4294967296</PolicyKey></Policy></Policies></Provision>)", Errc::invalid_argument, "PolicyKey");
-  expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>
-      <PolicyKey>-1</PolicyKey></Policy></Policies></Provision>)", Errc::invalid_argument, "PolicyKey");
-  expectRequestError(R"(<Provision xmlns="Provision:"><Status>1</Status></Provision>)", Errc::invalid_argument,
-                     "unexpected element Provision:Status");
+      </Policy></Policies></Provision>)",
+                     Errc::invalid_argument, "PolicyType");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>
+      <PolicyKey>12ab</PolicyKey></Policy></Policies></Provision>)",
+      Errc::invalid_argument, "Provision:PolicyKey");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>
+      <PolicyKey>4294967296</PolicyKey></Policy></Policies></Provision>)",
+      Errc::invalid_argument, "PolicyKey");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType>
+      <PolicyKey>-1</PolicyKey></Policy></Policies></Provision>)",
+      Errc::invalid_argument, "PolicyKey");
+  expectRequestError(R"(<Provision xmlns="Provision:"><Status>1</Status></Provision>)",
+                     Errc::invalid_argument, "unexpected element Provision:Status");
   expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>x</PolicyType>
-      <Data/></Policy></Policies></Provision>)", Errc::invalid_argument, "Provision:Data");
-  expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>x</PolicyType></Policy>
-      <Policy><PolicyType>x</PolicyType></Policy></Policies></Provision>)", Errc::invalid_argument, "duplicate");
-  expectRequestError(R"(<Provision xmlns="Provision:"><RemoteWipe/></Provision>)", Errc::invalid_argument,
-                     "without Provision:Status");
-  expectRequestError(R"(<Provision xmlns="Provision:"><RemoteWipe><Status>x</Status></RemoteWipe></Provision>)",
-                     Errc::invalid_argument, "Provision:Status");
-  expectRequestError(R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation><s:Set>
-      <s:Oof/></s:Set></s:DeviceInformation></Provision>)", Errc::invalid_argument, "Settings:Oof");
+      <Data/></Policy></Policies></Provision>)",
+                     Errc::invalid_argument, "Provision:Data");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>x</PolicyType></Policy>
+      <Policy><PolicyType>x</PolicyType></Policy></Policies></Provision>)",
+      Errc::invalid_argument, "duplicate");
+  expectRequestError(R"(<Provision xmlns="Provision:"><RemoteWipe/></Provision>)",
+                     Errc::invalid_argument, "without Provision:Status");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:"><RemoteWipe><Status>x</Status></RemoteWipe></Provision>)",
+      Errc::invalid_argument, "Provision:Status");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation><s:Set>
+      <s:Oof/></s:Set></s:DeviceInformation></Provision>)",
+      Errc::invalid_argument, "Settings:Oof");
   expectRequestError(R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation>
-      <s:Model>x</s:Model></s:DeviceInformation></Provision>)", Errc::invalid_argument, "Settings:Model");
-  expectRequestError(R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation><s:Set>
+      <s:Model>x</s:Model></s:DeviceInformation></Provision>)",
+                     Errc::invalid_argument, "Settings:Model");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation><s:Set>
       <s:Model>a</s:Model><s:Model>b</s:Model></s:Set></s:DeviceInformation></Provision>)",
-                     Errc::invalid_argument, "duplicate element Settings:Model");
-  expectRequestError(R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation><s:Set>
+      Errc::invalid_argument, "duplicate element Settings:Model");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation><s:Set>
       <s:EnableOutboundSMS>yes</s:EnableOutboundSMS></s:Set></s:DeviceInformation></Provision>)",
-                     Errc::invalid_argument, "EnableOutboundSMS");
-  expectRequestError(R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>x<PolicyKey>1</PolicyKey>
-      </PolicyType></Policy></Policies></Provision>)", Errc::invalid_argument, "child elements");
+      Errc::invalid_argument, "EnableOutboundSMS");
+  expectRequestError(
+      R"(<Provision xmlns="Provision:"><Policies><Policy><PolicyType>x<PolicyKey>1</PolicyKey>
+      </PolicyType></Policy></Policies></Provision>)",
+      Errc::invalid_argument, "child elements");
 }
 
 TEST(ProvisionMalformed, OverLongStrings) {
   std::string model(1025, 'm');
-  expectRequestError("<Provision xmlns=\"Provision:\" xmlns:s=\"Settings:\"><s:DeviceInformation><s:Set><s:Model>" +
-                         model + "</s:Model></s:Set></s:DeviceInformation></Provision>",
-                     Errc::limit_exceeded, "Settings:Model");
+  expectRequestError(
+      "<Provision xmlns=\"Provision:\" "
+      "xmlns:s=\"Settings:\"><s:DeviceInformation><s:Set><s:Model>" +
+          model + "</s:Model></s:Set></s:DeviceInformation></Provision>",
+      Errc::limit_exceeded, "Settings:Model");
   std::string type(65, 't');
   expectRequestError("<Provision xmlns=\"Provision:\"><Policies><Policy><PolicyType>" + type +
                          "</PolicyType></Policy></Policies></Provision>",
@@ -354,8 +383,10 @@ TEST(ProvisionMalformed, OverLongStrings) {
   // The bound is the caller's.
   ProvisionLimits tight;
   tight.max_device_string = 4;
-  auto r = decodeProvisionRequest(xmlDoc(R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation>
-      <s:Set><s:OS>Android</s:OS></s:Set></s:DeviceInformation></Provision>)"), tight);
+  auto r = decodeProvisionRequest(
+      xmlDoc(R"(<Provision xmlns="Provision:" xmlns:s="Settings:"><s:DeviceInformation>
+      <s:Set><s:OS>Android</s:OS></s:Set></s:DeviceInformation></Provision>)"),
+      tight);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().is(Errc::limit_exceeded));
 }
@@ -369,10 +400,12 @@ TEST(ProvisionMalformed, UnknownTokensAreNamed) {
 }
 
 TEST(ProvisionMalformed, Responses) {
-  auto no_status = decodeProvisionResponse(xmlDoc(R"(<Provision xmlns="Provision:"><RemoteWipe/></Provision>)"));
+  auto no_status =
+      decodeProvisionResponse(xmlDoc(R"(<Provision xmlns="Provision:"><RemoteWipe/></Provision>)"));
   ASSERT_FALSE(no_status);
   EXPECT_NE(no_status.error().detail.find("Status"), std::string::npos);
-  auto bad_setting = decodeProvisionResponse(xmlDoc(R"(<Provision xmlns="Provision:"><Status>1</Status>
+  auto bad_setting =
+      decodeProvisionResponse(xmlDoc(R"(<Provision xmlns="Provision:"><Status>1</Status>
       <Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType><Status>1</Status><Data><EASProvisionDoc>
       <AllowBluetooth>3</AllowBluetooth></EASProvisionDoc></Data></Policy></Policies></Provision>)"));
   ASSERT_FALSE(bad_setting);
@@ -430,9 +463,11 @@ TEST(ProvisionDifferential, Wbxml2xmlReadsOur141ResponsesAsWeDo) {
     std::string out = dir.file("r" + std::to_string(n) + ".xml");
     {
       std::ofstream f(in, std::ios::binary);
-      f.write(reinterpret_cast<const char*>(bytes->data()), static_cast<std::streamsize>(bytes->size()));
+      f.write(reinterpret_cast<const char*>(bytes->data()),
+              static_cast<std::streamsize>(bytes->size()));
     }
-    std::string cmd = "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir.file("log") + " 2>&1";
+    std::string cmd =
+        "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir.file("log") + " 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << readFile(dir.file("log"));
     std::string theirs = fromLibwbxmlNames(readFile(out));
     EXPECT_EQ(theirs, wbxml::toXml(bytesDoc(*bytes)));
