@@ -10,6 +10,7 @@
 #include "directory/builtin_directory.h"
 #include "server/smtp/local_delivery_recipients.h"
 #include "store/sqlite/sqlite_outbound_queue.h"
+#include "store/sqlite/sqlite_device_store.h"
 #include "store/sqlite/sqlite_mail_store.h"
 
 namespace rampart::server {
@@ -130,7 +131,10 @@ Status MailServer::startEas(net::asio::io_context& io) {
   auto tls = tls::ReloadableContext::create(tls_options);
   if (!tls) return fail(tls.error());
   blocking_ = std::make_unique<net::asio::thread_pool>(2);
-  eas_ = std::make_shared<eas::EasService>(directory_, config_.eas, blocking_->get_executor());
+  auto devices = store::sqlite::openSqliteDeviceStore(databasePath(config_), systemRandom());
+  if (!devices) return fail(devices.error());
+  eas_ = std::make_shared<eas::EasService>(directory_, std::shared_ptr<store::DeviceStore>(std::move(*devices)),
+                                           config_.eas, blocking_->get_executor());
   http::ServerOptions options;
   options.handshake_timeout = config_.eas.handshake_timeout;
   options.header_timeout = config_.eas.header_timeout;

@@ -2,10 +2,14 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
+#include <span>
 
 #include "codec/eas/request_line.h"
 #include "codec/eas/versions.h"
+#include "codec/wbxml/reader.h"
+#include "server/eas/provision_command.h"
 #include "core/log.h"
 #include "net/blocking.h"
 
@@ -62,9 +66,11 @@ std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header)
   return creds;
 }
 
-EasService::EasService(std::shared_ptr<directory::Directory> directory, const EasConfig& config,
+EasService::EasService(std::shared_ptr<directory::Directory> directory,
+                       std::shared_ptr<store::DeviceStore> devices, const EasConfig& config,
                        asio::any_io_executor blocking)
     : directory_(std::move(directory)),
+      devices_(std::move(devices)),
       cache_(*directory_, systemClock(), systemRandom(),
              directory::CredentialCacheOptions{config.credential_cache_ttl, 100'000}),
       blocking_(std::move(blocking)) {}
@@ -131,27 +137,64 @@ net::Task<http::Response> EasService::handle(http::Request& req) {
     res.prepare_payload();
     co_return res;
   }
+  co_return co_await command(req, *user);
+}
+
+net::Task<http::Response> EasService::command(http::Request& req, const std::string& user) {
   // MS-ASHTTP 2.2.1.1.1: the request line, in either query form.
-  auto request = rampart::eas::decodeRequestTarget(req.target());
-  if (!request) {
-    co_return http::textResponse(req, http::Status::bad_request, request.error().message() + "\n");
-  }
+  auto parsed = rampart::eas::decodeRequestTarget(req.target());
+  if (!parsed) co_return http::textResponse(req, http::Status::bad_request, parsed.error().message() + "\n");
+  auto request = std::make_shared<rampart::eas::EasRequest>(std::move(*parsed));
   if (!request->user.empty()) {
     // The User parameter must name the authenticated user, or one of its addresses.
     auto named = std::make_shared<std::string>(request->user);
     if (auto slash = named->find('\\'); slash != std::string::npos) *named = named->substr(slash + 1);
-    bool same = *named == *user;
+    bool same = *named == user;
     if (!same && named->find('@') != std::string::npos) {
       auto lookup = [this, named] { return directory_->findByAddress(*named); };
       Result<std::optional<directory::User>> owner =
           co_await net::runBlocking<Result<std::optional<directory::User>>>(blocking_, lookup);
-      same = owner && *owner && (*owner)->name == *user;
+      same = owner && *owner && (*owner)->name == user;
     }
     if (!same) co_return http::textResponse(req, http::Status::forbidden, "User does not match the credentials\n");
   }
-  // No EAS command is implemented yet (issue 3): say so plainly.
-  co_return http::textResponse(req, http::Status::not_implemented,
-                               "command " + request->command + " not implemented\n");
+  if (std::find(commands_.begin(), commands_.end(), request->command) == commands_.end()) {
+    co_return http::textResponse(req, http::Status::not_implemented,
+                                 "command " + request->command + " not implemented\n");
+  }
+  // MS-ASHTTP 2.2.1.1.2.6: the version comes from the base64 query or the header.
+  std::string version = request->protocol_version.value_or(std::string(req["MS-ASProtocolVersion"]));
+  if (std::find(kVersions.begin(), kVersions.end(), version) == kVersions.end()) {
+    co_return http::textResponse(req, http::Status::bad_request, "unsupported MS-ASProtocolVersion\n");
+  }
+  // The request body is WBXML (MS-ASHTTP 2.2.1.1.2.2); decoding is bounded by the codec's limits.
+  const std::string& raw = req.body();
+  auto body = rampart::wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
+  if (!body) co_return http::textResponse(req, http::Status::bad_request, "WBXML: " + body.error().message() + "\n");
+  auto doc = std::make_shared<rampart::wbxml::Document>(std::move(*body));
+
+  auto ctx = std::make_shared<ProvisionContext>(ProvisionContext{
+      *devices_, user, *request, version, rampart::eas::PolicySettings{}, unixSeconds(systemClock().now())});
+  auto user_agent = std::make_shared<std::string>(req[http::Field::user_agent]);
+  auto work = [this, ctx, doc, user_agent]() -> Result<std::vector<std::uint8_t>> {
+    store::DeviceSeen seen{ctx->request.device_type, *user_agent, ctx->now};
+    if (auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen); !device) {
+      return fail(device.error());
+    }
+    return runProvision(*ctx, *doc);
+  };
+  Result<std::vector<std::uint8_t>> out = co_await net::runBlocking<Result<std::vector<std::uint8_t>>>(blocking_, work);
+  if (!out) {
+    log::get("eas")->error("{} for {}/{}: {}", request->command, user, request->device_id, out.error().message());
+    co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
+  }
+  http::Response res{http::Status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
+  res.body().assign(out->begin(), out->end());
+  res.prepare_payload();
+  co_return res;
 }
+
 
 }  // namespace rampart::server::eas

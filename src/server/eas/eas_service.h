@@ -14,6 +14,7 @@
 #include "http/types.h"
 #include "net/asio.h"
 #include "server/eas/eas_config.h"
+#include "store/device_store.h"
 
 namespace rampart::server::eas {
 
@@ -22,7 +23,8 @@ inline constexpr std::string_view kEasPath = "/Microsoft-Server-ActiveSync";
 class EasService {
  public:
   // `blocking` runs password checks (argon2id) off the I/O threads.
-  EasService(std::shared_ptr<directory::Directory> directory, const EasConfig& config,
+  EasService(std::shared_ptr<directory::Directory> directory,
+             std::shared_ptr<store::DeviceStore> devices, const EasConfig& config,
              net::asio::any_io_executor blocking);
 
   net::Task<http::Response> handle(http::Request& req);
@@ -32,11 +34,13 @@ class EasService {
 
  private:
   net::Task<Result<std::string>> authenticate(const http::Request& req);
+  net::Task<http::Response> command(http::Request& req, const std::string& user);
 
   std::shared_ptr<directory::Directory> directory_;
+  std::shared_ptr<store::DeviceStore> devices_;
   directory::CredentialCache cache_;
   net::asio::any_io_executor blocking_;
-  std::vector<std::string> commands_;
+  std::vector<std::string> commands_ = {"Provision"};
 };
 
 // Splits "Basic base64(user:password)" (RFC 7617); nullopt when malformed.

@@ -1,0 +1,105 @@
+"""EAS Provision over HTTPS against `rampart up` (MS-ASPROV 3.1.5.1 / 3.2.5.1):
+phase 1 hands out a temporary key and the policy document, phase 2 trades it
+for a final key, a wrong key is refused with Policy Status 5, and OPTIONS now
+lists Provision. Request bodies are made, and responses read, by Debian's
+libwbxml2-utils (xml2wbxml / wbxml2xml), an encoder we did not write."""
+import base64
+import http.client
+import re
+import signal
+import ssl
+import subprocess
+
+from harness import RAMPART_BIN, Harness, main, require, wait_for
+
+PATH = "/Microsoft-Server-ActiveSync?Cmd=Provision&User=alice&DeviceId=PROV0001&DeviceType=TestPhone"
+HEADER = ('<?xml version="1.0" encoding="utf-8"?>\n'
+          '<!DOCTYPE ActiveSync PUBLIC "-//MICROSOFT//DTD ActiveSync//EN" "http://www.microsoft.com/">\n')
+
+
+def to_wbxml(h, name, xml):
+    src = h.write(name + ".xml", HEADER + xml)
+    out = h.path(name + ".wbxml")
+    subprocess.run(["xml2wbxml", "-a", "-n", "-o", out, src], check=True, capture_output=True)
+    return open(out, "rb").read()
+
+
+def to_xml(h, name, body):
+    src = h.path(name + ".resp.wbxml")
+    open(src, "wb").write(body)
+    out = h.path(name + ".resp.xml")
+    subprocess.run(["wbxml2xml", "-l", "ACTIVESYNC", "-o", out, src], check=True, capture_output=True)
+    return open(out).read()
+
+
+def post(data, port, password, body, version="14.1"):
+    ctx = ssl.create_default_context(cafile=f"{data}/tls/dev-ca.crt")
+    conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=30)
+    token = base64.b64encode(f"alice:{password}".encode()).decode()
+    conn.request("POST", PATH, body=body, headers={
+        "Authorization": "Basic " + token, "MS-ASProtocolVersion": version,
+        "Content-Type": "application/vnd.ms-sync.wbxml", "User-Agent": "rampart-test/1"})
+    res = conn.getresponse()
+    payload = res.read()
+    conn.close()
+    return res, payload
+
+
+def field(xml, name):
+    m = re.search(f"<{name}>([^<]*)</{name}>", xml)
+    return m.group(1) if m else None
+
+
+def test(h: Harness):
+    data = h.path("data")
+    proc = h.start([RAMPART_BIN, "up", "--data-dir", data, "--lmtp-port", "0",
+                    "--admin-port", "0", "--eas-port", "0"], "up")
+    port = int(wait_for(lambda: (m := re.search(r"EAS \(HTTPS\)\s+https://localhost:(\d+)/", h.log(proc)))
+                        and m.group(1), timeout=60, what="the EAS port"))
+    password = open(f"{data}/demo-users.txt").read().split("alice alice@example.test ")[1].split()[0]
+
+    phase1 = to_wbxml(h, "phase1", """<Provision xmlns="Provision:" xmlns:settings="Settings:">
+  <settings:DeviceInformation><settings:Set><settings:Model>TestPhone 1</settings:Model>
+  <settings:OS>Debian 12</settings:OS></settings:Set></settings:DeviceInformation>
+  <Policies><Policy><PolicyType>MS-EAS-Provisioning-WBXML</PolicyType></Policy></Policies>
+</Provision>""")
+    res, body = post(data, port, password, phase1)
+    require(res.status == 200, f"phase 1: HTTP {res.status} {body!r}")
+    require(res.getheader("Content-Type") == "application/vnd.ms-sync.wbxml", res.getheaders())
+    xml = to_xml(h, "phase1", body)
+    require("<EASProvisionDoc>" in xml and "<DevicePasswordEnabled>1</DevicePasswordEnabled>" in xml, xml)
+    temp_key = field(xml, "PolicyKey")
+    require(temp_key and temp_key != "0", f"a temporary key: {xml}")
+
+    def ack(key):
+        return to_wbxml(h, f"ack{key}", f"""<Provision xmlns="Provision:"><Policies><Policy>
+  <PolicyType>MS-EAS-Provisioning-WBXML</PolicyType><PolicyKey>{key}</PolicyKey><Status>1</Status>
+</Policy></Policies></Provision>""")
+
+    wrong = str((int(temp_key) % 4000000000) + 1)
+    res, body = post(data, port, password, ack(wrong))
+    xml = to_xml(h, "wrong", body)
+    require(res.status == 200 and "<Status>5</Status>" in xml, f"a wrong key is Policy Status 5: {xml}")
+
+    res, body = post(data, port, password, ack(temp_key))
+    xml = to_xml(h, "phase2", body)
+    final_key = field(xml, "PolicyKey")
+    require(res.status == 200 and final_key and final_key not in ("0", temp_key), f"a final key: {xml}")
+    require("<EASProvisionDoc>" not in xml, "phase 2 carries no policy document")
+
+    # The temporary key is spent: acknowledging it again is refused.
+    res, body = post(data, port, password, ack(temp_key))
+    require("<Status>5</Status>" in to_xml(h, "replay", body), "a spent temporary key is refused")
+
+    # Garbage in the body is a 400, not a crash.
+    res, _ = post(data, port, password, b"\x03\x01\x6a\x00\x45\x46")
+    require(res.status == 400, f"truncated WBXML: {res.status}")
+    res, _ = post(data, port, password, phase1, version="9.9")
+    require(res.status == 400, f"an unknown protocol version: {res.status}")
+
+    proc.send_signal(signal.SIGTERM)
+    require(proc.wait(timeout=30) == 0, f"rampart up exited {proc.returncode}")
+
+
+if __name__ == "__main__":
+    main(test)
