@@ -24,6 +24,7 @@ int serveMail(const server::ServerConfig& config,
 int runAdmin(const Args& args);       // admin.cc: user, group, mail
 int runAdminMail(const Args& args);   // admin_mail.cc: `rampart admin mail send ...`
 int runAdminMailbox(const Args& args);  // admin_mailbox.cc: `rampart admin mailbox ...`
+int runAdminDevice(const Args& args);   // admin_device.cc: `rampart admin device ...`
 
 // Small helpers shared by the subcommands (args.cc).
 // The path of the running binary, for commands printed to the user.

@@ -97,6 +97,28 @@ def test(h: Harness):
     res, _ = post(data, port, password, phase1, version="9.9")
     require(res.status == 400, f"an unknown protocol version: {res.status}")
 
+    # Remote wipe (rampart admin device wipe): the next Provision answers
+    # RemoteWipe; the device's acknowledgement is recorded.
+    listing = h.rampart("admin", "--data-dir", data, "device", "list", "alice").stdout
+    require("PROV0001" in listing and "provisioned=yes" in listing and "TestPhone 1" in listing, listing)
+    h.rampart("admin", "--data-dir", data, "device", "wipe", "alice", "PROV0001")
+    res, body = post(data, port, password, phase1)
+    xml = to_xml(h, "wipe", body)
+    require("<RemoteWipe" in xml and "<Policies>" not in xml, f"wipe answered first: {xml}")
+    wipe_ack = to_wbxml(h, "wipeack", """<Provision xmlns="Provision:"><RemoteWipe><Status>1</Status></RemoteWipe></Provision>""")
+    res, body = post(data, port, password, wipe_ack)
+    require(res.status == 200, f"wipe ack: {res.status}")
+    listing = h.rampart("admin", "--data-dir", data, "device", "list", "alice").stdout
+    require("wiped" in listing, listing)
+
+    # A blocked device is refused before anything else.
+    h.rampart("admin", "--data-dir", data, "device", "block", "alice", "PROV0001")
+    res, _ = post(data, port, password, phase1)
+    require(res.status == 403, f"blocked device: {res.status}")
+    h.rampart("admin", "--data-dir", data, "device", "allow", "alice", "PROV0001")
+    res, _ = post(data, port, password, phase1)
+    require(res.status == 200, f"allowed again: {res.status}")
+
     proc.send_signal(signal.SIGTERM)
     require(proc.wait(timeout=30) == 0, f"rampart up exited {proc.returncode}")
 

@@ -178,12 +178,17 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
   auto user_agent = std::make_shared<std::string>(req[http::Field::user_agent]);
   auto work = [this, ctx, doc, user_agent]() -> Result<std::vector<std::uint8_t>> {
     store::DeviceSeen seen{ctx->request.device_type, *user_agent, ctx->now};
-    if (auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen); !device) {
-      return fail(device.error());
-    }
+    auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen);
+    if (!device) return fail(device.error());
+    // An administrator blocked this device (`rampart admin device block`).
+    if (device->access == store::DeviceAccess::blocked) return fail(Errc::permission_denied, "device blocked");
     return runProvision(*ctx, *doc);
   };
   Result<std::vector<std::uint8_t>> out = co_await net::runBlocking<Result<std::vector<std::uint8_t>>>(blocking_, work);
+  if (!out && out.error().is(Errc::permission_denied)) {
+    log::get("eas")->info("{} from {}/{}: device blocked", request->command, user, request->device_id);
+    co_return http::textResponse(req, http::Status::forbidden, "device blocked\n");
+  }
   if (!out) {
     log::get("eas")->error("{} for {}/{}: {}", request->command, user, request->device_id, out.error().message());
     co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
