@@ -3,12 +3,14 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <charconv>
 #include <array>
 #include <span>
 
 #include "codec/eas/request_line.h"
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
+#include "server/eas/policy_gate.h"
 #include "server/eas/provision_command.h"
 #include "core/log.h"
 #include "net/blocking.h"
@@ -29,6 +31,11 @@ http::Response unauthorized(const http::Request& req) {
   http::Response res = http::textResponse(req, http::Status::unauthorized, "authentication required\n");
   res.set(http::Field::www_authenticate, "Basic realm=\"ActiveSync\", charset=\"UTF-8\"");
   return res;
+}
+
+// Commands past the policy gate. Only those listed in commands_ reach here.
+Result<std::vector<std::uint8_t>> runCommand(ProvisionContext& ctx, const wbxml::Document&) {
+  return fail(Errc::internal, "no handler for " + ctx.request.command);
 }
 
 }  // namespace
@@ -176,13 +183,24 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
   auto ctx = std::make_shared<ProvisionContext>(ProvisionContext{
       *devices_, user, *request, version, rampart::eas::PolicySettings{}, unixSeconds(systemClock().now())});
   auto user_agent = std::make_shared<std::string>(req[http::Field::user_agent]);
-  auto work = [this, ctx, doc, user_agent]() -> Result<std::vector<std::uint8_t>> {
+  // The policy key: base64 query or PolicyKey= parameter, else X-MS-PolicyKey (MS-ASHTTP 2.2.1.1.2.7).
+  std::optional<std::uint32_t> sent_key = request->policy_key;
+  if (!sent_key && req.find("X-MS-PolicyKey") != req.end()) {
+    std::string text(req["X-MS-PolicyKey"]);
+    std::uint32_t key = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), key);
+    if (ec == std::errc() && end == text.data() + text.size()) sent_key = key;
+    else sent_key = 0;  // present but not a key: treated as none
+  }
+  auto work = [this, ctx, doc, user_agent, sent_key]() -> Result<std::vector<std::uint8_t>> {
     store::DeviceSeen seen{ctx->request.device_type, *user_agent, ctx->now};
     auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen);
     if (!device) return fail(device.error());
     // An administrator blocked this device (`rampart admin device block`).
     if (device->access == store::DeviceAccess::blocked) return fail(Errc::permission_denied, "device blocked");
-    return runProvision(*ctx, *doc);
+    if (ctx->request.command == "Provision") return runProvision(*ctx, *doc);
+    if (auto status = policyGate(*device, sent_key)) return statusOnlyResponse(ctx->request.command, *status);
+    return runCommand(*ctx, *doc);
   };
   Result<std::vector<std::uint8_t>> out = co_await net::runBlocking<Result<std::vector<std::uint8_t>>>(blocking_, work);
   if (!out && out.error().is(Errc::permission_denied)) {

@@ -48,3 +48,37 @@ TEST(EasConfigTest, ListenWithoutCertificateIsAnError) {
 
 }  // namespace
 }  // namespace rampart::server::eas
+
+#include "codec/wbxml/reader.h"
+#include "codec/wbxml/xml.h"
+#include "server/eas/policy_gate.h"
+
+namespace rampart::server::eas {
+namespace {
+
+TEST(PolicyGateTest, OnlyAProvisionedDeviceWithItsKeyPasses) {
+  store::Device d;
+  EXPECT_EQ(policyGate(d, std::nullopt), kStatusDeviceNotProvisioned);
+  d.policy_key = 1234;
+  EXPECT_EQ(policyGate(d, std::nullopt), kStatusDeviceNotProvisioned);
+  EXPECT_EQ(policyGate(d, 0u), kStatusDeviceNotProvisioned);
+  EXPECT_EQ(policyGate(d, 99u), kStatusInvalidPolicyKey);
+  EXPECT_EQ(policyGate(d, 1234u), std::nullopt);
+  d.wipe = store::WipeState::pending;
+  EXPECT_EQ(policyGate(d, 1234u), kStatusDeviceNotProvisioned) << "a pending wipe sends the device to Provision";
+}
+
+TEST(PolicyGateTest, StatusOnlyResponseUsesTheCommandsRoot) {
+  auto bytes = statusOnlyResponse("FolderSync", 142);
+  ASSERT_TRUE(bytes) << bytes.error().message();
+  auto doc = wbxml::decode(*bytes);
+  ASSERT_TRUE(doc) << doc.error().message();
+  std::string xml = wbxml::toXml(*doc);
+  EXPECT_NE(xml.find("<FolderSync xmlns=\"FolderHierarchy:\">"), std::string::npos) << xml;
+  EXPECT_NE(xml.find("<Status>142</Status>"), std::string::npos) << xml;
+  ASSERT_TRUE(statusOnlyResponse("MoveItems", 144));
+  EXPECT_FALSE(statusOnlyResponse("Provision", 142));
+}
+
+}  // namespace
+}  // namespace rampart::server::eas
