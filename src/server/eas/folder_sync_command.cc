@@ -55,8 +55,8 @@ std::string encodeSnapshot(const Snapshot& s) {
   out += kBlobMagic;
   out += ' ' + std::to_string(s.seq) + ' ' + std::to_string(s.folders.size()) + '\n';
   for (const auto& [id, f] : s.folders) {
-    out += std::to_string(id) + ' ' + std::to_string(f.parent) + ' ' + std::to_string(f.type) + ' ' +
-           std::to_string(f.name.size()) + ' ' + f.name + '\n';
+    out += std::to_string(id) + ' ' + std::to_string(f.parent) + ' ' + std::to_string(f.type) +
+           ' ' + std::to_string(f.name.size()) + ' ' + f.name + '\n';
   }
   return out;
 }
@@ -83,8 +83,8 @@ std::optional<Snapshot> decodeSnapshot(std::string_view in) {
     store::FolderId id = 0;
     FolderEntry f;
     std::size_t len = 0;
-    if (!readNumber(in, id, ' ') || !readNumber(in, f.parent, ' ') || !readNumber(in, f.type, ' ') ||
-        !readNumber(in, len, ' ')) {
+    if (!readNumber(in, id, ' ') || !readNumber(in, f.parent, ' ') ||
+        !readNumber(in, f.type, ' ') || !readNumber(in, len, ' ')) {
       return std::nullopt;
     }
     if (in.size() < len + 1 || in[len] != '\n') return std::nullopt;
@@ -106,7 +106,8 @@ Result<Snapshot> readHierarchy(store::MailStore& mail, store::MailboxId mailbox)
   Snapshot s;
   s.seq = *seq;
   for (store::Folder& f : *folders) {
-    s.folders.emplace(f.id, FolderEntry{f.parent.value_or(0), static_cast<int>(f.type), std::move(f.name)});
+    s.folders.emplace(
+        f.id, FolderEntry{f.parent.value_or(0), static_cast<int>(f.type), std::move(f.name)});
   }
   return s;
 }
@@ -172,7 +173,8 @@ void folderElement(wbxml::Writer& w, std::uint8_t token, store::FolderId id, con
 // MS-ASCMD 2.2.1.5 and the schema of 6.15: Status, SyncKey, then Changes with
 // Count, Update*, Delete*, Add* in that order.
 Result<std::vector<std::uint8_t>> encodeResponse(FolderSyncStatus status, std::string_view key = {},
-                                                 const Diff* diff = nullptr, const Snapshot* to = nullptr) {
+                                                 const Diff* diff = nullptr,
+                                                 const Snapshot* to = nullptr) {
   wbxml::Writer w;
   w.start(kPage, kFolderSync);
   element(w, kStatus, std::to_string(static_cast<int>(status)));
@@ -206,13 +208,16 @@ std::optional<std::string> requestSyncKey(const wbxml::Document& body) {
       key = &c;
     }
   }
-  if (!key || key->text.empty() || key->text.size() > kMaxSyncKey || !key->children.empty()) return std::nullopt;
+  if (!key || key->text.empty() || key->text.size() > kMaxSyncKey || !key->children.empty()) {
+    return std::nullopt;
+  }
   return key->text;
 }
 
 }  // namespace
 
-Result<std::vector<std::uint8_t>> runFolderSync(FolderSyncContext& ctx, const wbxml::Document& body) {
+Result<std::vector<std::uint8_t>> runFolderSync(FolderSyncContext& ctx,
+                                                const wbxml::Document& body) {
   auto logger = log::get("eas");
   auto sent_key = requestSyncKey(body);
   if (!sent_key) {
@@ -227,7 +232,9 @@ Result<std::vector<std::uint8_t>> runFolderSync(FolderSyncContext& ctx, const wb
   bool answer_same_key = false;  // the client is up to date with its current key
   if (*sent_key == store::kInitialSyncKey) {
     // MS-ASCMD 2.2.3.181.2: key 0 starts over; everything is sent as Add.
-    if (auto st = ctx.devices.reset(ctx.user, ctx.device_id, kHierarchyCollection); !st) return fail(st.error());
+    if (auto st = ctx.devices.reset(ctx.user, ctx.device_id, kHierarchyCollection); !st) {
+      return fail(st.error());
+    }
     expected_key = store::kInitialSyncKey;
   } else {
     auto found = ctx.devices.lookup(ctx.user, ctx.device_id, kHierarchyCollection, *sent_key);

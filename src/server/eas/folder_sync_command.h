@@ -56,6 +56,7 @@ struct FolderSyncContext {
 // previous snapshot to the current one, with the current key, which is the
 // response that was lost. Nothing is committed, so however often the key is
 // resent the answer is the same; changes made since come with the next sync.
-Result<std::vector<std::uint8_t>> runFolderSync(FolderSyncContext& ctx, const wbxml::Document& body);
+Result<std::vector<std::uint8_t>> runFolderSync(FolderSyncContext& ctx,
+                                                const wbxml::Document& body);
 
 }  // namespace rampart::server::eas

@@ -1,6 +1,9 @@
 // FolderSync (MS-ASCMD 2.2.1.5) against real SQLite mail and device stores.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -151,8 +154,11 @@ TEST_F(FolderSyncTest, InitialSyncListsTheDefaultFolders) {
   EXPECT_NE(*r.key, "0");
   ASSERT_EQ(r.count, 5) << r.xml;
   ASSERT_EQ(r.changes.size(), 5u) << r.xml;
-  const std::vector<std::pair<std::string, std::string>> expected = {
-      {"Inbox", "2"}, {"Drafts", "3"}, {"Deleted Items", "4"}, {"Sent Items", "5"}, {"Outbox", "6"}};
+  const std::vector<std::pair<std::string, std::string>> expected = {{"Inbox", "2"},
+                                                                     {"Drafts", "3"},
+                                                                     {"Deleted Items", "4"},
+                                                                     {"Sent Items", "5"},
+                                                                     {"Outbox", "6"}};
   for (const auto& [name, type] : expected) {
     const FolderEntryView* f = r.findByName(name);
     ASSERT_NE(f, nullptr) << name << "\n" << r.xml;
@@ -216,6 +222,30 @@ TEST_F(FolderSyncTest, CreateRenameMoveDelete) {
   Response quiet = sync(key);
   EXPECT_EQ(quiet.key, key);
   EXPECT_EQ(quiet.count, 0) << quiet.xml;
+}
+
+TEST_F(FolderSyncTest, RenameAloneIsAnUpdate) {
+  store::Folder f = create(std::nullopt, "Misc");
+  std::string key = initial();
+  ASSERT_TRUE(mail_->updateFolder(f.id, std::nullopt, "Miscellaneous"));
+  Response r = sync(key);
+  ASSERT_EQ(r.status, 1) << r.xml;
+  ASSERT_EQ(r.changes.size(), 1u) << r.xml;
+  EXPECT_EQ(r.changes[0].kind, "Update");
+  EXPECT_EQ(r.changes[0].name, "Miscellaneous");
+  EXPECT_EQ(r.changes[0].parent_id, "0");
+}
+
+TEST_F(FolderSyncTest, DeletingAParentDeletesItsSubfolders) {
+  store::Folder parent = create(std::nullopt, "Archive");
+  store::Folder child = create(parent.id, "2025");
+  std::string key = initial();
+  ASSERT_TRUE(mail_->deleteFolder(parent.id));
+  Response r = sync(key);
+  ASSERT_EQ(r.status, 1) << r.xml;
+  EXPECT_EQ(r.count, 2) << r.xml;
+  EXPECT_NE(r.find("Delete", std::to_string(parent.id)), nullptr) << r.xml;
+  EXPECT_NE(r.find("Delete", std::to_string(child.id)), nullptr) << r.xml;
 }
 
 TEST_F(FolderSyncTest, AddedThenDeletedSendsNothing) {
@@ -330,7 +360,8 @@ TEST_F(FolderSyncTest, MalformedRequestIsStatus10) {
   // A key longer than the 64 characters of MS-ASCMD 2.2.3.181.2.
   EXPECT_EQ(sync(std::string(65, '1')).status, 10);
   // Another command's root element.
-  auto other = wbxml::parseXml(R"(<FolderCreate xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderCreate>)");
+  auto other = wbxml::parseXml(
+      R"(<FolderCreate xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderCreate>)");
   ASSERT_TRUE(other);
   EXPECT_EQ(run(*other).status, 10);
   // A SyncKey of the AirSync page is not FolderHierarchy's.
@@ -364,6 +395,52 @@ TEST_F(FolderSyncTest, ResponseIsWhatTheWriterWouldBuild) {
   auto expected = std::move(w).finish();
   ASSERT_TRUE(expected);
   EXPECT_EQ(*bytes, *expected);
+}
+
+// Differential: libwbxml2's wbxml2xml reads every kind of response we build as we do.
+TEST_F(FolderSyncTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
+  if (std::system("command -v wbxml2xml >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "libwbxml2-utils (wbxml2xml) not installed";
+  }
+  FolderSyncContext ctx{*mail_, *devices_, kUser, kDevice, "14.1"};
+  std::vector<std::vector<std::uint8_t>> responses;
+  auto add = [&](const wbxml::Document& body) {
+    auto bytes = runFolderSync(ctx, body);
+    ASSERT_TRUE(bytes) << bytes.error().message();
+    responses.push_back(*bytes);
+  };
+  store::Folder gone = create(std::nullopt, "Gone");
+  store::Folder renamed = create(std::nullopt, "Before");
+  add(request("0"));
+  std::string key = *parseResponse(responses.back()).key;
+  ASSERT_TRUE(mail_->updateFolder(renamed.id, std::nullopt, "R&D <\"after\">"));
+  ASSERT_TRUE(mail_->deleteFolder(gone.id));
+  create(renamed.id, "Caf\xc3\xa9");
+  add(request(key));       // Update, Delete, Add
+  add(request("bogus"));   // Status 9
+  add(wbxml::Document{});  // Status 10
+  int n = 0;
+  for (const auto& bytes : responses) {
+    SCOPED_TRACE(n);
+    std::string in = dir_.file("r" + std::to_string(n) + ".wbxml");
+    std::string out = dir_.file("r" + std::to_string(n) + ".xml");
+    {
+      std::ofstream f(in, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
+    }
+    std::string log = dir_.file("log");
+    std::string cmd = "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + log + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream theirs_in(out, std::ios::binary);
+    std::string theirs((std::istreambuf_iterator<char>(theirs_in)),
+                       std::istreambuf_iterator<char>());
+    auto ours = wbxml::decode(bytes);
+    ASSERT_TRUE(ours);
+    EXPECT_EQ(theirs, wbxml::toXml(*ours));
+    ++n;
+  }
+  EXPECT_EQ(parseResponse(responses[1]).count, 3);
 }
 
 }  // namespace
