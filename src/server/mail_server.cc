@@ -133,7 +133,7 @@ Status MailServer::startEas(net::asio::io_context& io) {
   blocking_ = std::make_unique<net::asio::thread_pool>(2);
   auto devices = store::sqlite::openSqliteDeviceStore(databasePath(config_), systemRandom());
   if (!devices) return fail(devices.error());
-  eas_ = std::make_shared<eas::EasService>(directory_, std::shared_ptr<store::DeviceStore>(std::move(*devices)),
+  eas_ = std::make_shared<eas::EasService>(directory_, store_, std::shared_ptr<store::DeviceStore>(std::move(*devices)),
                                            config_.eas, blocking_->get_executor());
   http::ServerOptions options;
   options.handshake_timeout = config_.eas.handshake_timeout;

@@ -32,13 +32,15 @@ def to_xml(h, name, body):
     return open(out).read()
 
 
-def post(data, port, password, body, version="14.1"):
+def post(data, port, password, body, version="14.1", cmd="Provision", policy_key=None):
     ctx = ssl.create_default_context(cafile=f"{data}/tls/dev-ca.crt")
     conn = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=30)
     token = base64.b64encode(f"alice:{password}".encode()).decode()
-    conn.request("POST", PATH, body=body, headers={
-        "Authorization": "Basic " + token, "MS-ASProtocolVersion": version,
-        "Content-Type": "application/vnd.ms-sync.wbxml", "User-Agent": "rampart-test/1"})
+    headers = {"Authorization": "Basic " + token, "MS-ASProtocolVersion": version,
+               "Content-Type": "application/vnd.ms-sync.wbxml", "User-Agent": "rampart-test/1"}
+    if policy_key is not None:
+        headers["X-MS-PolicyKey"] = policy_key
+    conn.request("POST", PATH.replace("Cmd=Provision", "Cmd=" + cmd), body=body, headers=headers)
     res = conn.getresponse()
     payload = res.read()
     conn.close()
@@ -90,6 +92,18 @@ def test(h: Harness):
     # The temporary key is spent: acknowledging it again is refused.
     res, body = post(data, port, password, ack(temp_key))
     require("<Status>5</Status>" in to_xml(h, "replay", body), "a spent temporary key is refused")
+
+    # FolderSync: refused (Status 142/144) without the final key, served with it.
+    folder_sync = to_wbxml(h, "foldersync", """<FolderSync xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderSync>""")
+    res, body = post(data, port, password, folder_sync, cmd="FolderSync")
+    require(res.status == 200 and "<Status>142</Status>" in to_xml(h, "fs142", body), "no key: 142")
+    res, body = post(data, port, password, folder_sync, cmd="FolderSync", policy_key=temp_key)
+    require("<Status>144</Status>" in to_xml(h, "fs144", body), "the temporary key is not the final key: 144")
+    res, body = post(data, port, password, folder_sync, cmd="FolderSync", policy_key=final_key)
+    xml = to_xml(h, "fs", body)
+    require(res.status == 200 and "<Status>1</Status>" in xml, xml)
+    for name in ["Inbox", "Drafts", "Deleted Items", "Sent Items", "Outbox"]:
+        require(f"<DisplayName>{name}</DisplayName>" in xml, f"{name} listed: {xml}")
 
     # Garbage in the body is a 400, not a crash.
     res, _ = post(data, port, password, b"\x03\x01\x6a\x00\x45\x46")

@@ -10,6 +10,7 @@
 #include "codec/eas/request_line.h"
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
+#include "server/eas/folder_sync_command.h"
 #include "server/eas/policy_gate.h"
 #include "server/eas/provision_command.h"
 #include "core/log.h"
@@ -33,10 +34,6 @@ http::Response unauthorized(const http::Request& req) {
   return res;
 }
 
-// Commands past the policy gate. Only those listed in commands_ reach here.
-Result<std::vector<std::uint8_t>> runCommand(ProvisionContext& ctx, const wbxml::Document&) {
-  return fail(Errc::internal, "no handler for " + ctx.request.command);
-}
 
 }  // namespace
 
@@ -74,9 +71,11 @@ std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header)
 }
 
 EasService::EasService(std::shared_ptr<directory::Directory> directory,
+                       std::shared_ptr<store::MailStore> mail,
                        std::shared_ptr<store::DeviceStore> devices, const EasConfig& config,
                        asio::any_io_executor blocking)
     : directory_(std::move(directory)),
+      mail_(std::move(mail)),
       devices_(std::move(devices)),
       cache_(*directory_, systemClock(), systemRandom(),
              directory::CredentialCacheOptions{config.credential_cache_ttl, 100'000}),
@@ -200,7 +199,12 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     if (device->access == store::DeviceAccess::blocked) return fail(Errc::permission_denied, "device blocked");
     if (ctx->request.command == "Provision") return runProvision(*ctx, *doc);
     if (auto status = policyGate(*device, sent_key)) return statusOnlyResponse(ctx->request.command, *status);
-    return runCommand(*ctx, *doc);
+    // Commands past the policy gate; only those listed in commands_ reach here.
+    if (ctx->request.command == "FolderSync") {
+      FolderSyncContext fs{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version};
+      return runFolderSync(fs, *doc);
+    }
+    return fail(Errc::internal, "no handler for " + ctx->request.command);
   };
   Result<std::vector<std::uint8_t>> out = co_await net::runBlocking<Result<std::vector<std::uint8_t>>>(blocking_, work);
   if (!out && out.error().is(Errc::permission_denied)) {

@@ -15,6 +15,7 @@
 #include "net/asio.h"
 #include "server/eas/eas_config.h"
 #include "store/device_store.h"
+#include "store/mail_store.h"
 
 namespace rampart::server::eas {
 
@@ -23,7 +24,7 @@ inline constexpr std::string_view kEasPath = "/Microsoft-Server-ActiveSync";
 class EasService {
  public:
   // `blocking` runs password checks (argon2id) off the I/O threads.
-  EasService(std::shared_ptr<directory::Directory> directory,
+  EasService(std::shared_ptr<directory::Directory> directory, std::shared_ptr<store::MailStore> mail,
              std::shared_ptr<store::DeviceStore> devices, const EasConfig& config,
              net::asio::any_io_executor blocking);
 
@@ -37,10 +38,11 @@ class EasService {
   net::Task<http::Response> command(http::Request& req, const std::string& user);
 
   std::shared_ptr<directory::Directory> directory_;
+  std::shared_ptr<store::MailStore> mail_;
   std::shared_ptr<store::DeviceStore> devices_;
   directory::CredentialCache cache_;
   net::asio::any_io_executor blocking_;
-  std::vector<std::string> commands_ = {"Provision"};
+  std::vector<std::string> commands_ = {"FolderSync", "Provision"};
 };
 
 // Splits "Basic base64(user:password)" (RFC 7617); nullopt when malformed.
