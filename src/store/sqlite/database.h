@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -53,6 +54,24 @@ class Statement {
   Statement(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
   sqlite3* db_ = nullptr;
   sqlite3_stmt* stmt_ = nullptr;
+};
+
+// A prepared statement in use, for statements kept in a per-connection cache:
+// resets it when done so that it never holds a read snapshot open (a stepped,
+// un-reset statement pins the WAL).
+class Query {
+ public:
+  explicit Query(Statement& s) : s_(&s) {}
+  Query(Query&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+  Query& operator=(Query&&) = delete;
+  ~Query() {
+    if (s_ != nullptr) s_->reset();
+  }
+  Statement* operator->() const { return s_; }
+  Statement& operator*() const { return *s_; }
+
+ private:
+  Statement* s_;
 };
 
 // One ordered schema step of a component.

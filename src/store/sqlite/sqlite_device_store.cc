@@ -121,22 +121,6 @@ Device deviceFromRow(const Statement& s) {
   return d;
 }
 
-// A prepared statement in use; reset when done so it never holds a read
-// snapshot open (a stepped, un-reset statement pins the WAL).
-class Query {
- public:
-  explicit Query(Statement& s) : s_(&s) {}
-  Query(Query&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  Query& operator=(Query&&) = delete;
-  ~Query() {
-    if (s_ != nullptr) s_->reset();
-  }
-  Statement* operator->() const { return s_; }
-  Statement& operator*() const { return *s_; }
-
- private:
-  Statement* s_;
-};
 
 class SqliteDeviceStore final : public DeviceStore {
  public:

@@ -91,22 +91,6 @@ std::int64_t clampToInt64(std::size_t v) {
 
 Error notFound(std::string_view what) { return Error{make_error_code(Errc::not_found), std::string(what)}; }
 
-// A cached statement in use; resets it when done so it never holds a read
-// snapshot open (a stepped, un-reset statement pins the WAL).
-class Query {
- public:
-  explicit Query(Statement& s) : s_(&s) {}
-  Query(Query&& o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
-  Query& operator=(Query&&) = delete;
-  ~Query() {
-    if (s_ != nullptr) s_->reset();
-  }
-  Statement* operator->() const { return s_; }
-  Statement& operator*() const { return *s_; }
-
- private:
-  Statement* s_;
-};
 
 // A connection with its prepared statements, each prepared once.
 class Connection {
