@@ -1,7 +1,6 @@
 #include "server/eas/folder_sync_command.h"
 
 #include <algorithm>
-#include <charconv>
 #include <map>
 #include <optional>
 #include <set>
@@ -9,108 +8,17 @@
 
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
+#include "server/eas/detail/hierarchy_state.h"
 
 namespace rampart::server::eas {
 
 namespace {
 
-// [MS-ASWBXML] 2.1.2.1.8, code page 7 (FolderHierarchy).
-constexpr std::uint8_t kPage = 7;
-constexpr std::uint8_t kDisplayName = 0x07;
-constexpr std::uint8_t kServerId = 0x08;
-constexpr std::uint8_t kParentId = 0x09;
-constexpr std::uint8_t kType = 0x0A;
-constexpr std::uint8_t kStatus = 0x0C;
-constexpr std::uint8_t kChanges = 0x0E;
-constexpr std::uint8_t kAdd = 0x0F;
-constexpr std::uint8_t kDelete = 0x10;
-constexpr std::uint8_t kUpdate = 0x11;
-constexpr std::uint8_t kSyncKey = 0x12;
-constexpr std::uint8_t kFolderSync = 0x16;
-constexpr std::uint8_t kCount = 0x17;
+// The snapshot, its blob and the FolderHierarchy tokens are shared with
+// FolderCreate/FolderUpdate/FolderDelete.
+using namespace detail;
 
-// MS-ASCMD 2.2.3.181.2: the key is a string of up to 64 characters.
-constexpr std::size_t kMaxSyncKey = 64;
-
-// What the client holds of one folder.
-struct FolderEntry {
-  store::FolderId parent = 0;  // 0: top level (ParentId "0", MS-ASCMD 2.2.3.129.2)
-  int type = 0;
-  std::string name;
-
-  bool operator==(const FolderEntry&) const = default;
-};
-
-// The state behind a key: the hierarchy as sent, and the seq it was read at.
-struct Snapshot {
-  store::Seq seq = 0;
-  std::map<store::FolderId, FolderEntry> folders;
-};
-
-constexpr std::string_view kBlobMagic = "fs1";
-
-// "fs1 <seq> <count>\n" then per folder "<id> <parent> <type> <name length> <name>\n".
-std::string encodeSnapshot(const Snapshot& s) {
-  std::string out;
-  out += kBlobMagic;
-  out += ' ' + std::to_string(s.seq) + ' ' + std::to_string(s.folders.size()) + '\n';
-  for (const auto& [id, f] : s.folders) {
-    out += std::to_string(id) + ' ' + std::to_string(f.parent) + ' ' + std::to_string(f.type) +
-           ' ' + std::to_string(f.name.size()) + ' ' + f.name + '\n';
-  }
-  return out;
-}
-
-// Reads one decimal number followed by `sep`; advances `in`.
-template <typename T>
-bool readNumber(std::string_view& in, T& value, char sep) {
-  auto [end, ec] = std::from_chars(in.data(), in.data() + in.size(), value);
-  if (ec != std::errc() || end == in.data() + in.size() || *end != sep) return false;
-  in.remove_prefix(static_cast<std::size_t>(end - in.data()) + 1);
-  return true;
-}
-
-// A blob this server did not write (or a corrupt one) is none: Status 9.
-std::optional<Snapshot> decodeSnapshot(std::string_view in) {
-  if (!in.starts_with(kBlobMagic)) return std::nullopt;
-  in.remove_prefix(kBlobMagic.size());
-  if (in.empty() || in.front() != ' ') return std::nullopt;
-  in.remove_prefix(1);
-  Snapshot s;
-  std::size_t count = 0;
-  if (!readNumber(in, s.seq, ' ') || !readNumber(in, count, '\n')) return std::nullopt;
-  for (std::size_t i = 0; i < count; ++i) {
-    store::FolderId id = 0;
-    FolderEntry f;
-    std::size_t len = 0;
-    if (!readNumber(in, id, ' ') || !readNumber(in, f.parent, ' ') ||
-        !readNumber(in, f.type, ' ') || !readNumber(in, len, ' ')) {
-      return std::nullopt;
-    }
-    if (in.size() < len + 1 || in[len] != '\n') return std::nullopt;
-    f.name.assign(in.substr(0, len));
-    in.remove_prefix(len + 1);
-    s.folders.emplace(id, std::move(f));
-  }
-  if (!in.empty() || s.folders.size() != count) return std::nullopt;
-  return s;
-}
-
-Result<Snapshot> readHierarchy(store::MailStore& mail, store::MailboxId mailbox) {
-  // The seq first: a change that lands between the two reads is in the listing
-  // and after the seq, so the next sync looks again (and finds no difference).
-  auto seq = mail.folderHierarchySeq(mailbox);
-  if (!seq) return fail(seq.error());
-  auto folders = mail.listFolders(mailbox);
-  if (!folders) return fail(folders.error());
-  Snapshot s;
-  s.seq = *seq;
-  for (store::Folder& f : *folders) {
-    s.folders.emplace(
-        f.id, FolderEntry{f.parent.value_or(0), static_cast<int>(f.type), std::move(f.name)});
-  }
-  return s;
-}
+constexpr std::uint8_t kPage = kHierarchyPage;
 
 struct Diff {
   std::vector<store::FolderId> updates;
@@ -156,9 +64,7 @@ Diff diffHierarchy(const Snapshot& from, const Snapshot& to) {
 }
 
 void element(wbxml::Writer& w, std::uint8_t token, std::string_view text) {
-  w.start(kPage, token);
-  w.content(text);
-  w.end();
+  writeElement(w, token, text);
 }
 
 void folderElement(wbxml::Writer& w, std::uint8_t token, store::FolderId id, const FolderEntry& f) {
