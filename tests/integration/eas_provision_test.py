@@ -105,6 +105,22 @@ def test(h: Harness):
     for name in ["Inbox", "Drafts", "Deleted Items", "Sent Items", "Outbox"]:
         require(f"<DisplayName>{name}</DisplayName>" in xml, f"{name} listed: {xml}")
 
+    # FolderCreate with the hierarchy key FolderSync handed out; then FolderSync
+    # from the new key reports nothing (the client made that change itself).
+    key = field(xml, "SyncKey")
+    create = to_wbxml(h, "create", f"""<FolderCreate xmlns="FolderHierarchy:"><SyncKey>{key}</SyncKey>
+  <ParentId>0</ParentId><DisplayName>Projects</DisplayName><Type>12</Type></FolderCreate>""")
+    res, body = post(data, port, password, create, cmd="FolderCreate", policy_key=final_key)
+    xml = to_xml(h, "create", body)
+    require(res.status == 200 and "<Status>1</Status>" in xml and "<ServerId>" in xml, xml)
+    new_key = field(xml, "SyncKey")
+    again = to_wbxml(h, "fs2", f"""<FolderSync xmlns="FolderHierarchy:"><SyncKey>{new_key}</SyncKey></FolderSync>""")
+    res, body = post(data, port, password, again, cmd="FolderSync", policy_key=final_key)
+    xml = to_xml(h, "fs2", body)
+    require("<Count>0</Count>" in xml, f"no echo of the client's own change: {xml}")
+    listing = h.rampart("admin", "--data-dir", data, "mailbox", "folders", "alice").stdout
+    require("Projects" in listing, listing)
+
     # Garbage in the body is a 400, not a crash.
     res, _ = post(data, port, password, b"\x03\x01\x6a\x00\x45\x46")
     require(res.status == 400, f"truncated WBXML: {res.status}")

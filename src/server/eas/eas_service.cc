@@ -10,6 +10,7 @@
 #include "codec/eas/request_line.h"
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
+#include "server/eas/folder_commands.h"
 #include "server/eas/folder_sync_command.h"
 #include "server/eas/policy_gate.h"
 #include "server/eas/provision_command.h"
@@ -200,10 +201,12 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     if (ctx->request.command == "Provision") return runProvision(*ctx, *doc);
     if (auto status = policyGate(*device, sent_key)) return statusOnlyResponse(ctx->request.command, *status);
     // Commands past the policy gate; only those listed in commands_ reach here.
-    if (ctx->request.command == "FolderSync") {
-      FolderSyncContext fs{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version};
-      return runFolderSync(fs, *doc);
-    }
+    FolderSyncContext fs{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version};
+    const std::string& command = ctx->request.command;
+    if (command == "FolderSync") return runFolderSync(fs, *doc);
+    if (command == "FolderCreate") return runFolderCreate(fs, *doc);
+    if (command == "FolderUpdate") return runFolderUpdate(fs, *doc);
+    if (command == "FolderDelete") return runFolderDelete(fs, *doc);
     return fail(Errc::internal, "no handler for " + ctx->request.command);
   };
   Result<std::vector<std::uint8_t>> out = co_await net::runBlocking<Result<std::vector<std::uint8_t>>>(blocking_, work);

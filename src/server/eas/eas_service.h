@@ -42,7 +42,8 @@ class EasService {
   std::shared_ptr<store::DeviceStore> devices_;
   directory::CredentialCache cache_;
   net::asio::any_io_executor blocking_;
-  std::vector<std::string> commands_ = {"FolderSync", "Provision"};
+  std::vector<std::string> commands_ = {"FolderSync", "FolderCreate", "FolderUpdate", "FolderDelete",
+                                        "Provision"};
 };
 
 // Splits "Basic base64(user:password)" (RFC 7617); nullopt when malformed.
