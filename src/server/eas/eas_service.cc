@@ -201,7 +201,8 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     if (ctx->request.command == "Provision") return runProvision(*ctx, *doc);
     if (auto status = policyGate(*device, sent_key)) return statusOnlyResponse(ctx->request.command, *status);
     // Commands past the policy gate; only those listed in commands_ reach here.
-    FolderSyncContext fs{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version};
+    CommandContext fs{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version,
+                      ctx->now, &ctx->request};
     const std::string& command = ctx->request.command;
     if (command == "FolderSync") return runFolderSync(fs, *doc);
     if (command == "FolderCreate") return runFolderCreate(fs, *doc);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "codec/wbxml/document.h"
+#include "server/eas/command_context.h"
 #include "core/error.h"
 #include "store/device_store.h"
 #include "store/mail_store.h"
@@ -26,13 +27,7 @@ enum class FolderSyncStatus : std::uint8_t {
   bad_request = 10,      // incorrectly formatted request
 };
 
-struct FolderSyncContext {
-  store::MailStore& mail;
-  store::DeviceStore& devices;  // the device must exist (the service upserts it first)
-  std::string user;             // the authenticated user; owns the mailbox
-  std::string device_id;
-  std::string protocol_version;  // "14.1", ...
-};
+using FolderSyncContext = CommandContext;
 
 // Answers one FolderSync request; returns the WBXML response body.
 //
