@@ -26,8 +26,8 @@ struct CommandContext {
   // The decoded request line; null in tests that do not need parameters.
   const rampart::eas::EasRequest* request = nullptr;
   // The user's primary address and display name (From: of mail the device sends).
-  std::string address;
-  std::string display_name;
+  std::string address{};
+  std::string display_name{};
 
   // 16.0 and later (MS-ASCMD differences between versions are keyed on this).
   bool atLeast16() const { return protocol_version >= "16.0"; }
