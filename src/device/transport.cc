@@ -1,0 +1,186 @@
+#include "device/transport.h"
+
+#include <boost/asio/ssl/host_name_verification.hpp>
+
+#include "codec/eas/request_line.h"
+#include "http/client.h"
+#include "net/asio.h"
+
+#ifndef RAMPART_VERSION
+#define RAMPART_VERSION "0"
+#endif
+
+namespace rampart::device {
+
+namespace {
+
+namespace asio = net::asio;
+
+constexpr std::string_view kUserAgent = "rampart-device/" RAMPART_VERSION;
+
+bool isIpLiteral(const std::string& host) {
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// Runs one http::fetch() to completion on a private io_context.
+Result<http::Response> fetchBlocking(const net::tcp::endpoint& endpoint, const http::Request& req,
+                                     const http::ClientOptions& options) {
+  asio::io_context io;
+  Result<http::Response> result = fail(Errc::internal, "no response");
+  asio::co_spawn(io, http::fetch(endpoint, req, options),
+                 [&result](std::exception_ptr e, Result<http::Response> r) {
+                   if (e) result = fail(Errc::internal, "HTTP client failed");
+                   else result = std::move(r);
+                 });
+  io.run();
+  return result;
+}
+
+}  // namespace
+
+Result<ServerUrl> parseUrl(std::string_view url) {
+  ServerUrl out;
+  if (url.starts_with("https://")) {
+    url.remove_prefix(8);
+  } else if (url.starts_with("http://")) {
+    out.tls = false;
+    url.remove_prefix(7);
+  } else {
+    return fail(Errc::invalid_argument, "the URL must start with https://");
+  }
+  std::string_view authority = url.substr(0, url.find('/'));
+  std::string_view path = authority.size() < url.size() ? url.substr(authority.size()) : "";
+  if (authority.empty()) return fail(Errc::invalid_argument, "the URL names no host");
+  if (authority.front() == '[') {  // [v6]:port
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail(Errc::invalid_argument, "bad IPv6 address in the URL");
+    out.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (authority.starts_with(":")) out.port = std::string(authority.substr(1));
+  } else {
+    auto colon = authority.rfind(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
+  }
+  if (out.host.empty()) return fail(Errc::invalid_argument, "the URL names no host");
+  if (out.port.empty()) out.port = out.tls ? "443" : "80";
+  if (out.port.find_first_not_of("0123456789") != std::string::npos || out.port.size() > 5) {
+    return fail(Errc::invalid_argument, "bad port in the URL");
+  }
+  while (path.ends_with("/")) path.remove_suffix(1);
+  out.path = path.empty() ? std::string(eas::kActiveSyncPath) : std::string(path);
+  return out;
+}
+
+std::string basicAuth(std::string_view user, std::string_view password) {
+  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string in = std::string(user) + ":" + std::string(password);
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    std::uint32_t v = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
+    for (int s : {18, 12, 6, 0}) out += kTable[(v >> s) & 63];
+  }
+  if (i < in.size()) {
+    std::uint32_t v = std::uint8_t(in[i]) << 16;
+    if (i + 1 < in.size()) v |= std::uint8_t(in[i + 1]) << 8;
+    out += kTable[v >> 18];
+    out += kTable[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return "Basic " + out;
+}
+
+Result<Transport> Transport::create(const Account& account) {
+  auto url = parseUrl(account.url);
+  if (!url) return fail(url.error());
+  std::shared_ptr<tls::ssl::context> ctx;
+  if (url->tls) {
+    tls::ClientOptions options;
+    options.ca_file = account.ca_file;
+    auto made = tls::makeClientContext(options);
+    if (!made) return fail(made.error());
+    ctx = *made;
+    if (isIpLiteral(url->host)) {
+      // No SNI for an address (RFC 6066 3), but the certificate must still name it.
+      ctx->set_verify_callback(asio::ssl::host_name_verification(url->host));
+    }
+  }
+  return Transport(std::move(*url), std::move(ctx));
+}
+
+Result<Reply> Transport::send(http::Request req, std::chrono::seconds timeout) {
+  asio::io_context io;
+  net::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  auto endpoints = resolver.resolve(url_.host, url_.port, ec);
+  if (ec) return fail(Errc::io_error, "cannot resolve " + url_.host + ": " + ec.message());
+  http::ClientOptions options;
+  options.io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
+  options.tls = tls_;
+  if (tls_ && !isIpLiteral(url_.host)) options.sni = url_.host;
+  req.set(http::Field::host, url_.host + ":" + url_.port);
+  Result<http::Response> res = fail(Errc::io_error, "no address for " + url_.host);
+  // Try each address in turn ("localhost" may name ::1 first) while connecting fails.
+  for (const auto& entry : endpoints) {
+    net::tcp::endpoint endpoint = entry.endpoint();
+    res = fetchBlocking(endpoint, req, options);
+    if (res || res.error().detail.rfind("connect:", 0) != 0) break;
+  }
+  if (!res) return fail(res.error().code, url_.host + ":" + url_.port + ": " + res.error().detail);
+  Reply reply;
+  reply.status = static_cast<int>(res->result_int());
+  reply.body = std::move(res->body());
+  reply.content_type = std::string((*res)[http::Field::content_type]);
+  if (res->find(http::Field::retry_after) != res->end()) {
+    reply.retry_after = std::string((*res)[http::Field::retry_after]);
+  }
+  if (res->find("MS-ASProtocolVersions") != res->end()) {
+    reply.versions = std::string((*res)["MS-ASProtocolVersions"]);
+  }
+  if (res->find("MS-ASProtocolCommands") != res->end()) {
+    reply.commands = std::string((*res)["MS-ASProtocolCommands"]);
+  }
+  return reply;
+}
+
+Result<Reply> Transport::options(const Account& account) {
+  http::Request req{http::Verb::options, url_.path, 11};
+  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+  req.set(http::Field::user_agent, kUserAgent);
+  return send(std::move(req), std::chrono::seconds(60));
+}
+
+Result<Reply> Transport::command(const Account& account, std::string_view cmd,
+                                 const std::vector<std::uint8_t>& body, std::chrono::seconds timeout) {
+  // MS-ASHTTP 2.2.1.1.1.2: the plain query; the version and key go in headers.
+  eas::EasRequest line;
+  line.command = std::string(cmd);
+  line.user = account.user;
+  line.device_id = account.device_id;
+  line.device_type = account.device_type;
+  auto query = eas::encodePlainQuery(line);
+  if (!query) return fail(query.error());
+  http::Request req{http::Verb::post, url_.path + "?" + *query, 11};
+  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+  req.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
+  req.set("MS-ASProtocolVersion", account.version);
+  if (!account.policy_key.empty()) req.set("X-MS-PolicyKey", account.policy_key);
+  req.set(http::Field::user_agent, kUserAgent);
+  req.body().assign(body.begin(), body.end());
+  return send(std::move(req), timeout);
+}
+
+Result<Reply> Transport::autodiscover(const Account& account, const std::string& xml) {
+  http::Request req{http::Verb::post, "/autodiscover/autodiscover.xml", 11};
+  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+  req.set(http::Field::content_type, "text/xml");
+  req.set(http::Field::user_agent, kUserAgent);
+  req.body() = xml;
+  return send(std::move(req), std::chrono::seconds(30));
+}
+
+}  // namespace rampart::device
