@@ -13,6 +13,7 @@ void usage() {
       "  up        run every role on loopback with a development PKI and demo users\n"
       "  server    run the mail server (LMTP in, SMTP out, mailbox store)\n"
       "  admin     manage users, groups and mail: rampart admin help\n"
+      "  device    the EAS device client (setup, sync, read, send, watch): rampart device help\n"
       "  version   print the version\n",
       stderr);
 }
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   if (command == "up") return rampart::cmd::runUp(args);
   if (command == "server") return rampart::cmd::runServer(args);
   if (command == "admin") return rampart::cmd::runAdmin(args);
+  if (command == "device") return rampart::cmd::runDevice(args);
   if (command == "version" || command == "--version") {
     std::puts("rampart " RAMPART_VERSION);
     return 0;
