@@ -14,6 +14,13 @@ void readEasConfig(ConfigSection& section, EasConfig& out) {
   section.read("keepalive_idle", out.keepalive_idle);
   section.read("max_connections", out.max_connections, 1, 1'000'000);
   section.read("credential_cache_ttl", out.credential_cache_ttl);
+  int rate = static_cast<int>(out.device_limits.requests_per_second);
+  int burst = static_cast<int>(out.device_limits.burst);
+  section.read("device_requests_per_second", rate, 1, 1'000'000);
+  section.read("device_burst", burst, 1, 1'000'000);
+  section.read("device_max_in_flight", out.device_limits.max_in_flight, 1, 1000);
+  out.device_limits.requests_per_second = rate;
+  out.device_limits.burst = burst;
   if (!out.listen.empty() && (out.cert_file.empty() || out.key_file.empty())) {
     // EAS carries passwords in every request: never without TLS.
     section.error("listen", "needs cert_file and key_file (EAS is served over TLS only)");

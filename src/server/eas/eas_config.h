@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "server/eas/device_limiter.h"
 
 namespace rampart::server::eas {
 
@@ -23,6 +24,8 @@ struct EasConfig {
   int max_connections = 10'000;
   // How long a good password is remembered (directory/credential_cache.h).
   std::chrono::seconds credential_cache_ttl{std::chrono::minutes(5)};
+  // Per-device request rate and concurrency (device_limiter.h).
+  DeviceLimits device_limits;
 };
 
 // Reads [eas]; a listen address without cert_file and key_file is an error.

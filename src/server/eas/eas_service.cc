@@ -25,7 +25,7 @@ namespace {
 
 // The versions we answer (MS-ASHTTP 2.2.4.1.2.2); commands are version-checked
 // where they are implemented.
-constexpr std::array<std::string_view, 4> kVersions = {"14.0", "14.1", "16.0", "16.1"};
+constexpr std::array<std::string_view, 5> kVersions = {"12.1", "14.0", "14.1", "16.0", "16.1"};
 constexpr std::string_view kServerVersion = "15.20.0.0";  // MS-Server-ActiveSync (informative)
 
 http::Response unauthorized(const http::Request& req) {
@@ -80,7 +80,8 @@ EasService::EasService(std::shared_ptr<directory::Directory> directory,
       devices_(std::move(devices)),
       cache_(*directory_, systemClock(), systemRandom(),
              directory::CredentialCacheOptions{config.credential_cache_ttl, 100'000}),
-      blocking_(std::move(blocking)) {}
+      blocking_(std::move(blocking)),
+      limiter_(config.device_limits, systemClock()) {}
 
 net::Task<Result<std::string>> EasService::authenticate(const http::Request& req) {
   auto it = req.find(http::Field::authorization);
@@ -147,6 +148,35 @@ net::Task<http::Response> EasService::handle(http::Request& req) {
   co_return co_await command(req, *user);
 }
 
+namespace {
+
+http::Response wbxmlResponse(const http::Request& req, const std::vector<std::uint8_t>& body) {
+  http::Response res{http::Status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  // An empty body is a valid answer (e.g. Sync with nothing to say, MS-ASCMD
+  // 2.2.1.21): no Content-Type then.
+  if (!body.empty()) res.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
+  res.body().assign(body.begin(), body.end());
+  res.prepare_payload();
+  return res;
+}
+
+// MS-ASHTTP 2.2.2 (503 "retry later" with Retry-After), and Status 111
+// ServerErrorRetryLater (MS-ASCMD 2.2.2) in the command's own root.
+http::Response retryLater(const http::Request& req, const std::string& command, std::chrono::seconds after) {
+  http::Response res{http::Status::service_unavailable, req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::Field::retry_after, std::to_string(after.count()));
+  if (auto body = statusOnlyResponse(command, kStatusServerErrorRetryLater)) {
+    res.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
+    res.body().assign(body->begin(), body->end());
+  }
+  res.prepare_payload();
+  return res;
+}
+
+}  // namespace
+
 net::Task<http::Response> EasService::command(http::Request& req, const std::string& user) {
   // MS-ASHTTP 2.2.1.1.1: the request line, in either query form.
   auto parsed = rampart::eas::decodeRequestTarget(req.target());
@@ -174,11 +204,25 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
   if (std::find(kVersions.begin(), kVersions.end(), version) == kVersions.end()) {
     co_return http::textResponse(req, http::Status::bad_request, "unsupported MS-ASProtocolVersion\n");
   }
-  // The request body is WBXML (MS-ASHTTP 2.2.1.1.2.2); decoding is bounded by the codec's limits.
+  // A runaway device is slowed down before it costs any storage work.
+  DeviceLimiter::Admission admission = limiter_.admit(user, request->device_id);
+  if (!admission.slot) {
+    log::get("eas")->info("{} from {}/{}: over the device limits, retry after {}s", request->command, user,
+                          request->device_id, admission.retry_after.count());
+    co_return retryLater(req, request->command, admission.retry_after);
+  }
+  // The request body is WBXML (MS-ASHTTP 2.2.1.1.2.2), decoded within the
+  // codec's limits. Some requests have none: an empty Sync or Ping reuses the
+  // cached one (MS-ASCMD 2.2.1.21, 2.2.1.13).
   const std::string& raw = req.body();
-  auto body = rampart::wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
-  if (!body) co_return http::textResponse(req, http::Status::bad_request, "WBXML: " + body.error().message() + "\n");
-  auto doc = std::make_shared<rampart::wbxml::Document>(std::move(*body));
+  std::shared_ptr<rampart::wbxml::Document> doc;
+  if (!raw.empty()) {
+    auto body = rampart::wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
+    if (!body) co_return http::textResponse(req, http::Status::bad_request, "WBXML: " + body.error().message() + "\n");
+    doc = std::make_shared<rampart::wbxml::Document>(std::move(*body));
+  } else if (!allowsEmptyBody(request->command)) {
+    co_return http::textResponse(req, http::Status::bad_request, "request body required\n");
+  }
 
   auto ctx = std::make_shared<ProvisionContext>(ProvisionContext{
       *devices_, user, *request, version, rampart::eas::PolicySettings{}, unixSeconds(systemClock().now())});
@@ -192,40 +236,64 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     if (ec == std::errc() && end == text.data() + text.size()) sent_key = key;
     else sent_key = 0;  // present but not a key: treated as none
   }
-  auto work = [this, ctx, doc, user_agent, sent_key]() -> Result<std::vector<std::uint8_t>> {
+  auto work = [this, ctx, doc, user_agent, sent_key]() -> Result<Outcome> {
     store::DeviceSeen seen{ctx->request.device_type, *user_agent, ctx->now};
     auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen);
     if (!device) return fail(device.error());
     // An administrator blocked this device (`rampart admin device block`).
     if (device->access == store::DeviceAccess::blocked) return fail(Errc::permission_denied, "device blocked");
-    if (ctx->request.command == "Provision") return runProvision(*ctx, *doc);
-    if (auto status = policyGate(*device, sent_key)) return statusOnlyResponse(ctx->request.command, *status);
-    // Commands past the policy gate; only those listed in commands_ reach here.
-    CommandContext fs{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version,
-                      ctx->now, &ctx->request};
-    const std::string& command = ctx->request.command;
-    if (command == "FolderSync") return runFolderSync(fs, *doc);
-    if (command == "FolderCreate") return runFolderCreate(fs, *doc);
-    if (command == "FolderUpdate") return runFolderUpdate(fs, *doc);
-    if (command == "FolderDelete") return runFolderDelete(fs, *doc);
-    return fail(Errc::internal, "no handler for " + ctx->request.command);
+    if (ctx->request.command == "Provision") {
+      if (!doc) return fail(Errc::invalid_argument, "Provision needs a body");
+      return finished(runProvision(*ctx, *doc));
+    }
+    if (auto status = policyGate(*device, sent_key)) {
+      // 12.1 clients are sent to Provision by HTTP 449 (MS-ASPROV 3.2.5.1);
+      // 14.0 and later by the command's Status (MS-ASCMD 2.2.2).
+      if (ctx->protocol_version == "12.1") return Outcome{Outcome::Kind::retry_with_provision, {}};
+      return finished(statusOnlyResponse(ctx->request.command, *status));
+    }
+    CommandContext cmd{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version,
+                       ctx->now, &ctx->request};
+    return runCommand(cmd, doc.get());
   };
-  Result<std::vector<std::uint8_t>> out = co_await net::runBlocking<Result<std::vector<std::uint8_t>>>(blocking_, work);
+  Result<Outcome> out = co_await net::runBlocking<Result<Outcome>>(blocking_, work);
   if (!out && out.error().is(Errc::permission_denied)) {
     log::get("eas")->info("{} from {}/{}: device blocked", request->command, user, request->device_id);
     co_return http::textResponse(req, http::Status::forbidden, "device blocked\n");
+  }
+  if (!out && out.error().is(Errc::invalid_argument)) {
+    co_return http::textResponse(req, http::Status::bad_request, out.error().detail + "\n");
   }
   if (!out) {
     log::get("eas")->error("{} for {}/{}: {}", request->command, user, request->device_id, out.error().message());
     co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
   }
-  http::Response res{http::Status::ok, req.version()};
-  res.keep_alive(req.keep_alive());
-  res.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
-  res.body().assign(out->begin(), out->end());
-  res.prepare_payload();
-  co_return res;
+  if (out->kind == Outcome::Kind::retry_with_provision) {
+    // MS-ASHTTP 2.2.2: 449 Retry after sending a PROVISION command.
+    http::Response res = http::textResponse(req, static_cast<http::Status>(449), "provision first\n");
+    res.reason("Retry after sending a PROVISION command");
+    co_return res;
+  }
+  co_return wbxmlResponse(req, out->body);
 }
 
+bool EasService::allowsEmptyBody(std::string_view command) {
+  return command == "Sync" || command == "Ping";
+}
+
+Result<EasService::Outcome> EasService::finished(Result<std::vector<std::uint8_t>> body) {
+  if (!body) return fail(body.error());
+  return Outcome{Outcome::Kind::done, std::move(*body)};
+}
+
+Result<EasService::Outcome> EasService::runCommand(CommandContext& cmd, const rampart::wbxml::Document* doc) {
+  const std::string& command = cmd.request->command;
+  if (!doc) return fail(Errc::invalid_argument, command + " needs a body");
+  if (command == "FolderSync") return finished(runFolderSync(cmd, *doc));
+  if (command == "FolderCreate") return finished(runFolderCreate(cmd, *doc));
+  if (command == "FolderUpdate") return finished(runFolderUpdate(cmd, *doc));
+  if (command == "FolderDelete") return finished(runFolderDelete(cmd, *doc));
+  return fail(Errc::internal, "no handler for " + command);
+}
 
 }  // namespace rampart::server::eas

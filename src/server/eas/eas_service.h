@@ -13,6 +13,9 @@
 #include "directory/directory.h"
 #include "http/types.h"
 #include "net/asio.h"
+#include "codec/wbxml/document.h"
+#include "server/eas/command_context.h"
+#include "server/eas/device_limiter.h"
 #include "server/eas/eas_config.h"
 #include "store/device_store.h"
 #include "store/mail_store.h"
@@ -37,11 +40,24 @@ class EasService {
   net::Task<Result<std::string>> authenticate(const http::Request& req);
   net::Task<http::Response> command(http::Request& req, const std::string& user);
 
+  // What the blocking part of a command produced: a finished answer, or work
+  // the service finishes asynchronously (parking, sending).
+  struct Outcome {
+    enum class Kind { done, retry_with_provision };
+    Kind kind = Kind::done;
+    std::vector<std::uint8_t> body;  // WBXML (may be empty) when done
+  };
+  static bool allowsEmptyBody(std::string_view command);
+  static Result<Outcome> finished(Result<std::vector<std::uint8_t>> body);
+  // Runs a command past the policy gate, on the blocking pool.
+  Result<Outcome> runCommand(CommandContext& cmd, const rampart::wbxml::Document* doc);
+
   std::shared_ptr<directory::Directory> directory_;
   std::shared_ptr<store::MailStore> mail_;
   std::shared_ptr<store::DeviceStore> devices_;
   directory::CredentialCache cache_;
   net::asio::any_io_executor blocking_;
+  DeviceLimiter limiter_;
   std::vector<std::string> commands_ = {"FolderSync", "FolderCreate", "FolderUpdate", "FolderDelete",
                                         "Provision"};
 };

@@ -16,6 +16,7 @@
 namespace rampart::server::eas {
 
 // MS-ASCMD 2.2.2 (common status codes).
+inline constexpr int kStatusServerErrorRetryLater = 111;
 inline constexpr int kStatusDeviceNotProvisioned = 142;
 inline constexpr int kStatusPolicyRefresh = 143;
 inline constexpr int kStatusInvalidPolicyKey = 144;
