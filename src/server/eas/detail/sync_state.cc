@@ -1,0 +1,296 @@
+#include "server/eas/detail/sync_state.h"
+
+#include <algorithm>
+#include <charconv>
+#include <map>
+#include <sstream>
+
+namespace rampart::server::eas::detail {
+namespace {
+
+constexpr std::string_view kStateTag = "E1 ";
+constexpr std::string_view kCacheTag = "S1\n";
+constexpr std::int64_t kDay = 24 * 60 * 60;
+
+template <class T>
+bool parseInt(std::string_view s, T& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size();
+}
+
+// Space-separated fields of one line.
+std::vector<std::string_view> fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  while (!line.empty()) {
+    std::size_t sp = line.find(' ');
+    out.push_back(line.substr(0, sp));
+    if (sp == std::string_view::npos) break;
+    line.remove_prefix(sp + 1);
+  }
+  return out;
+}
+
+std::string hex(std::string_view s) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size() * 2 + 1);
+  out.push_back('x');  // never empty
+  for (unsigned char c : s) {
+    out.push_back(kDigits[c >> 4]);
+    out.push_back(kDigits[c & 15]);
+  }
+  return out;
+}
+
+std::optional<std::string> unhex(std::string_view s) {
+  if (s.empty() || s[0] != 'x' || s.size() % 2 != 1) return std::nullopt;
+  std::string out;
+  for (std::size_t i = 1; i < s.size(); i += 2) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(s.data() + i, s.data() + i + 2, v, 16);
+    if (ec != std::errc() || p != s.data() + i + 2) return std::nullopt;
+    out.push_back(static_cast<char>(v));
+  }
+  return out;
+}
+
+// -1 for an absent optional.
+template <class T>
+long long opt(const std::optional<T>& v) {
+  return v ? static_cast<long long>(*v) : -1;
+}
+
+}  // namespace
+
+std::string encodeSyncState(const EmailSyncState& s) {
+  std::string out(kStateTag);
+  out += std::to_string(s.seq) + " " + std::to_string(s.filter_type) + " " +
+         std::to_string(s.cutoff) + "\n";
+  out += s.response_tail;
+  return out;
+}
+
+std::optional<EmailSyncState> decodeSyncState(std::string_view blob) {
+  if (blob.substr(0, kStateTag.size()) != kStateTag) return std::nullopt;
+  std::size_t nl = blob.find('\n');
+  if (nl == std::string_view::npos) return std::nullopt;
+  auto f = fields(blob.substr(kStateTag.size(), nl - kStateTag.size()));
+  EmailSyncState s;
+  if (f.size() != 3 || !parseInt(f[0], s.seq) || !parseInt(f[1], s.filter_type) ||
+      !parseInt(f[2], s.cutoff) || s.seq < 0) {
+    return std::nullopt;
+  }
+  s.response_tail = std::string(blob.substr(nl + 1));
+  return s;
+}
+
+std::int64_t filterCutoff(int filter_type, std::int64_t now) {
+  switch (filter_type) {
+    case 1: return now - kDay;
+    case 2: return now - 3 * kDay;
+    case 3: return now - 7 * kDay;
+    case 4: return now - 14 * kDay;
+    case 5: return now - 31 * kDay;
+    case 6: return now - 92 * kDay;
+    case 7: return now - 183 * kDay;
+    default: return 0;
+  }
+}
+
+namespace {
+
+// Items that fell out of the window between `from` and `to` (from < to),
+// oldest first, at most `room`: SoftDelete. Returns the cutoff reached.
+Result<std::int64_t> agedOut(store::MailStore& mail, store::FolderId folder, std::int64_t from,
+                             std::int64_t to, std::size_t room, std::vector<ItemDelta>& out,
+                             bool& more) {
+  auto all = mail.countItems(folder, from);
+  if (!all) return fail(all.error());
+  auto kept = mail.countItems(folder, to);
+  if (!kept) return fail(kept.error());
+  std::size_t n = *all > *kept ? *all - *kept : 0;
+  if (n == 0) return to;
+  std::size_t k = std::min(n, room);
+  // Newest first: the aged items sit at offsets [kept, all); the k oldest at the end.
+  std::size_t extra = k < n ? 1 : 0;
+  auto items = mail.listItems(folder, from, *all - k - extra, k + extra);
+  if (!items) return fail(items.error());
+  std::int64_t reached = to;
+  std::size_t first = 0;
+  if (k < n) {
+    // items[0] is the oldest item not sent; only items strictly older than it
+    // leave the window now, so the state's cutoff stays exact.
+    reached = items->front().received_at;
+    more = true;
+    first = 1;
+  }
+  for (std::size_t i = items->size(); i-- > first;) {
+    const store::Item& it = (*items)[i];
+    if (it.received_at >= reached) continue;
+    out.push_back(ItemDelta{ItemDelta::Kind::soft_delete, it.id, std::nullopt});
+  }
+  return reached;
+}
+
+}  // namespace
+
+Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
+                                const EmailSyncState& from, std::int64_t cutoff_now,
+                                const DeltaLimits& limits) {
+  DeltaBatch b;
+  b.seq = from.seq;
+  b.cutoff = from.cutoff;
+  std::size_t window = std::max<std::size_t>(limits.window, 1);
+  if (cutoff_now > from.cutoff) {
+    auto reached = agedOut(mail, folder, from.cutoff, cutoff_now, window, b.deltas, b.more);
+    if (!reached) return fail(reached.error());
+    b.cutoff = *reached;
+    if (b.more) return b;
+  } else {
+    b.cutoff = cutoff_now;
+  }
+
+  std::set<store::ItemId> seen;
+  std::size_t scanned = 0;
+  constexpr std::size_t kChunk = 1024;
+  while (true) {
+    auto chunk = mail.changes(folder, b.seq, kChunk);
+    if (!chunk) return fail(chunk.error());
+    if (chunk->empty()) return b;
+    for (const store::Change& c : *chunk) {
+      if (seen.contains(c.item)) {
+        b.seq = c.seq;
+        continue;
+      }
+      if (b.deltas.size() >= window || scanned >= limits.max_scan) {
+        b.more = true;
+        return b;
+      }
+      ++scanned;
+      seen.insert(c.item);
+      b.seq = c.seq;
+      if (limits.suppress != nullptr && limits.suppress->contains(c.item) &&
+          c.kind != store::ChangeKind::add) {
+        continue;  // the client's own change
+      }
+      bool was_in = c.kind != store::ChangeKind::add;
+      std::optional<store::Item> now;
+      if (c.kind != store::ChangeKind::remove) {
+        auto item = mail.getItem(c.item);
+        if (item) {
+          if (item->folder == folder) now = std::move(*item);
+        } else if (!item.error().is(Errc::not_found)) {
+          return fail(item.error());
+        }
+      }
+      bool now_in = now && now->received_at >= b.cutoff;
+      if (!was_in && now_in) {
+        b.deltas.push_back({ItemDelta::Kind::add, c.item, std::move(now)});
+      } else if (was_in && now_in) {
+        b.deltas.push_back({ItemDelta::Kind::change, c.item, std::move(now)});
+      } else if (was_in && now) {
+        b.deltas.push_back({ItemDelta::Kind::soft_delete, c.item, std::nullopt});
+      } else if (was_in) {
+        b.deltas.push_back({ItemDelta::Kind::remove, c.item, std::nullopt});
+      }
+      if (!limits.load_items && !b.deltas.empty()) b.deltas.back().item.reset();
+    }
+    if (chunk->size() < kChunk) return b;
+  }
+}
+
+std::string encodeCachedSync(const rampart::eas::SyncRequest& r) {
+  std::ostringstream out;
+  out << kCacheTag << "R " << opt(r.wait_minutes) << ' ' << opt(r.heartbeat_seconds) << ' '
+      << opt(r.window_size) << '\n';
+  for (const auto& c : r.collections) {
+    out << "C " << hex(c.sync_key) << ' ' << hex(c.collection_id) << ' ' << opt(c.get_changes)
+        << ' ' << opt(c.deletes_as_moves) << ' ' << opt(c.window_size) << ' '
+        << (c.options ? 1 : 0);
+    if (c.options) {
+      const auto& o = *c.options;
+      out << ' ' << opt(o.filter_type) << ' ' << o.mime_support << ' ' << opt(o.mime_truncation)
+          << ' ' << opt(o.conflict) << ' ' << o.body_preferences.size();
+      for (const auto& p : o.body_preferences) {
+        out << ' ' << p.type << ' ' << opt(p.truncation_size) << ' ' << (p.all_or_none ? 1 : 0)
+            << ' ' << opt(p.preview);
+      }
+    }
+    out << '\n';
+  }
+  return out.str();
+}
+
+std::optional<rampart::eas::SyncRequest> decodeCachedSync(std::string_view blob) {
+  if (blob.substr(0, kCacheTag.size()) != kCacheTag) return std::nullopt;
+  blob.remove_prefix(kCacheTag.size());
+  rampart::eas::SyncRequest r;
+  auto optNum = [](std::string_view s, auto& target) {
+    long long v = 0;
+    if (!parseInt(s, v)) return false;
+    using T = typename std::decay_t<decltype(target)>::value_type;
+    if (v < 0) {
+      target.reset();
+    } else {
+      target = static_cast<T>(v);
+    }
+    return true;
+  };
+  bool header = false;
+  while (!blob.empty()) {
+    std::size_t nl = blob.find('\n');
+    if (nl == std::string_view::npos) return std::nullopt;
+    auto f = fields(blob.substr(0, nl));
+    blob.remove_prefix(nl + 1);
+    if (f.empty()) return std::nullopt;
+    if (f[0] == "R") {
+      if (f.size() != 4 || !optNum(f[1], r.wait_minutes) || !optNum(f[2], r.heartbeat_seconds) ||
+          !optNum(f[3], r.window_size)) {
+        return std::nullopt;
+      }
+      header = true;
+      continue;
+    }
+    if (f[0] != "C" || f.size() < 7) return std::nullopt;
+    rampart::eas::SyncCollectionRequest c;
+    auto key = unhex(f[1]);
+    auto id = unhex(f[2]);
+    if (!key || !id) return std::nullopt;
+    c.sync_key = *key;
+    c.collection_id = *id;
+    std::optional<int> gc, dam;
+    if (!optNum(f[3], gc) || !optNum(f[4], dam) || !optNum(f[5], c.window_size)) {
+      return std::nullopt;
+    }
+    if (gc) c.get_changes = *gc != 0;
+    if (dam) c.deletes_as_moves = *dam != 0;
+    if (f[6] == "1") {
+      if (f.size() < 12) return std::nullopt;
+      rampart::eas::SyncOptions o;
+      std::optional<int> ms;
+      std::size_t n = 0;
+      if (!optNum(f[7], o.filter_type) || !optNum(f[8], ms) || !optNum(f[9], o.mime_truncation) ||
+          !optNum(f[10], o.conflict) || !parseInt(f[11], n) ||
+          n > rampart::eas::kMaxBodyPreferences || f.size() != 12 + 4 * n) {
+        return std::nullopt;
+      }
+      o.mime_support = ms.value_or(0);
+      for (std::size_t i = 0; i < n; ++i) {
+        rampart::eas::BodyPreference p;
+        std::optional<int> all;
+        if (!parseInt(f[12 + 4 * i], p.type) || !optNum(f[13 + 4 * i], p.truncation_size) ||
+            !optNum(f[14 + 4 * i], all) || !optNum(f[15 + 4 * i], p.preview)) {
+          return std::nullopt;
+        }
+        p.all_or_none = all.value_or(0) != 0;
+        o.body_preferences.push_back(p);
+      }
+      c.options = std::move(o);
+    }
+    r.collections.push_back(std::move(c));
+  }
+  if (!header) return std::nullopt;
+  return r;
+}
+
+}  // namespace rampart::server::eas::detail
