@@ -12,4 +12,12 @@ Result<DeliveryReceipt> MailStore::deliverSync(Delivery delivery) {
   return future.get();
 }
 
+Result<OofSettings> MailStore::getOof(MailboxId) {
+  return fail(Errc::internal, "this mail store keeps no Out of Office settings");
+}
+
+Status MailStore::setOof(MailboxId, const OofSettings&) {
+  return fail(Errc::internal, "this mail store keeps no Out of Office settings");
+}
+
 }  // namespace rampart::store

@@ -114,6 +114,14 @@ class MailStore {
   // The folder's change-log entries after `since`, oldest first, at most `limit`.
   virtual Result<std::vector<Change>> changes(FolderId folder, Seq since, std::size_t limit) = 0;
 
+  // --- mailbox settings ------------------------------------------------------------
+
+  // The mailbox's Out of Office settings; all off when never set. The base
+  // implementations fail with Errc::internal for a backend without them.
+  virtual Result<OofSettings> getOof(MailboxId mailbox);
+  // Replaces them. Errc::not_found for an unknown mailbox.
+  virtual Status setOof(MailboxId mailbox, const OofSettings& oof);
+
   // --- change feed --------------------------------------------------------------
 
   // Calls `notify(folder, seq)` after every committed change to `folder`, on the

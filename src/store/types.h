@@ -70,4 +70,28 @@ struct FolderChange {
   FolderId folder = 0;
 };
 
+// The mailbox owner's Out of Office state (EAS Settings Oof, MS-ASCMD
+// 2.2.3.122). Stored values: do not renumber.
+enum class OofState : int { disabled = 0, global = 1, time_based = 2 };
+
+// The auto-reply for one audience (MS-ASCMD 2.2.3.123 OofMessage).
+struct OofReply {
+  bool enabled = false;
+  std::string message;
+  bool html = false;  // BodyType HTML, else Text
+
+  bool operator==(const OofReply&) const = default;
+};
+
+struct OofSettings {
+  OofState state = OofState::disabled;
+  std::int64_t start_time = 0;  // Unix seconds; used when time_based
+  std::int64_t end_time = 0;
+  OofReply internal;          // AppliesToInternal
+  OofReply external_known;    // AppliesToExternalKnown
+  OofReply external_unknown;  // AppliesToExternalUnknown
+
+  bool operator==(const OofSettings&) const = default;
+};
+
 }  // namespace rampart::store

@@ -71,6 +71,25 @@ CREATE TABLE changes(
   PRIMARY KEY(folder, seq)) WITHOUT ROWID;
 )sql";
 
+// v2: the owner's Out of Office settings (EAS Settings Oof), one row per
+// mailbox that ever set them; no row reads as "disabled".
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE oof_settings(
+  mailbox INTEGER PRIMARY KEY REFERENCES mailboxes(id),
+  state INTEGER NOT NULL,
+  start_time INTEGER NOT NULL,
+  end_time INTEGER NOT NULL,
+  internal_enabled INTEGER NOT NULL,
+  internal_message TEXT NOT NULL,
+  internal_html INTEGER NOT NULL,
+  known_enabled INTEGER NOT NULL,
+  known_message TEXT NOT NULL,
+  known_html INTEGER NOT NULL,
+  unknown_enabled INTEGER NOT NULL,
+  unknown_message TEXT NOT NULL,
+  unknown_html INTEGER NOT NULL);
+)sql";
+
 struct DefaultFolder {
   FolderType type;
   std::string_view name;
@@ -614,6 +633,58 @@ class SqliteMailStore final : public MailStore {
                            static_cast<int>(flag));
   }
 
+  // --- mailbox settings ------------------------------------------------------------
+
+  Result<OofSettings> getOof(MailboxId mailbox) override {
+    return read([&](Connection& c) -> Result<OofSettings> {
+      if (auto st = mailboxExists(c, mailbox); !st) return fail(st.error());
+      auto q = c.query(
+          "SELECT state, start_time, end_time, internal_enabled, internal_message, internal_html,"
+          " known_enabled, known_message, known_html, unknown_enabled, unknown_message, unknown_html"
+          " FROM oof_settings WHERE mailbox = ?1");
+      if (!q) return fail(q.error());
+      (*q)->bind(1, mailbox);
+      auto row = (*q)->step();
+      if (!row) return fail(row.error());
+      OofSettings oof;
+      if (!*row) return oof;
+      const Statement& s = **q;
+      std::int64_t state = s.columnInt(0);
+      oof.state = state == 1 ? OofState::global : state == 2 ? OofState::time_based
+                                                             : OofState::disabled;
+      oof.start_time = s.columnInt(1);
+      oof.end_time = s.columnInt(2);
+      OofReply* replies[] = {&oof.internal, &oof.external_known, &oof.external_unknown};
+      for (int i = 0; i < 3; ++i) {
+        replies[i]->enabled = s.columnInt(3 + 3 * i) != 0;
+        replies[i]->message = s.columnText(4 + 3 * i);
+        replies[i]->html = s.columnInt(5 + 3 * i) != 0;
+      }
+      return oof;
+    });
+  }
+
+  Status setOof(MailboxId mailbox, const OofSettings& oof) override {
+    return write<Status>([=](WriteContext& w) -> Status {
+      if (auto st = mailboxExists(w.conn, mailbox); !st) return st;
+      auto q = w.conn.query(
+          "INSERT OR REPLACE INTO oof_settings(mailbox, state, start_time, end_time,"
+          " internal_enabled, internal_message, internal_html, known_enabled, known_message,"
+          " known_html, unknown_enabled, unknown_message, unknown_html)"
+          " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+      if (!q) return fail(q.error());
+      (*q)->bind(1, mailbox).bind(2, std::int64_t{static_cast<int>(oof.state)})
+          .bind(3, oof.start_time).bind(4, oof.end_time);
+      const OofReply* replies[] = {&oof.internal, &oof.external_known, &oof.external_unknown};
+      for (int i = 0; i < 3; ++i) {
+        (*q)->bind(5 + 3 * i, std::int64_t{replies[i]->enabled ? 1 : 0})
+            .bind(6 + 3 * i, std::string_view(replies[i]->message))
+            .bind(7 + 3 * i, std::int64_t{replies[i]->html ? 1 : 0});
+      }
+      return (*q)->run();
+    });
+  }
+
   Result<ItemId> moveItem(ItemId item, FolderId destination) override {
     return write<Result<ItemId>>([=, this](WriteContext& w) -> Result<ItemId> {
       auto src = loadItemRow(w.conn, item);
@@ -1012,7 +1083,7 @@ Result<std::unique_ptr<MailStore>> openSqliteMailStore(const std::string& path,
                                                        const SqliteStoreOptions& options) {
   auto db = Database::open(path, OpenOptions{false, options.busy_timeout_ms});
   if (!db) return fail(db.error());
-  if (auto st = db->migrate("mailstore", {{1, kSchemaV1}}); !st) return fail(st.error());
+  if (auto st = db->migrate("mailstore", {{1, kSchemaV1}, {2, kSchemaV2}}); !st) return fail(st.error());
   return std::unique_ptr<MailStore>(
       std::make_unique<SqliteMailStore>(path, options, std::move(*db)));
 }
