@@ -35,7 +35,7 @@ constexpr const char* kUsage =
     "        [--ca FILE] [--device-id ID] [--device-type T] [--version 16.1]\n"
     "        [--autodiscover EMAIL] [--email ADDR]\n"
     "                                  set up the account: Autodiscover, OPTIONS, Provision, FolderSync\n"
-    "  folders                         the folder hierarchy\n"
+    "  folders                         FolderSync, then the folder hierarchy\n"
     "  sync [--folder NAME]            Sync a folder (default Inbox)\n"
     "  list [--folder NAME]            the messages synced so far, with their local IDs\n"
     "  read ID                         print a message and mark it read\n"
@@ -193,6 +193,7 @@ int runDevice(const Args& args) {
   std::string folder = option(args, "folder");
 
   if (verb == "folders") {
+    if (auto st = client->folderSync(); !st) return failWith(st.error());
     auto folders = client->folders();
     if (!folders) return failWith(folders.error());
     for (const auto& f : *folders) {
