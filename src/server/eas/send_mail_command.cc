@@ -1,0 +1,347 @@
+#include "server/eas/send_mail_command.h"
+
+#include <charconv>
+#include <span>
+#include <variant>
+#include <utility>
+
+#include "codec/mime/compose.h"
+#include "codec/wbxml/writer.h"
+#include "core/clock.h"
+#include "core/log.h"
+
+namespace rampart::server::eas {
+
+namespace {
+
+// [MS-ASWBXML] 2.1.2.1.22, code page 21 (ComposeMail).
+constexpr std::uint8_t kComposePage = 21;
+constexpr std::uint8_t kSendMail = 0x05;
+constexpr std::uint8_t kSmartForward = 0x06;
+constexpr std::uint8_t kSmartReply = 0x07;
+constexpr std::uint8_t kSaveInSentItems = 0x08;
+constexpr std::uint8_t kReplaceMime = 0x09;
+constexpr std::uint8_t kSource = 0x0B;
+constexpr std::uint8_t kFolderId = 0x0C;
+constexpr std::uint8_t kItemId = 0x0D;
+constexpr std::uint8_t kLongId = 0x0E;
+constexpr std::uint8_t kInstanceId = 0x0F;
+constexpr std::uint8_t kMime = 0x10;
+constexpr std::uint8_t kClientId = 0x11;
+constexpr std::uint8_t kStatus = 0x12;
+
+// Ids are decimal numbers; anything longer is not one of ours.
+constexpr std::size_t kMaxIdText = 64;
+
+std::optional<std::uint8_t> commandToken(std::string_view command) {
+  if (command == "SendMail") return kSendMail;
+  if (command == "SmartReply") return kSmartReply;
+  if (command == "SmartForward") return kSmartForward;
+  return std::nullopt;
+}
+
+std::optional<std::int64_t> parseDecimal(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+// What the device names as the original of a SmartReply/SmartForward.
+struct SourceRef {
+  std::optional<std::string> folder_id;  // FolderId / CollectionId
+  std::optional<std::string> item_id;    // ItemId / LongId (ServerId form)
+  bool long_id = false;
+};
+
+// A ServerId "<folderid>:<itemid>" or a bare item id.
+struct ParsedItemId {
+  std::optional<store::FolderId> folder;
+  store::ItemId item = 0;
+};
+
+std::optional<ParsedItemId> parseItemId(std::string_view text) {
+  if (text.size() > kMaxIdText) return std::nullopt;
+  ParsedItemId out;
+  if (auto colon = text.find(':'); colon != std::string_view::npos) {
+    auto folder = parseDecimal(text.substr(0, colon));
+    if (!folder) return std::nullopt;
+    out.folder = *folder;
+    text.remove_prefix(colon + 1);
+  }
+  auto item = parseDecimal(text);
+  if (!item) return std::nullopt;
+  out.item = *item;
+  return out;
+}
+
+// The request, decoded (either form).
+struct Request {
+  std::string mime;  // the device's message
+  bool save_in_sent = false;
+  bool replace_mime = false;
+  std::optional<std::string> client_id;
+  std::optional<SourceRef> source;
+};
+
+// Text of a leaf child, or the child's OPAQUE bytes as text.
+std::string leafValue(const wbxml::Element& e) {
+  if (!e.opaque.empty()) {
+    std::string s(reinterpret_cast<const char*>(e.opaque.data()), e.opaque.size());
+    return e.text + s;
+  }
+  return e.text;
+}
+
+// The 14.0+ ComposeMail body (MS-ASCMD 2.2.1.17.1, 2.2.1.19.1, 2.2.1.20.1);
+// the status that refuses it otherwise.
+std::variant<Request, SendMailStatus> decodeWbxml(const wbxml::Element& root, std::uint8_t token,
+                                                  const SendMailLimits& limits) {
+  using S = SendMailStatus;
+  if (root.page != kComposePage || root.token != token) return S::invalid_xml;
+  Request r;
+  bool have_mime = false;
+  bool smart = token != kSendMail;
+  for (const wbxml::Element& c : root.children) {
+    if (c.page != kComposePage) continue;  // unknown namespaces: a newer client's extras
+    switch (c.token) {
+      case kClientId: {
+        if (r.client_id || !c.children.empty()) return S::invalid_xml;
+        std::string id = leafValue(c);
+        if (id.empty() || id.size() > limits.max_client_id) return S::invalid_xml;
+        r.client_id = std::move(id);
+        break;
+      }
+      case kSaveInSentItems:
+        r.save_in_sent = true;
+        break;
+      case kReplaceMime:
+        if (!smart) return S::invalid_xml;
+        r.replace_mime = true;
+        break;
+      case kMime:
+        if (have_mime || !c.children.empty()) return S::invalid_xml;
+        if (c.opaque.size() + c.text.size() > limits.max_message_size) {
+          return S::attachment_too_large;
+        }
+        r.mime = leafValue(c);
+        have_mime = true;
+        break;
+      case kSource: {
+        if (!smart || r.source) return S::invalid_xml;
+        SourceRef s;
+        for (const wbxml::Element& f : c.children) {
+          if (f.page != kComposePage || !f.children.empty()) return S::invalid_xml;
+          std::optional<std::string>* slot = nullptr;
+          if (f.token == kFolderId) {
+            slot = &s.folder_id;
+          } else if (f.token == kItemId || f.token == kLongId) {
+            if (f.token == kLongId) {
+              if (s.item_id && !s.long_id) return S::invalid_combination_of_ids;
+              s.long_id = true;
+            } else if (s.long_id) {
+              return S::invalid_combination_of_ids;
+            }
+            slot = &s.item_id;
+          } else if (f.token == kInstanceId) {
+            continue;  // recurring meeting occurrences: mail items have none
+          } else {
+            return S::invalid_xml;
+          }
+          if (slot->has_value()) return S::invalid_xml;
+          *slot = leafValue(f);
+        }
+        // MS-ASCMD 2.2.3.173 Source, 2.2.3.98.4 LongId: LongId stands alone,
+        // without FolderId/ItemId; 2.2.3.74: FolderId needs ItemId.
+        if (s.long_id && s.folder_id) return S::invalid_combination_of_ids;
+        if (!s.item_id) return S::invalid_xml;
+        r.source = std::move(s);
+        break;
+      }
+      default:
+        break;  // AccountId (one account per user), 16.0 Forwardees: ignored
+    }
+  }
+  // ClientId and Mime are required (1...1); Source is for Smart*.
+  if (!r.client_id || !have_mime || (smart && !r.source)) return S::invalid_xml;
+  return r;
+}
+
+// The 12.1 form: the message is the body, the rest on the request line.
+std::variant<Request, SendMailStatus> decodeRaw(const rampart::eas::EasRequest& line,
+                                                std::string_view raw, bool smart,
+                                                const SendMailLimits& limits) {
+  using S = SendMailStatus;
+  if (raw.empty()) return S::invalid_content;
+  if (raw.size() > limits.max_message_size) return S::attachment_too_large;
+  Request r;
+  r.mime = std::string(raw);
+  r.save_in_sent = line.save_in_sent;
+  if (smart) {
+    SourceRef s;
+    if (line.long_id) {
+      if (line.item_id || line.collection_id) return S::invalid_combination_of_ids;
+      s.item_id = line.long_id;
+      s.long_id = true;
+    } else {
+      s.item_id = line.item_id;
+      s.folder_id = line.collection_id;
+    }
+    if (!s.item_id) return S::invalid_xml;
+    r.source = std::move(s);
+  }
+  return r;
+}
+
+// The source item's bytes; none when it is not the user's (Status 150).
+Result<std::optional<std::string>> readSource(CommandContext& ctx, const SourceRef& src) {
+  using Found = std::optional<std::string>;
+  auto id = parseItemId(*src.item_id);
+  if (!id) return Found();
+  std::optional<store::FolderId> folder = id->folder;
+  if (src.folder_id) {
+    auto f = parseDecimal(*src.folder_id);
+    if (!f || (folder && *folder != *f)) return Found();
+    folder = *f;
+  }
+  auto mailbox = ctx.mail.openMailbox(ctx.user);
+  if (!mailbox) return fail(mailbox.error());
+  auto item = ctx.mail.getItem(id->item);
+  if (!item) {
+    if (item.error().is(Errc::not_found)) return Found();
+    return fail(item.error());
+  }
+  if (item->mailbox != *mailbox || (folder && item->folder != *folder)) return Found();
+  auto bytes = ctx.mail.messageBytes(item->id);
+  if (!bytes) {
+    if (bytes.error().is(Errc::not_found)) return Found();
+    return fail(bytes.error());
+  }
+  return Found(std::move(*bytes));
+}
+
+// "<32 hex digits@domain of the user>" for a message without a Message-ID.
+std::string newMessageId(std::string_view address) {
+  std::uint8_t raw[16];
+  systemRandom().fill(std::span<std::uint8_t>(raw));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id = "<";
+  for (std::uint8_t b : raw) {
+    id += kHex[b >> 4];
+    id += kHex[b & 0x0F];
+  }
+  auto at = address.rfind('@');
+  id += '@';
+  id += at == std::string_view::npos ? std::string_view("rampart.invalid") : address.substr(at + 1);
+  id += '>';
+  return id;
+}
+
+SendMailStatus statusOf(mime::ComposeProblem p) {
+  using P = mime::ComposeProblem;
+  using S = SendMailStatus;
+  switch (p) {
+    case P::too_large: return S::attachment_too_large;
+    case P::invalid_mime: return S::invalid_mime;
+    case P::no_recipients: return S::message_has_no_recipient;
+    case P::too_many_recipients: return S::send_quota_exceeded;
+    case P::bad_recipient: return S::message_recipient_unresolved;
+    case P::none: break;
+  }
+  return S::server_error;
+}
+
+Result<ComposeOutcome> refuse(std::string_view command, SendMailStatus status) {
+  auto bytes = sendStatusResponse(command, static_cast<int>(status));
+  if (!bytes) return fail(bytes.error());
+  ComposeOutcome out;
+  out.status_response = std::move(*bytes);
+  out.status = static_cast<int>(status);
+  return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> sendStatusResponse(std::string_view command, int status) {
+  auto token = commandToken(command);
+  if (!token) return fail(Errc::invalid_argument, "not a ComposeMail command: " + std::string(command));
+  wbxml::Writer w;
+  w.start(kComposePage, *token);
+  w.start(kComposePage, kStatus);
+  w.content(std::to_string(status));
+  w.end();
+  w.end();
+  return std::move(w).finish();
+}
+
+Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view command,
+                                       const wbxml::Document* body, std::string_view raw_body,
+                                       const SendMailLimits& limits) {
+  auto token = commandToken(command);
+  if (!token) return fail(Errc::invalid_argument, "not a ComposeMail command: " + std::string(command));
+  if (ctx.address.empty()) return fail(Errc::internal, "the user has no mail address");
+  bool smart = *token != kSendMail;
+  auto logger = log::get("eas");
+
+  std::variant<Request, SendMailStatus> decoded;
+  if (body != nullptr) {
+    decoded = decodeWbxml(body->root, *token, limits);
+  } else {
+    if (ctx.request == nullptr) return fail(Errc::invalid_argument, "no request line");
+    decoded = decodeRaw(*ctx.request, raw_body, smart, limits);
+  }
+  if (auto* status = std::get_if<SendMailStatus>(&decoded)) {
+    logger->info("{} from {}/{}: refused with Status {}", command, ctx.user, ctx.device_id,
+                 static_cast<int>(*status));
+    return refuse(command, *status);
+  }
+  Request& req = std::get<Request>(decoded);
+
+  std::string original;
+  if (smart && !req.replace_mime) {
+    auto found = readSource(ctx, *req.source);
+    if (!found) return fail(found.error());
+    if (!*found) {
+      logger->info("{} from {}/{}: source item {} not found", command, ctx.user, ctx.device_id,
+                   *req.source->item_id);
+      return refuse(command, SendMailStatus::item_not_found);
+    }
+    original = std::move(**found);
+  }
+
+  mime::ComposeRequest cr;
+  cr.kind = *token == kSendMail      ? mime::ComposeKind::send
+            : *token == kSmartReply ? mime::ComposeKind::reply
+                                    : mime::ComposeKind::forward;
+  cr.message = req.mime;
+  cr.original = original;
+  cr.replace_mime = req.replace_mime;
+  cr.user_address = ctx.address;
+  cr.user_display_name = ctx.display_name;
+  cr.now = ctx.now;
+  cr.message_id = newMessageId(ctx.address);
+  mime::ComposeLimits cl;
+  cl.max_message_size = limits.max_message_size;
+  cl.max_recipients = limits.max_recipients;
+  mime::Composed composed = mime::compose(cr, cl);
+  if (composed.problem != mime::ComposeProblem::none) {
+    logger->info("{} from {}/{}: {}", command, ctx.user, ctx.device_id, composed.detail);
+    return refuse(command, statusOf(composed.problem));
+  }
+
+  OutgoingMail mail;
+  mail.sender = ctx.address;
+  mail.recipients = std::move(composed.recipients);
+  mail.bytes = std::make_shared<const std::string>(std::move(composed.message));
+  mail.save_in_sent = req.save_in_sent;
+  if (req.save_in_sent) {
+    mail.sent_copy = std::make_shared<const std::string>(std::move(composed.sent_copy));
+  }
+  mail.client_id = std::move(req.client_id);
+  ComposeOutcome out;
+  out.mail = std::move(mail);
+  return out;
+}
+
+}  // namespace rampart::server::eas
