@@ -1,0 +1,605 @@
+// Sync (MS-ASCMD 2.2.1.21) and GetItemEstimate (2.2.1.9) for email, against
+// real SQLite mail and device stores; the shared email encoder, the Sync
+// request decoder and mime::extractBodies with them.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "codec/eas/sync_request.h"
+#include "codec/mime/body.h"
+#include "codec/mime/summary.h"
+#include "codec/wbxml/reader.h"
+#include "codec/wbxml/writer.h"
+#include "codec/wbxml/xml.h"
+#include "core/clock.h"
+#include "server/eas/detail/email_encoding.h"
+#include "server/eas/detail/sync_state.h"
+#include "server/eas/get_item_estimate_command.h"
+#include "server/eas/sync_command.h"
+#include "store/sqlite/sqlite_device_store.h"
+#include "store/sqlite/sqlite_mail_store.h"
+#include "testing/temp_dir.h"
+
+namespace rampart::server::eas {
+namespace {
+
+constexpr const char* kUser = "alice";
+constexpr const char* kDevice = "ApplF17XY0001";
+constexpr std::int64_t kNow = 1'800'000'000;
+constexpr std::int64_t kDay = 86400;
+
+std::string text(const wbxml::Element& e, std::string_view child) {
+  const wbxml::Element* c = e.child(child);
+  return c ? c->text : std::string();
+}
+
+struct Command {
+  std::string kind;  // Add, Change, Delete, SoftDelete
+  std::string server_id;
+  const wbxml::Element* data = nullptr;  // ApplicationData
+};
+
+struct CollectionView {
+  std::string key, id;
+  int status = 0;
+  bool more = false;
+  std::vector<Command> commands;
+  const wbxml::Element* responses = nullptr;
+};
+
+struct SyncView {
+  bool empty = false;
+  int top_status = 0;  // a top-level Status
+  std::string limit;
+  std::vector<CollectionView> collections;
+  wbxml::Document doc;
+  std::string xml;
+  std::vector<std::uint8_t> bytes;
+};
+
+void parseSync(SyncView& v) {
+  if (v.bytes.empty()) {
+    v.empty = true;
+    return;
+  }
+  auto doc = wbxml::decode(v.bytes);
+  ASSERT_TRUE(doc) << doc.error().message();
+  v.doc = std::move(*doc);
+  v.xml = wbxml::toXml(v.doc);
+  ASSERT_EQ(v.doc.root.name, "Sync") << v.xml;
+  if (const auto* s = v.doc.root.child("Status")) v.top_status = std::stoi(s->text);
+  v.limit = text(v.doc.root, "Limit");
+  if (const auto* cols = v.doc.root.child("Collections")) {
+    for (const auto& c : cols->children) {
+      CollectionView cv;
+      cv.key = text(c, "SyncKey");
+      cv.id = text(c, "CollectionId");
+      cv.status = std::stoi(text(c, "Status"));
+      cv.more = c.child("MoreAvailable") != nullptr;
+      cv.responses = c.child("Responses");
+      if (const auto* cmds = c.child("Commands")) {
+        for (const auto& cmd : cmds->children) {
+          cv.commands.push_back({std::string(cmd.name), text(cmd, "ServerId"),
+                                 cmd.child("ApplicationData")});
+        }
+      }
+      v.collections.push_back(std::move(cv));
+    }
+  }
+}
+
+std::string message(const std::string& subject, const std::string& body = "Hello.",
+                    const std::string& extra_headers = "") {
+  return "From: Bob <bob@example.org>\r\nTo: \"Alice A.\" <alice@example.org>, carol@example.org\r\n"
+         "Subject: " + subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n" +
+         extra_headers + "\r\n" + body + "\r\n";
+}
+
+class SyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto mail = store::sqlite::openSqliteMailStore(dir_.file("rampart.db"));
+    ASSERT_TRUE(mail) << mail.error().message();
+    mail_ = std::move(*mail);
+    auto devices = store::sqlite::openSqliteDeviceStore(dir_.file("rampart.db"), systemRandom());
+    ASSERT_TRUE(devices) << devices.error().message();
+    devices_ = std::move(*devices);
+    ASSERT_TRUE(devices_->upsertDevice(kUser, kDevice, {"iPhone", "Apple-iPhone/1", 1000}));
+    auto mailbox = mail_->openMailbox(kUser);
+    ASSERT_TRUE(mailbox);
+    mailbox_ = *mailbox;
+    auto inbox = mail_->folderOfType(mailbox_, store::FolderType::inbox);
+    ASSERT_TRUE(inbox);
+    inbox_ = inbox->id;
+    auto trash = mail_->folderOfType(mailbox_, store::FolderType::deleted_items);
+    ASSERT_TRUE(trash);
+    trash_ = trash->id;
+  }
+
+  store::ItemId deliver(const std::string& bytes, std::int64_t received_at = kNow - 60) {
+    store::Delivery d;
+    d.bytes = std::make_shared<const std::string>(bytes);
+    d.summary = mime::summarize(bytes);
+    d.received_at = received_at;
+    store::Delivery::Target t;
+    t.mailbox = mailbox_;
+    d.targets.push_back(t);
+    auto r = mail_->deliverSync(std::move(d));
+    EXPECT_TRUE(r) << r.error().message();
+    return r ? r->items.at(0) : 0;
+  }
+
+  CommandContext context() {
+    return CommandContext{*mail_, *devices_, kUser, kDevice, version_, now_};
+  }
+
+  SyncView run(const std::string& xml) {
+    SyncView v;
+    auto doc = wbxml::parseXml(xml);
+    EXPECT_TRUE(doc) << doc.error().message() << "\n" << xml;
+    if (!doc) return v;
+    return runDoc(&*doc);
+  }
+  SyncView runDoc(const wbxml::Document* doc) {
+    SyncView v;
+    CommandContext ctx = context();
+    auto out = runSync(ctx, doc);
+    EXPECT_TRUE(out) << out.error().message();
+    if (!out) return v;
+    v.bytes = out->body;
+    parseSync(v);
+    return v;
+  }
+
+  std::string collection(const std::string& key, const std::string& inner = "",
+                         std::optional<store::FolderId> folder = {}) {
+    return "<Collection><SyncKey>" + key + "</SyncKey><CollectionId>" +
+           std::to_string(folder.value_or(inbox_)) + "</CollectionId>" + inner + "</Collection>";
+  }
+  std::string syncXml(const std::string& collections, const std::string& top = "") {
+    return R"(<Sync xmlns="AirSync:" xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:"><Collections>)" +
+           collections + "</Collections>" + top + "</Sync>";
+  }
+  SyncView sync(const std::string& key, const std::string& inner = "") {
+    return run(syncXml(collection(key, inner)));
+  }
+  std::string initial(const std::string& options = "") {
+    SyncView v = sync("0", options);
+    EXPECT_EQ(v.collections.size(), 1u) << v.xml;
+    if (v.collections.empty()) return "";
+    EXPECT_EQ(v.collections[0].status, 1) << v.xml;
+    EXPECT_TRUE(v.collections[0].commands.empty()) << v.xml;
+    EXPECT_NE(v.collections[0].key, "0");
+    return v.collections[0].key;
+  }
+  // Syncs until no MoreAvailable; returns the last key and all commands.
+  std::string drain(std::string key, std::vector<Command>* all = nullptr,
+                    const std::string& inner = "", std::vector<SyncView>* views = nullptr) {
+    for (int i = 0; i < 1000; ++i) {
+      SyncView v = sync(key, inner);
+      if (v.empty) return key;
+      EXPECT_EQ(v.collections.size(), 1u) << v.xml;
+      if (v.collections.empty()) return key;
+      key = v.collections[0].key;
+      if (all) all->insert(all->end(), v.collections[0].commands.begin(), v.collections[0].commands.end());
+      bool more = v.collections[0].more;
+      if (views) views->push_back(std::move(v));
+      if (!more) return key;
+    }
+    ADD_FAILURE() << "never drained";
+    return key;
+  }
+  std::string sid(store::ItemId item) { return std::to_string(inbox_) + ":" + std::to_string(item); }
+
+  testing::TempDir dir_{"rampart-sync"};
+  std::unique_ptr<store::MailStore> mail_;
+  std::unique_ptr<store::DeviceStore> devices_;
+  store::MailboxId mailbox_ = 0;
+  store::FolderId inbox_ = 0, trash_ = 0;
+  std::string version_ = "16.1";
+  std::int64_t now_ = kNow;
+};
+
+TEST_F(SyncTest, InitialSyncThenWindowsWithMoreAvailable) {
+  for (int i = 0; i < 250; ++i) deliver(message("m" + std::to_string(i)), kNow - 1000 + i);
+  std::string key = initial();
+  SyncView v = sync(key, "<WindowSize>100</WindowSize>");
+  ASSERT_EQ(v.collections.size(), 1u);
+  EXPECT_EQ(v.collections[0].commands.size(), 100u);
+  EXPECT_TRUE(v.collections[0].more);
+  EXPECT_NE(v.collections[0].key, key);
+  std::vector<Command> all = v.collections[0].commands;
+  key = drain(v.collections[0].key, &all, "<WindowSize>100</WindowSize>");
+  ASSERT_EQ(all.size(), 250u);
+  std::set<std::string> ids;
+  for (const auto& c : all) {
+    EXPECT_EQ(c.kind, "Add");
+    ids.insert(c.server_id);
+    ASSERT_NE(c.data, nullptr);
+  }
+  EXPECT_EQ(ids.size(), 250u);
+  // Up to date: empty response, same key stays current.
+  SyncView idle = sync(key);
+  EXPECT_TRUE(idle.empty) << idle.xml;
+  // New mail afterwards.
+  store::ItemId fresh = deliver(message("new"));
+  SyncView after = sync(key);
+  ASSERT_EQ(after.collections.size(), 1u);
+  ASSERT_EQ(after.collections[0].commands.size(), 1u);
+  EXPECT_EQ(after.collections[0].commands[0].kind, "Add");
+  EXPECT_EQ(after.collections[0].commands[0].server_id, sid(fresh));
+  EXPECT_EQ(text(*after.collections[0].commands[0].data, "Subject"), "new");
+}
+
+TEST_F(SyncTest, EmailPropertiesAndBodyTypes) {
+  std::string html_msg =
+      "From: Bob <bob@example.org>\r\nTo: \"Alice A.\" <alice@example.org>\r\nSubject: hi\r\n"
+      "Importance: high\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+      "Caf\xc3\xa9 au lait\r\n--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n"
+      "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9</p>\r\n--b--\r\n";
+  store::ItemId id = deliver(html_msg);
+  auto check = [&](const std::string& pref, auto&& expect) {
+    std::string key = initial();
+    SyncView v = sync(key, "<Options><airsyncbase:BodyPreference>" + pref +
+                               "</airsyncbase:BodyPreference></Options>");
+    ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+    ASSERT_EQ(v.collections[0].commands.size(), 1u) << v.xml;
+    const wbxml::Element* data = v.collections[0].commands[0].data;
+    ASSERT_NE(data, nullptr);
+    const wbxml::Element* body = data->child("Body");
+    ASSERT_NE(body, nullptr) << v.xml;
+    expect(*data, *body, v.xml);
+  };
+  check("<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>4</airsyncbase:TruncationSize>",
+        [&](const wbxml::Element& d, const wbxml::Element& body, const std::string& xml) {
+          EXPECT_EQ(text(body, "Type"), "1") << xml;
+          EXPECT_EQ(text(body, "Truncated"), "1") << xml;
+          EXPECT_EQ(text(body, "Data"), "Caf") << xml;  // é not split
+          EXPECT_EQ(text(d, "Subject"), "hi");
+          EXPECT_EQ(text(d, "Importance"), "2");
+          EXPECT_EQ(text(d, "Read"), "0");
+          EXPECT_EQ(text(d, "DisplayTo"), "Alice A.");
+          EXPECT_EQ(text(d, "DateReceived"), "2027-01-15T07:59:00.000Z");
+          EXPECT_EQ(text(d, "InternetCPID"), "65001");
+          EXPECT_EQ(text(d, "ContentClass"), "urn:content-classes:message");
+          EXPECT_EQ(text(d, "NativeBodyType"), "2");
+          EXPECT_EQ(text(d, "MessageClass"), "IPM.Note");
+        });
+  check("<airsyncbase:Type>2</airsyncbase:Type>",
+        [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
+          EXPECT_EQ(text(body, "Type"), "2") << xml;
+          EXPECT_EQ(body.child("Truncated"), nullptr) << xml;
+          EXPECT_NE(text(body, "Data").find("<p>Caf\xc3\xa9</p>"), std::string::npos) << xml;
+        });
+  check("<airsyncbase:Type>4</airsyncbase:Type><airsyncbase:TruncationSize>10</airsyncbase:TruncationSize>"
+        "<airsyncbase:AllOrNone>1</airsyncbase:AllOrNone>",
+        [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
+          EXPECT_EQ(text(body, "Type"), "4") << xml;
+          EXPECT_EQ(text(body, "Truncated"), "1") << xml;
+          EXPECT_EQ(body.child("Data"), nullptr) << xml;
+          EXPECT_EQ(text(body, "EstimatedDataSize"), std::to_string(html_msg.size())) << xml;
+        });
+  check("<airsyncbase:Type>4</airsyncbase:Type>",
+        [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
+          EXPECT_EQ(text(body, "Data"), html_msg) << xml;
+        });
+  (void)id;
+}
+
+TEST_F(SyncTest, AttachmentsCarryAFileReference) {
+  std::string msg =
+      "From: bob@example.org\r\nTo: alice@example.org\r\nSubject: att\r\nMIME-Version: 1.0\r\n"
+      "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+      "see attached\r\n--b\r\nContent-Type: application/pdf; name=a.pdf\r\n"
+      "Content-Disposition: attachment; filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+      "aGVsbG8=\r\n--b--\r\n";
+  store::ItemId id = deliver(msg);
+  std::string key = initial();
+  SyncView v = sync(key);
+  ASSERT_EQ(v.collections.size(), 1u);
+  const auto* atts = v.collections[0].commands.at(0).data->child("Attachments");
+  ASSERT_NE(atts, nullptr) << v.xml;
+  ASSERT_EQ(atts->children.size(), 1u);
+  const auto& a = atts->children[0];
+  EXPECT_EQ(text(a, "DisplayName"), "a.pdf");
+  EXPECT_EQ(text(a, "EstimatedDataSize"), "5");
+  EXPECT_EQ(text(a, "Method"), "1");
+  auto ref = detail::parseFileReference(text(a, "FileReference"));
+  ASSERT_TRUE(ref) << v.xml;
+  EXPECT_EQ(ref->item, id);
+  EXPECT_EQ(ref->part_path, "2");
+  EXPECT_FALSE(detail::parseFileReference("x:1"));
+  EXPECT_FALSE(detail::parseFileReference("5:1..2"));
+  EXPECT_FALSE(detail::parseFileReference("5:"));
+}
+
+TEST_F(SyncTest, ReadAndFlagBothWays) {
+  store::ItemId a = deliver(message("a"));
+  store::ItemId b = deliver(message("b"));
+  std::string key = drain(initial());
+  // Server side change.
+  ASSERT_TRUE(mail_->setRead(a, true));
+  ASSERT_TRUE(mail_->setFlag(a, store::FlagStatus::active));
+  SyncView v = sync(key);
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  ASSERT_EQ(v.collections[0].commands.size(), 1u) << v.xml;
+  EXPECT_EQ(v.collections[0].commands[0].kind, "Change");
+  EXPECT_EQ(text(*v.collections[0].commands[0].data, "Read"), "1");
+  EXPECT_EQ(text(*v.collections[0].commands[0].data->child("Flag"), "Status"), "2");
+  key = v.collections[0].key;
+  // Client side change: applied, no Responses (success), not echoed.
+  v = sync(key, "<Commands><Change><ServerId>" + sid(b) +
+                    "</ServerId><ApplicationData><email:Read>1</email:Read><email:Flag><email:Status>1"
+                    "</email:Status></email:Flag></ApplicationData></Change></Commands>");
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  EXPECT_EQ(v.collections[0].responses, nullptr) << v.xml;
+  EXPECT_TRUE(v.collections[0].commands.empty()) << v.xml;
+  auto item = mail_->getItem(b);
+  ASSERT_TRUE(item);
+  EXPECT_TRUE(item->read);
+  EXPECT_EQ(item->flag, store::FlagStatus::complete);
+  key = v.collections[0].key;
+  EXPECT_TRUE(sync(key).empty);
+  // A change to an unknown item: Responses with Status 8.
+  v = sync(key, "<Commands><Change><ServerId>" + sid(999999) +
+                    "</ServerId><ApplicationData><email:Read>1</email:Read></ApplicationData>"
+                    "</Change></Commands>");
+  ASSERT_NE(v.collections.at(0).responses, nullptr) << v.xml;
+  EXPECT_EQ(text(v.collections[0].responses->children.at(0), "Status"), "8");
+}
+
+TEST_F(SyncTest, DeleteMovesToDeletedItemsOrDeletes) {
+  store::ItemId a = deliver(message("a"));
+  store::ItemId b = deliver(message("b"));
+  std::string key = drain(initial());
+  SyncView v = sync(key, "<Commands><Delete><ServerId>" + sid(a) + "</ServerId></Delete></Commands>");
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  EXPECT_EQ(v.collections[0].responses, nullptr) << v.xml;
+  EXPECT_TRUE(v.collections[0].commands.empty()) << v.xml;  // not echoed
+  auto in_trash = mail_->countItems(trash_, 0);
+  ASSERT_TRUE(in_trash);
+  EXPECT_EQ(*in_trash, 1u);
+  key = v.collections[0].key;
+  v = sync(key, "<DeletesAsMoves>0</DeletesAsMoves><Commands><Delete><ServerId>" + sid(b) +
+                    "</ServerId></Delete></Commands>");
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  EXPECT_EQ(*mail_->countItems(trash_, 0), 1u);
+  EXPECT_EQ(*mail_->countItems(inbox_, 0), 0u);
+  // Server-side delete reaches the client.
+  store::ItemId c = deliver(message("c"));
+  key = drain(v.collections[0].key);
+  ASSERT_TRUE(mail_->deleteItem(c));
+  v = sync(key);
+  ASSERT_EQ(v.collections.at(0).commands.size(), 1u) << v.xml;
+  EXPECT_EQ(v.collections[0].commands[0].kind, "Delete");
+  EXPECT_EQ(v.collections[0].commands[0].server_id, sid(c));
+  // Added and removed between two syncs: nothing.
+  store::ItemId d = deliver(message("d"));
+  ASSERT_TRUE(mail_->deleteItem(d));
+  EXPECT_TRUE(sync(v.collections[0].key).empty);
+}
+
+TEST_F(SyncTest, FilterTypeAndSoftDelete) {
+  deliver(message("old"), kNow - 10 * kDay);
+  store::ItemId recent = deliver(message("recent"), kNow - 2 * kDay);
+  deliver(message("today"), kNow - 60);
+  const std::string week = "<Options><FilterType>3</FilterType></Options>";
+  std::string key = initial(week);
+  std::vector<Command> all;
+  key = drain(key, &all, week);
+  ASSERT_EQ(all.size(), 2u);
+  // Six days later the "recent" one leaves the week: SoftDelete.
+  now_ = kNow + 6 * kDay;
+  SyncView v = sync(key, week);
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  ASSERT_EQ(v.collections[0].commands.size(), 1u) << v.xml;
+  EXPECT_EQ(v.collections[0].commands[0].kind, "SoftDelete");
+  EXPECT_EQ(v.collections[0].commands[0].server_id, sid(recent));
+  key = v.collections[0].key;
+  EXPECT_TRUE(sync(key, week).empty);
+  // Options omitted: the state's filter stays.
+  EXPECT_TRUE(sync(key).empty);
+  // A wider filter: start over.
+  v = sync(key, "<Options><FilterType>0</FilterType></Options>");
+  EXPECT_EQ(v.collections.at(0).status, 3) << v.xml;
+}
+
+TEST_F(SyncTest, ResentPreviousKeyGetsTheSameBytes) {
+  for (int i = 0; i < 5; ++i) deliver(message("m" + std::to_string(i)));
+  std::string k1 = initial();
+  std::string req = syncXml(collection(k1, "<WindowSize>3</WindowSize>"));
+  SyncView first = run(req);
+  ASSERT_FALSE(first.empty);
+  deliver(message("later"));
+  SyncView again = run(req);
+  EXPECT_EQ(first.bytes, again.bytes) << again.xml;
+  // And the key it carried still moves on.
+  std::vector<Command> rest;
+  drain(first.collections.at(0).key, &rest);
+  EXPECT_EQ(rest.size(), 3u);
+}
+
+TEST_F(SyncTest, BadKeyMalformedAndUnknownCollection) {
+  initial();
+  SyncView v = sync("bogus");
+  ASSERT_EQ(v.collections.size(), 1u);
+  EXPECT_EQ(v.collections[0].status, 3);
+  EXPECT_EQ(v.collections[0].key, "0");
+  v = run(R"(<Sync xmlns="AirSync:"><Collections><Collection><CollectionId>1</CollectionId></Collection></Collections></Sync>)");
+  EXPECT_EQ(v.top_status, 4) << v.xml;
+  v = run(R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>0</SyncKey><CollectionId>1</CollectionId><WindowSize>x</WindowSize></Collection></Collections></Sync>)");
+  EXPECT_EQ(v.top_status, 4) << v.xml;
+  v = run(syncXml(collection("0", "", 987654)));
+  EXPECT_EQ(v.collections.at(0).status, 12) << v.xml;
+  v = run(syncXml(collection("0"), "<Wait>90</Wait>"));
+  EXPECT_EQ(v.top_status, 14) << v.xml;
+  EXPECT_EQ(v.limit, "59");
+  v = run(syncXml(collection("0"), "<HeartbeatInterval>30</HeartbeatInterval>"));
+  EXPECT_EQ(v.top_status, 14) << v.xml;
+  EXPECT_EQ(v.limit, "60");
+}
+
+TEST_F(SyncTest, EmptyAndPartialRequestsUseTheCache) {
+  SyncView v = runDoc(nullptr);
+  EXPECT_EQ(v.top_status, 13) << v.xml;
+  std::string key = initial();
+  deliver(message("x"));
+  v = runDoc(nullptr);  // the cached request, with the key handed out
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  EXPECT_EQ(v.collections[0].commands.size(), 1u);
+  v = runDoc(nullptr);
+  EXPECT_TRUE(v.empty) << v.xml;
+  // Wait: reported for the service, nothing to send yet.
+  CommandContext ctx = context();
+  auto cur = devices_->current(kUser, kDevice, std::to_string(inbox_));
+  ASSERT_TRUE(cur && *cur);
+  auto doc = wbxml::parseXml(syncXml(collection((*cur)->key), "<Wait>5</Wait>"));
+  ASSERT_TRUE(doc);
+  auto out = runSync(ctx, &*doc);
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->body.empty());
+  EXPECT_FALSE(out->changes);
+  EXPECT_EQ(out->wait_seconds, 300);
+  ASSERT_EQ(out->watched.size(), 1u);
+  EXPECT_EQ(out->watched[0], inbox_);
+  auto pending = hasPendingChanges(ctx, inbox_);
+  ASSERT_TRUE(pending);
+  EXPECT_FALSE(*pending);
+  deliver(message("y"));
+  pending = hasPendingChanges(ctx, inbox_);
+  ASSERT_TRUE(pending);
+  EXPECT_TRUE(*pending);
+  (void)key;
+}
+
+TEST_F(SyncTest, FetchAndClientAdd) {
+  store::ItemId a = deliver(message("a", "fetched body"));
+  std::string key = drain(initial());
+  SyncView v = sync(key, "<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
+                         "</airsyncbase:BodyPreference></Options><Commands><Fetch><ServerId>" + sid(a) +
+                         "</ServerId></Fetch><Fetch><ServerId>" + sid(424242) +
+                         "</ServerId></Fetch><Add><ClientId>c1</ClientId><ApplicationData>"
+                         "<email:Read>1</email:Read></ApplicationData></Add></Commands>");
+  ASSERT_EQ(v.collections.size(), 1u) << v.xml;
+  const auto* r = v.collections[0].responses;
+  ASSERT_NE(r, nullptr) << v.xml;
+  ASSERT_EQ(r->children.size(), 3u) << v.xml;
+  // In the order of the client's commands.
+  EXPECT_EQ(r->children[0].name, "Fetch");
+  EXPECT_EQ(text(r->children[0], "Status"), "1");
+  ASSERT_NE(r->children[0].child("ApplicationData"), nullptr) << v.xml;
+  EXPECT_EQ(text(*r->children[0].child("ApplicationData")->child("Body"), "Data"), "fetched body\r\n");
+  EXPECT_EQ(text(r->children[1], "Status"), "8");
+  EXPECT_EQ(r->children[2].name, "Add");
+  EXPECT_EQ(text(r->children[2], "ClientId"), "c1");
+  EXPECT_EQ(text(r->children[2], "Status"), "6");
+}
+
+TEST_F(SyncTest, GetItemEstimate) {
+  for (int i = 0; i < 7; ++i) deliver(message("m" + std::to_string(i)));
+  auto estimate = [&](const std::string& key, store::FolderId folder) {
+    auto doc = wbxml::parseXml(
+        R"(<GetItemEstimate xmlns="GetItemEstimate:" xmlns:airsync="AirSync:"><Collections><Collection><airsync:SyncKey>)" +
+        key + "</airsync:SyncKey><CollectionId>" + std::to_string(folder) +
+        "</CollectionId></Collection></Collections></GetItemEstimate>");
+    EXPECT_TRUE(doc);
+    CommandContext ctx = context();
+    auto bytes = runGetItemEstimate(ctx, *doc);
+    EXPECT_TRUE(bytes);
+    auto out = wbxml::decode(*bytes);
+    EXPECT_TRUE(out);
+    const auto* resp = out->root.child("Response");
+    EXPECT_NE(resp, nullptr);
+    std::string est;
+    if (const auto* c = resp->child("Collection")) est = text(*c, "Estimate");
+    return std::make_pair(text(*resp, "Status"), est);
+  };
+  EXPECT_EQ(estimate("0", inbox_).first, "3");
+  std::string key = initial();
+  EXPECT_EQ(estimate(key, inbox_), std::make_pair(std::string("1"), std::string("7")));
+  EXPECT_EQ(estimate("nope", inbox_).first, "4");
+  EXPECT_EQ(estimate(key, 987654).first, "2");
+  key = drain(key);
+  EXPECT_EQ(estimate(key, inbox_).second, "0");
+}
+
+TEST_F(SyncTest, LargeInitialSyncKeepsTheStateSmall) {
+  constexpr int kCount = 2000;
+  for (int i = 0; i < kCount; ++i) deliver(message("m" + std::to_string(i)), kNow - kCount + i);
+  std::string key = initial("<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
+                            "<airsyncbase:TruncationSize>0</airsyncbase:TruncationSize>"
+                            "</airsyncbase:BodyPreference></Options>");
+  std::vector<Command> all;
+  key = drain(key, &all, "<WindowSize>512</WindowSize>");
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kCount));
+  auto cur = devices_->current(kUser, kDevice, std::to_string(inbox_));
+  ASSERT_TRUE(cur && *cur);
+  auto state = detail::decodeSyncState((*cur)->blob);
+  ASSERT_TRUE(state);
+  EXPECT_LT((*cur)->blob.size() - state->response_tail.size(), 64u);
+}
+
+TEST(SyncRequestTest, DecodesAndBounds) {
+  auto doc = wbxml::parseXml(
+      R"(<Sync xmlns="AirSync:" xmlns:airsyncbase="AirSyncBase:"><Collections><Collection><SyncKey>k1</SyncKey><CollectionId>5</CollectionId><DeletesAsMoves>0</DeletesAsMoves><GetChanges/><WindowSize>9999</WindowSize><Options><FilterType>2</FilterType><MIMESupport>1</MIMESupport><airsyncbase:BodyPreference><airsyncbase:Type>2</airsyncbase:Type><airsyncbase:TruncationSize>500</airsyncbase:TruncationSize><airsyncbase:Preview>100</airsyncbase:Preview></airsyncbase:BodyPreference></Options></Collection></Collections><HeartbeatInterval>600</HeartbeatInterval></Sync>)");
+  ASSERT_TRUE(doc) << doc.error().message();
+  auto r = rampart::eas::decodeSyncRequest(*doc);
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->collections.size(), 1u);
+  const auto& c = r->collections[0];
+  EXPECT_EQ(c.sync_key, "k1");
+  EXPECT_EQ(c.deletes_as_moves, false);
+  EXPECT_EQ(c.get_changes, true);
+  EXPECT_EQ(c.window_size, 512u);
+  ASSERT_TRUE(c.options);
+  EXPECT_EQ(c.options->filter_type, 2);
+  EXPECT_EQ(c.options->mime_support, 1);
+  ASSERT_EQ(c.options->body_preferences.size(), 1u);
+  EXPECT_EQ(c.options->body_preferences[0].type, 2);
+  EXPECT_EQ(c.options->body_preferences[0].truncation_size, 500u);
+  EXPECT_EQ(c.options->body_preferences[0].preview, 100u);
+  EXPECT_EQ(r->heartbeat_seconds, 600u);
+  // Round trip of the cache encoding.
+  auto back = detail::decodeCachedSync(detail::encodeCachedSync(*r));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, *r);
+
+  auto bad = wbxml::parseXml(R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>1</SyncKey><SyncKey>2</SyncKey><CollectionId>5</CollectionId></Collection></Collections></Sync>)");
+  ASSERT_TRUE(bad);
+  auto e = rampart::eas::decodeSyncRequest(*bad);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message().find("Sync:SyncKey"), std::string::npos) << e.error().message();
+}
+
+TEST(EmailEncodingTest, Helpers) {
+  EXPECT_EQ(detail::truncateUtf8("caf\xc3\xa9", 4), "caf");
+  EXPECT_EQ(detail::truncateUtf8("caf\xc3\xa9", 5), "caf\xc3\xa9");
+  EXPECT_EQ(detail::truncateUtf8("\xe2\x82\xac", 2), "");
+  EXPECT_EQ(detail::displayTo("\"Doe, John\" <j@x.org>, k@y.org, Kim <kim@z.org>"), "Doe, John; k@y.org; Kim");
+  EXPECT_EQ(detail::formatUtc(0), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(BodiesTest, ExtractsAndDerives) {
+  auto b = mime::extractBodies(
+      "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
+      "<html><head><title>t</title></head><body><p>Caf\xe9 &amp; tea</p><script>x()</script>ok</body></html>\r\n");
+  EXPECT_TRUE(b.html_native);
+  EXPECT_NE(b.html.find("Caf\xc3\xa9"), std::string::npos);
+  EXPECT_EQ(b.plain, "Caf\xc3\xa9 & tea\r\nok");
+  auto p = mime::extractBodies("Subject: y\r\n\r\nplain only\r\n");
+  EXPECT_FALSE(p.html_native);
+  EXPECT_EQ(p.plain, "plain only\r\n");
+  EXPECT_TRUE(p.html.empty());
+  EXPECT_TRUE(mime::extractBodies("").plain.empty());
+}
+
+}  // namespace
+}  // namespace rampart::server::eas
