@@ -74,13 +74,12 @@ class PushHub::Impl : public std::enable_shared_from_this<PushHub::Impl> {
         refused = true;
         w->done = true;
       } else {
-        auto found = by_device_.find(w->key);
-        if (found != by_device_.end()) {
-          superseded = found->second;
+        auto [slot, fresh] = by_device_.try_emplace(w->key, waiter);
+        if (!fresh) {
+          superseded = std::exchange(slot->second, waiter);
           superseded->done = true;
           detachLocked(*superseded, drop);
         }
-        by_device_.emplace(w->key, waiter);
         for (store::FolderId id : w->folders) {
           FolderWatch& fw = fanout_[id];
           if (!fw.subscription) {
@@ -120,6 +119,7 @@ class PushHub::Impl : public std::enable_shared_from_this<PushHub::Impl> {
       std::lock_guard lock(mutex_);
       stopped_ = true;
       for (auto& [key, w] : by_device_) {
+        if (w->done) continue;
         w->done = true;
         woken.push_back(std::move(w));
       }
