@@ -5,9 +5,9 @@
 // decodeMultipart(), whose parts must re-encode and decode to the same parts,
 // and through parseRange()/parseDateTime(), whose results must format and
 // parse back to themselves. Seed corpus: fuzz/corpus/eas_item_requests/.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <span>
 #include <string_view>
@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       auto back = eas::decodeMultipart(*again);
       if (!back || back->size() != parts->size()) std::abort();
       for (std::size_t i = 0; i < parts->size(); ++i) {
-        if (!std::equal((*back)[i].begin(), (*back)[i].end(), (*parts)[i].begin(), (*parts)[i].end())) {
+        if (!std::equal((*back)[i].begin(), (*back)[i].end(), (*parts)[i].begin(),
+                        (*parts)[i].end())) {
           std::abort();
         }
       }

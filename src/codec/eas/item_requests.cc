@@ -26,7 +26,8 @@ constexpr std::uint8_t kItemOperations = 20;
 std::string qualified(const Element& e) {
   std::string_view ns = wbxml::pageNamespace(e.page);
   if (e.name.empty()) {
-    return "unknown tag (page " + std::to_string(e.page) + ", token " + std::to_string(e.token) + ")";
+    return "unknown tag (page " + std::to_string(e.page) + ", token " + std::to_string(e.token) +
+           ")";
   }
   return std::string(ns.empty() ? "?" : ns) + ":" + std::string(e.name);
 }
@@ -50,7 +51,8 @@ Result<std::string> leafText(const Element& e, std::size_t max) {
   if (!e.children.empty()) return invalid(qualified(e) + " must not have child elements");
   if (!e.opaque.empty()) return invalid(qualified(e) + " must not carry opaque data");
   if (e.text.size() > max) {
-    return fail(Errc::limit_exceeded, qualified(e) + " is longer than " + std::to_string(max) + " bytes");
+    return fail(Errc::limit_exceeded,
+                qualified(e) + " is longer than " + std::to_string(max) + " bytes");
   }
   return e.text;
 }
@@ -288,13 +290,13 @@ Status readComparison(MailboxQuery& q, const Element& e, bool greater) {
 Status readQuery(MailboxQuery& q, const Element& e, std::size_t depth, std::size_t& terms,
                  const ItemLimits& limits) {
   if (depth > limits.max_query_depth) {
-    return fail(Errc::limit_exceeded, "Search query nested deeper than " +
-                                          std::to_string(limits.max_query_depth));
+    return fail(Errc::limit_exceeded,
+                "Search query nested deeper than " + std::to_string(limits.max_query_depth));
   }
   for (const Element& c : e.children) {
     if (++terms > limits.max_query_terms) {
-      return fail(Errc::limit_exceeded, "Search query of more than " +
-                                            std::to_string(limits.max_query_terms) + " terms");
+      return fail(Errc::limit_exceeded,
+                  "Search query of more than " + std::to_string(limits.max_query_terms) + " terms");
     }
     if (is(c, kSearch, "And")) {
       if (auto st = readQuery(q, c, depth + 1, terms, limits); !st) return st;
@@ -546,7 +548,8 @@ std::string formatDateTime(std::int64_t t) {
 Result<MoveItemsRequest> decodeMoveItemsRequest(const wbxml::Document& doc,
                                                 const ItemLimits& limits) {
   const Element& root = doc.root;
-  if (!is(root, kMove, "MoveItems")) return invalid("root is " + qualified(root) + ", not Move:MoveItems");
+  if (!is(root, kMove, "MoveItems"))
+    return invalid("root is " + qualified(root) + ", not Move:MoveItems");
   MoveItemsRequest r;
   for (const Element& c : root.children) {
     if (!is(c, kMove, "Move")) continue;
@@ -597,7 +600,8 @@ Result<ItemOperationsRequest> decodeItemOperationsRequest(const wbxml::Document&
 
 Result<SearchRequest> decodeSearchRequest(const wbxml::Document& doc, const ItemLimits& limits) {
   const Element& root = doc.root;
-  if (!is(root, kSearch, "Search")) return invalid("root is " + qualified(root) + ", not Search:Search");
+  if (!is(root, kSearch, "Search"))
+    return invalid("root is " + qualified(root) + ", not Search:Search");
   const Element* store = nullptr;
   for (const Element& c : root.children) {
     if (is(c, kSearch, "Store")) {

@@ -28,13 +28,13 @@ namespace rampart::eas {
 
 // Our bounds where the spec has none (or a larger one).
 struct ItemLimits {
-  std::size_t max_moves = 512;       // Move elements of one MoveItems
-  std::size_t max_operations = 64;   // Fetch/EmptyFolderContents/Move of one ItemOperations
-  std::size_t max_id = 64;           // ServerId, CollectionId, SrcMsgId, ... (MS-ASCMD: 64)
-  std::size_t max_reference = 256;   // FileReference, LongId, LinkId, Store names
-  std::size_t max_query_terms = 32;  // leaves of a Search query
-  std::size_t max_query_depth = 4;   // nested And
-  std::size_t max_free_text = 256;   // one FreeText
+  std::size_t max_moves = 512;              // Move elements of one MoveItems
+  std::size_t max_operations = 64;          // Fetch/EmptyFolderContents/Move of one ItemOperations
+  std::size_t max_id = 64;                  // ServerId, CollectionId, SrcMsgId, ... (MS-ASCMD: 64)
+  std::size_t max_reference = 256;          // FileReference, LongId, LinkId, Store names
+  std::size_t max_query_terms = 32;         // leaves of a Search query
+  std::size_t max_query_depth = 4;          // nested And
+  std::size_t max_free_text = 256;          // one FreeText
   std::size_t max_oof_message = 64 * 1024;  // one ReplyMessage
 };
 
@@ -82,7 +82,7 @@ Result<MoveItemsRequest> decodeMoveItemsRequest(const wbxml::Document& doc,
 // ServerId, a search result by LongId, an attachment by FileReference, or a
 // document library item by LinkId.
 struct FetchRequest {
-  std::string store;  // "Mailbox" or "DocumentLibrary", as sent
+  std::string store;                          // "Mailbox" or "DocumentLibrary", as sent
   std::optional<std::string> collection_id;   // airsync:CollectionId
   std::optional<std::string> server_id;       // airsync:ServerId
   std::optional<std::string> long_id;         // search:LongId
@@ -114,7 +114,8 @@ struct ConversationMoveRequest {
   bool operator==(const ConversationMoveRequest&) const = default;
 };
 
-using ItemOperation = std::variant<FetchRequest, EmptyFolderContentsRequest, ConversationMoveRequest>;
+using ItemOperation =
+    std::variant<FetchRequest, EmptyFolderContentsRequest, ConversationMoveRequest>;
 
 struct ItemOperationsRequest {
   std::vector<ItemOperation> operations;  // at least one, in request order
@@ -130,9 +131,9 @@ Result<ItemOperationsRequest> decodeItemOperationsRequest(const wbxml::Document&
 // A mailbox query (MS-ASCMD 2.2.3.142.2): the conjunction of everything in
 // it. Several Class or CollectionId restrictions mean "any of them".
 struct MailboxQuery {
-  std::vector<std::string> free_text;       // each must occur (case-insensitively)
-  std::vector<std::string> classes;         // airsync:Class, "Email", ...
-  std::vector<std::string> collection_ids;  // airsync:CollectionId
+  std::vector<std::string> free_text;           // each must occur (case-insensitively)
+  std::vector<std::string> classes;             // airsync:Class, "Email", ...
+  std::vector<std::string> collection_ids;      // airsync:CollectionId
   std::optional<std::int64_t> received_after;   // GreaterThan email:DateReceived
   std::optional<std::int64_t> received_before;  // LessThan email:DateReceived
   // Or, EqualTo, ConversationId or a comparison on another property: the
@@ -143,14 +144,14 @@ struct MailboxQuery {
 };
 
 struct SearchRequest {
-  std::string store_name;  // "Mailbox", "GAL", "DocumentLibrary", as sent
-  MailboxQuery query;      // filled for the Mailbox store only
-  std::string query_text;  // the Query's own text (the GAL form)
+  std::string store_name;      // "Mailbox", "GAL", "DocumentLibrary", as sent
+  MailboxQuery query;          // filled for the Mailbox store only
+  std::string query_text;      // the Query's own text (the GAL form)
   std::optional<Range> range;  // Options/Range
   bool deep_traversal = false;
   bool rebuild_results = false;
-  std::optional<int> mime_support;         // Options/airsync:MIMESupport
-  std::optional<wbxml::Element> options;   // as sent, for BodyPreference
+  std::optional<int> mime_support;        // Options/airsync:MIMESupport
+  std::optional<wbxml::Element> options;  // as sent, for BodyPreference
 
   bool operator==(const SearchRequest&) const = default;
 };
@@ -173,7 +174,7 @@ struct OofMessageRequest {
 };
 
 struct OofSetRequest {
-  std::optional<int> state;  // OofState 0 disabled, 1 global, 2 time-based
+  std::optional<int> state;                // OofState 0 disabled, 1 global, 2 time-based
   std::optional<std::int64_t> start_time;  // Unix seconds
   std::optional<std::int64_t> end_time;
   std::vector<OofMessageRequest> messages;
@@ -192,7 +193,7 @@ struct OofRequest {
 
 struct SettingsRequest {
   std::optional<OofRequest> oof;
-  std::optional<std::string> device_password;  // DevicePassword/Set/Password
+  std::optional<std::string> device_password;           // DevicePassword/Set/Password
   std::optional<DeviceInformation> device_information;  // DeviceInformation/Set
   bool user_information_get = false;
   bool rights_management_get = false;

@@ -9,7 +9,8 @@ namespace rampart::eas {
 namespace {
 
 constexpr std::size_t kIntSize = 4;
-constexpr std::uint64_t kMaxInt32 = static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max());
+constexpr std::uint64_t kMaxInt32 =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max());
 
 void putInt32(std::vector<std::uint8_t>& out, std::uint32_t v) {
   out.push_back(static_cast<std::uint8_t>(v));
@@ -19,9 +20,9 @@ void putInt32(std::vector<std::uint8_t>& out, std::uint32_t v) {
 }
 
 std::int64_t getInt32(std::span<const std::uint8_t> in, std::size_t at) {
-  std::uint32_t v = static_cast<std::uint32_t>(in[at]) | static_cast<std::uint32_t>(in[at + 1]) << 8 |
-                    static_cast<std::uint32_t>(in[at + 2]) << 16 |
-                    static_cast<std::uint32_t>(in[at + 3]) << 24;
+  std::uint32_t v =
+      static_cast<std::uint32_t>(in[at]) | static_cast<std::uint32_t>(in[at + 1]) << 8 |
+      static_cast<std::uint32_t>(in[at + 2]) << 16 | static_cast<std::uint32_t>(in[at + 3]) << 24;
   return static_cast<std::int32_t>(v);
 }
 
@@ -52,7 +53,8 @@ Result<std::vector<std::uint8_t>> encodeMultipart(
 
 Result<std::vector<std::span<const std::uint8_t>>> decodeMultipart(
     std::span<const std::uint8_t> body, std::size_t max_parts) {
-  if (body.size() < kIntSize) return fail(Errc::parse_error, "multipart body shorter than its count");
+  if (body.size() < kIntSize)
+    return fail(Errc::parse_error, "multipart body shorter than its count");
   std::int64_t count = getInt32(body, 0);
   if (count < 0) return fail(Errc::parse_error, "negative multipart part count");
   if (static_cast<std::uint64_t>(count) > max_parts) {
@@ -66,11 +68,13 @@ Result<std::vector<std::span<const std::uint8_t>>> decodeMultipart(
     std::size_t at = kIntSize + static_cast<std::size_t>(i) * 2 * kIntSize;
     std::int64_t offset = getInt32(body, at);
     std::int64_t length = getInt32(body, at + kIntSize);
-    if (offset < 0 || length < 0) return fail(Errc::parse_error, "negative multipart offset or length");
+    if (offset < 0 || length < 0)
+      return fail(Errc::parse_error, "negative multipart offset or length");
     if (static_cast<std::uint64_t>(offset) + static_cast<std::uint64_t>(length) > body.size()) {
       return fail(Errc::parse_error, "multipart part " + std::to_string(i) + " outside the body");
     }
-    parts.push_back(body.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)));
+    parts.push_back(
+        body.subspan(static_cast<std::size_t>(offset), static_cast<std::size_t>(length)));
   }
   return parts;
 }

@@ -5,8 +5,8 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <type_traits>
+#include <utility>
 #include <variant>
 
 #include "codec/eas/item_requests.h"
@@ -58,7 +58,8 @@ std::string base64(std::string_view in) {
   std::size_t i = 0;
   for (; i + 3 <= in.size(); i += 3) {
     std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16 |
-                      static_cast<std::uint8_t>(in[i + 1]) << 8 | static_cast<std::uint8_t>(in[i + 2]);
+                      static_cast<std::uint8_t>(in[i + 1]) << 8 |
+                      static_cast<std::uint8_t>(in[i + 2]);
     out += kAlphabet[v >> 18 & 63];
     out += kAlphabet[v >> 12 & 63];
     out += kAlphabet[v >> 6 & 63];
@@ -98,7 +99,8 @@ Result<Element> emailProperties(CommandContext& ctx, const store::Item& item,
   options.mime_support = fetch.mime_support.value_or(0);
   wbxml::Writer w;
   w.start("ItemOperations", "Properties");
-  if (auto st = detail::writeEmailProperties(w, item, ctx.mail, prefs, ctx.protocol_version, options);
+  if (auto st =
+          detail::writeEmailProperties(w, item, ctx.mail, prefs, ctx.protocol_version, options);
       !st) {
     return fail(st.error());
   }
@@ -208,7 +210,8 @@ Result<Element> fetchAttachment(CommandContext& ctx, store::MailboxId mailbox,
   if (!*item) return answer(ItemOperationsStatus::attachment_invalid);
   auto message = ctx.mail.messageBytes(ref->item);
   if (!message) {
-    if (message.error().is(Errc::not_found)) return answer(ItemOperationsStatus::attachment_invalid);
+    if (message.error().is(Errc::not_found))
+      return answer(ItemOperationsStatus::attachment_invalid);
     return fail(message.error());
   }
   auto part = mime::partContent(*message, ref->part_path, kMaxAttachmentBytes);
@@ -228,8 +231,10 @@ Result<Element> fetchAttachment(CommandContext& ctx, store::MailboxId mailbox,
   }
   Element properties = el("ItemOperations", "Properties");
   properties.children.push_back(leaf("AirSyncBase", "ContentType", part->content_type));
-  if (range) properties.children.push_back(leaf("ItemOperations", "Range", codec::formatRange(*range)));
-  properties.children.push_back(leaf("ItemOperations", "Total", std::to_string(part->bytes.size())));
+  if (range)
+    properties.children.push_back(leaf("ItemOperations", "Range", codec::formatRange(*range)));
+  properties.children.push_back(
+      leaf("ItemOperations", "Total", std::to_string(part->bytes.size())));
   if (b.multipart) {
     properties.children.push_back(leaf("ItemOperations", "Part", b.addPart(std::string(data))));
   } else {
@@ -253,7 +258,7 @@ Result<Element> fetch(CommandContext& ctx, store::MailboxId mailbox, const codec
 }
 
 Result<Element> emptyFolderContents(CommandContext& ctx, store::MailboxId mailbox,
-                                     const codec::EmptyFolderContentsRequest& e) {
+                                    const codec::EmptyFolderContentsRequest& e) {
   Element out = el("ItemOperations", "EmptyFolderContents");
   auto answer = [&](ItemOperationsStatus s) {
     out.children.push_back(statusElement(s));
@@ -313,8 +318,7 @@ Result<ItemOperationsResponse> finish(Element root, Builder& b) {
 
 }  // namespace
 
-Result<ItemOperationsResponse> runItemOperations(CommandContext& ctx,
-                                                 const wbxml::Document& body) {
+Result<ItemOperationsResponse> runItemOperations(CommandContext& ctx, const wbxml::Document& body) {
   auto logger = log::get("eas");
   Builder b;
   b.multipart = ctx.request != nullptr && ctx.request->accept_multipart;

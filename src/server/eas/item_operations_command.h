@@ -16,11 +16,11 @@ namespace rampart::server::eas {
 // MS-ASCMD 2.2.3.177.8 Status (ItemOperations), the values this server answers.
 enum class ItemOperationsStatus : std::uint8_t {
   success = 1,
-  protocol_error = 2,        // the request does not follow the schema
-  not_found = 6,             // no such item or folder in the user's mailbox
-  bad_range = 8,             // Range starts past the data
-  store_not_supported = 9,   // a Store other than Mailbox (DocumentLibrary)
-  attachment_invalid = 15,   // FileReference empty, malformed or naming nothing
+  protocol_error = 2,          // the request does not follow the schema
+  not_found = 6,               // no such item or folder in the user's mailbox
+  bad_range = 8,               // Range starts past the data
+  store_not_supported = 9,     // a Store other than Mailbox (DocumentLibrary)
+  attachment_invalid = 15,     // FileReference empty, malformed or naming nothing
   action_not_supported = 156,  // ItemOperations Move (a whole conversation)
 };
 
@@ -51,7 +51,6 @@ struct ItemOperationsResponse {
 //
 // A request that does not follow the schema is answered with Status 2 and no
 // Response. Errors are storage failures (HTTP 500) and encoding errors.
-Result<ItemOperationsResponse> runItemOperations(CommandContext& ctx,
-                                                 const wbxml::Document& body);
+Result<ItemOperationsResponse> runItemOperations(CommandContext& ctx, const wbxml::Document& body);
 
 }  // namespace rampart::server::eas

@@ -17,8 +17,8 @@ enum class MoveItemsStatus : std::uint8_t {
   invalid_source = 1,       // unknown source folder or item, or the item is not in it
   invalid_destination = 2,  // unknown destination folder
   success = 3,
-  same_folder = 4,          // source and destination are the same
-  failure = 5,              // the move itself failed (e.g. a race with a delete)
+  same_folder = 4,  // source and destination are the same
+  failure = 5,      // the move itself failed (e.g. a race with a delete)
 };
 
 // MS-ASCMD 2.2.2 common status InvalidXML, answered as MoveItems/Status when

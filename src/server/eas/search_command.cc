@@ -39,9 +39,8 @@ bool matchesText(const store::Item& item, const std::vector<std::string>& folded
   std::string haystack = s.subject + "\n" + s.from + "\n" + s.to + "\n" + s.cc + "\n" + s.preview;
   for (const auto& a : s.attachments) haystack += "\n" + a.filename;
   haystack = fold(haystack);
-  return std::all_of(folded_terms.begin(), folded_terms.end(), [&](const std::string& t) {
-    return haystack.find(t) != std::string::npos;
-  });
+  return std::all_of(folded_terms.begin(), folded_terms.end(),
+                     [&](const std::string& t) { return haystack.find(t) != std::string::npos; });
 }
 
 // Writes the response with only a Store Status (no results).
@@ -71,7 +70,8 @@ std::vector<store::FolderId> searchFolders(const std::vector<store::Folder>& all
   for (const auto& text_id : r.query.collection_ids) {
     auto id = detail::parseCollectionId(text_id);
     if (!id) continue;
-    bool own = std::any_of(all.begin(), all.end(), [&](const store::Folder& f) { return f.id == *id; });
+    bool own =
+        std::any_of(all.begin(), all.end(), [&](const store::Folder& f) { return f.id == *id; });
     if (own) chosen.insert(*id);
   }
   if (r.deep_traversal) {
@@ -110,9 +110,9 @@ Result<std::vector<std::uint8_t>> runSearch(CommandContext& ctx, const wbxml::Do
   auto folders = ctx.mail.listFolders(*mailbox);
   if (!folders) return fail(folders.error());
 
-  bool email_wanted = q.classes.empty() ||
-                      std::any_of(q.classes.begin(), q.classes.end(),
-                                  [](const std::string& c) { return c == "Email"; });
+  bool email_wanted =
+      q.classes.empty() || std::any_of(q.classes.begin(), q.classes.end(),
+                                       [](const std::string& c) { return c == "Email"; });
   std::vector<std::string> terms;
   for (const auto& t : q.free_text) terms.push_back(fold(t));
 
@@ -142,7 +142,8 @@ Result<std::vector<std::uint8_t>> runSearch(CommandContext& ctx, const wbxml::Do
   // MS-ASCMD 2.2.3.143.3: Range defaults to 0-99; we never return more than
   // kMaxSearchResults.
   codec::Range range = request->range.value_or(codec::Range{0, kMaxSearchResults - 1});
-  std::size_t first = static_cast<std::size_t>(std::min<std::uint64_t>(range.first, matches.size()));
+  std::size_t first =
+      static_cast<std::size_t>(std::min<std::uint64_t>(range.first, matches.size()));
   std::uint64_t wanted = range.last - range.first + 1;
   std::size_t count = static_cast<std::size_t>(
       std::min<std::uint64_t>({wanted, kMaxSearchResults, matches.size() - first}));
@@ -168,8 +169,8 @@ Result<std::vector<std::uint8_t>> runSearch(CommandContext& ctx, const wbxml::Do
     w.start("Search", "Properties");
     // An item deleted since the listing fails the whole search (the writer
     // holds half an element); the client searches again.
-    if (auto st = detail::writeEmailProperties(w, item, ctx.mail, prefs, ctx.protocol_version,
-                                               encode);
+    if (auto st =
+            detail::writeEmailProperties(w, item, ctx.mail, prefs, ctx.protocol_version, encode);
         !st) {
       return fail(st.error());
     }

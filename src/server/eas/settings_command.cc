@@ -39,13 +39,25 @@ std::string escapeHtml(std::string_view in) {
   std::string out = "<html><body>";
   for (char c : in) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\n': out += "<br>"; break;
-      case '\r': break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\n':
+        out += "<br>";
+        break;
+      case '\r':
+        break;
+      default:
+        out += c;
     }
   }
   out += "</body></html>";
@@ -54,9 +66,12 @@ std::string escapeHtml(std::string_view in) {
 
 store::OofReply& replyFor(store::OofSettings& oof, codec::OofAudience a) {
   switch (a) {
-    case codec::OofAudience::internal: return oof.internal;
-    case codec::OofAudience::external_known: return oof.external_known;
-    case codec::OofAudience::external_unknown: return oof.external_unknown;
+    case codec::OofAudience::internal:
+      return oof.internal;
+    case codec::OofAudience::external_known:
+      return oof.external_known;
+    case codec::OofAudience::external_unknown:
+      return oof.external_unknown;
   }
   return oof.internal;
 }

@@ -240,16 +240,16 @@ TEST(ItemRequestsTest, SearchQueryFlattensAnd) {
 
 TEST(ItemRequestsTest, MalformedRequestsFail) {
   EXPECT_FALSE(rampart::eas::decodeMoveItemsRequest(xml(R"(<MoveItems xmlns="Move:"/>)")));
-  EXPECT_FALSE(rampart::eas::decodeMoveItemsRequest(
-      xml(R"(<MoveItems xmlns="Move:"><Move><SrcMsgId>1:2</SrcMsgId><SrcFldId>1</SrcFldId></Move></MoveItems>)")));
-  EXPECT_FALSE(rampart::eas::decodeItemOperationsRequest(
-      xml(R"(<ItemOperations xmlns="ItemOperations:"><Fetch><Store>Mailbox</Store></Fetch></ItemOperations>)")));
+  EXPECT_FALSE(rampart::eas::decodeMoveItemsRequest(xml(
+      R"(<MoveItems xmlns="Move:"><Move><SrcMsgId>1:2</SrcMsgId><SrcFldId>1</SrcFldId></Move></MoveItems>)")));
+  EXPECT_FALSE(rampart::eas::decodeItemOperationsRequest(xml(
+      R"(<ItemOperations xmlns="ItemOperations:"><Fetch><Store>Mailbox</Store></Fetch></ItemOperations>)")));
   EXPECT_FALSE(rampart::eas::decodeSettingsRequest(
       xml(R"(<Settings xmlns="Settings:"><Oof><Get/><Set/></Oof></Settings>)")));
   // A long id is over the 64-character bound.
-  EXPECT_FALSE(rampart::eas::decodeMoveItemsRequest(xml(
-      "<MoveItems xmlns=\"Move:\"><Move><SrcMsgId>" + std::string(65, '1') +
-      "</SrcMsgId><SrcFldId>1</SrcFldId><DstFldId>2</DstFldId></Move></MoveItems>")));
+  EXPECT_FALSE(rampart::eas::decodeMoveItemsRequest(
+      xml("<MoveItems xmlns=\"Move:\"><Move><SrcMsgId>" + std::string(65, '1') +
+          "</SrcMsgId><SrcFldId>1</SrcFldId><DstFldId>2</DstFldId></Move></MoveItems>")));
 }
 
 // --- MoveItems ---------------------------------------------------------------------
@@ -290,14 +290,15 @@ TEST_F(EasItemsTest, MoveItemsStatusPerItem) {
            "</DstFldId></Move>";
   };
   auto doc = moveItems("<MoveItems xmlns=\"Move:\">" +
-                       move(serverId(inbox_, item), in, in) +              // same folder: 4
-                       move(serverId(inbox_, item), in, "999999") +        // no destination: 2
-                       move(serverId(inbox_, 999999), in, del) +           // no item: 1
-                       move(serverId(deleted_, item), del, in) +           // not in that folder: 1
+                       move(serverId(inbox_, item), in, in) +        // same folder: 4
+                       move(serverId(inbox_, item), in, "999999") +  // no destination: 2
+                       move(serverId(inbox_, 999999), in, del) +     // no item: 1
+                       move(serverId(deleted_, item), del, in) +     // not in that folder: 1
                        move(serverId(other_inbox->id, foreign), std::to_string(other_inbox->id),
-                            del) +                                         // someone else's: 1
+                            del) +  // someone else's: 1
                        move(serverId(inbox_, item), in, std::to_string(other_inbox->id)) +  // 2
-                       move("garbage", in, del) + "</MoveItems>");         // 1
+                       move("garbage", in, del) +
+                       "</MoveItems>");  // 1
   auto responses = all(doc.root, "Response");
   ASSERT_EQ(responses.size(), 7u) << wbxml::toXml(doc);
   std::vector<std::string> statuses;
@@ -306,12 +307,13 @@ TEST_F(EasItemsTest, MoveItemsStatusPerItem) {
     EXPECT_FALSE(r->child("DstMsgId"));
   }
   EXPECT_EQ(statuses, (std::vector<std::string>{"4", "2", "1", "1", "1", "2", "1"}));
-  EXPECT_TRUE(mail_->getItem(item));        // nothing moved
+  EXPECT_TRUE(mail_->getItem(item));  // nothing moved
   EXPECT_TRUE(mail_->getItem(foreign));
 }
 
 TEST_F(EasItemsTest, MoveItemsMalformedIsInvalidXml) {
-  auto doc = moveItems(R"(<MoveItems xmlns="Move:"><Move><SrcMsgId>1:1</SrcMsgId></Move></MoveItems>)");
+  auto doc =
+      moveItems(R"(<MoveItems xmlns="Move:"><Move><SrcMsgId>1:1</SrcMsgId></Move></MoveItems>)");
   EXPECT_EQ(text(doc.root, "Status"), "103") << wbxml::toXml(doc);
   EXPECT_TRUE(all(doc.root, "Response").empty());
 }
@@ -320,12 +322,13 @@ TEST_F(EasItemsTest, MoveItemsMalformedIsInvalidXml) {
 
 TEST_F(EasItemsTest, FetchEmailByServerIdAndLongId) {
   store::ItemId item = deliver(plainMessage("fetch me", "The body text."));
-  std::string fetch_by_id =
-      "<Fetch><Store>Mailbox</Store><A:CollectionId>" + std::to_string(inbox_) +
-      "</A:CollectionId><A:ServerId>" + serverId(inbox_, item) +
-      "</A:ServerId><Options><B:BodyPreference><B:Type>1</B:Type></B:BodyPreference></Options></Fetch>";
-  std::string fetch_by_long = "<Fetch><Store>Mailbox</Store><S:LongId>" + serverId(inbox_, item) +
-                              "</S:LongId></Fetch>";
+  std::string fetch_by_id = "<Fetch><Store>Mailbox</Store><A:CollectionId>" +
+                            std::to_string(inbox_) + "</A:CollectionId><A:ServerId>" +
+                            serverId(inbox_, item) +
+                            "</A:ServerId><Options><B:BodyPreference><B:Type>1</B:Type></"
+                            "B:BodyPreference></Options></Fetch>";
+  std::string fetch_by_long =
+      "<Fetch><Store>Mailbox</Store><S:LongId>" + serverId(inbox_, item) + "</S:LongId></Fetch>";
   std::string missing = "<Fetch><Store>Mailbox</Store><A:CollectionId>" + std::to_string(inbox_) +
                         "</A:CollectionId><A:ServerId>" + serverId(inbox_, 999999) +
                         "</A:ServerId></Fetch>";
@@ -393,9 +396,11 @@ TEST_F(EasItemsTest, FetchAttachmentInlineRangeAndMultipart) {
   auto past = decoded(itemOperations(request("<Options><Range>10-20</Range></Options>")).body);
   EXPECT_EQ(text(*path(past.root, {"Response", "Fetch"}), "Status"), "8") << wbxml::toXml(past);
 
-  auto bad = decoded(itemOperations(
-      R"(<ItemOperations xmlns="ItemOperations:" xmlns:B="AirSyncBase:"><Fetch><Store>Mailbox</Store><B:FileReference>)" +
-      std::to_string(item) + ":9</B:FileReference></Fetch></ItemOperations>").body);
+  auto bad = decoded(
+      itemOperations(
+          R"(<ItemOperations xmlns="ItemOperations:" xmlns:B="AirSyncBase:"><Fetch><Store>Mailbox</Store><B:FileReference>)" +
+          std::to_string(item) + ":9</B:FileReference></Fetch></ItemOperations>")
+          .body);
   EXPECT_EQ(text(*path(bad.root, {"Response", "Fetch"}), "Status"), "15") << wbxml::toXml(bad);
 
   request_.accept_multipart = true;
@@ -418,7 +423,8 @@ TEST_F(EasItemsTest, FetchEmailMultipartPutsBodyDataInAPart) {
   auto out = itemOperations(
       R"(<ItemOperations xmlns="ItemOperations:" xmlns:A="AirSync:" xmlns:B="AirSyncBase:"><Fetch><Store>Mailbox</Store><A:CollectionId>)" +
       std::to_string(inbox_) + "</A:CollectionId><A:ServerId>" + serverId(inbox_, item) +
-      "</A:ServerId><Options><B:BodyPreference><B:Type>1</B:Type></B:BodyPreference></Options></Fetch></ItemOperations>");
+      "</A:ServerId><Options><B:BodyPreference><B:Type>1</B:Type></B:BodyPreference></Options></"
+      "Fetch></ItemOperations>");
   ASSERT_TRUE(out.multipart);
   auto parts = rampart::eas::decodeMultipart(out.body);
   ASSERT_TRUE(parts);
@@ -440,7 +446,8 @@ TEST_F(EasItemsTest, EmptyFolderContentsWithSubfolders) {
   store::ItemId keep = deliver(plainMessage("keep"));
   auto request = [&](const std::string& options) {
     return R"(<ItemOperations xmlns="ItemOperations:" xmlns:A="AirSync:"><EmptyFolderContents><A:CollectionId>)" +
-           std::to_string(deleted_) + "</A:CollectionId>" + options + "</EmptyFolderContents></ItemOperations>";
+           std::to_string(deleted_) + "</A:CollectionId>" + options +
+           "</EmptyFolderContents></ItemOperations>";
   };
   auto doc = decoded(itemOperations(request("")).body);
   const auto* e = path(doc.root, {"Response", "EmptyFolderContents"});
@@ -455,8 +462,10 @@ TEST_F(EasItemsTest, EmptyFolderContentsWithSubfolders) {
   EXPECT_EQ(text(*path(doc.root, {"Response", "EmptyFolderContents"}), "Status"), "1");
   EXPECT_FALSE(mail_->getFolder(sub->id));
 
-  auto unknown = decoded(itemOperations(
-      R"(<ItemOperations xmlns="ItemOperations:" xmlns:A="AirSync:"><EmptyFolderContents><A:CollectionId>999999</A:CollectionId></EmptyFolderContents></ItemOperations>)").body);
+  auto unknown = decoded(
+      itemOperations(
+          R"(<ItemOperations xmlns="ItemOperations:" xmlns:A="AirSync:"><EmptyFolderContents><A:CollectionId>999999</A:CollectionId></EmptyFolderContents></ItemOperations>)")
+          .body);
   EXPECT_EQ(text(*path(unknown.root, {"Response", "EmptyFolderContents"}), "Status"), "6");
 }
 
@@ -464,8 +473,10 @@ TEST_F(EasItemsTest, ItemOperationsProtocolErrorAndOtherStores) {
   auto doc = decoded(itemOperations(R"(<ItemOperations xmlns="ItemOperations:"/>)").body);
   EXPECT_EQ(text(doc.root, "Status"), "2") << wbxml::toXml(doc);
   EXPECT_FALSE(doc.root.child("Response"));
-  doc = decoded(itemOperations(
-      R"(<ItemOperations xmlns="ItemOperations:" xmlns:D="DocumentLibrary:"><Fetch><Store>DocumentLibrary</Store><D:LinkId>\\server\share\a.doc</D:LinkId></Fetch></ItemOperations>)").body);
+  doc = decoded(
+      itemOperations(
+          R"(<ItemOperations xmlns="ItemOperations:" xmlns:D="DocumentLibrary:"><Fetch><Store>DocumentLibrary</Store><D:LinkId>\\server\share\a.doc</D:LinkId></Fetch></ItemOperations>)")
+          .body);
   EXPECT_EQ(text(*path(doc.root, {"Response", "Fetch"}), "Status"), "9") << wbxml::toXml(doc);
 }
 
@@ -525,19 +536,23 @@ TEST_F(EasItemsTest, SearchMailboxByFreeTextFolderAndDate) {
 
 TEST_F(EasItemsTest, SearchResultLongIdFetches) {
   store::ItemId a = deliver(plainMessage("findable"));
-  auto doc = search(R"(<Search xmlns="Search:"><Store><Name>Mailbox</Name><Query><And><FreeText>findable</FreeText></And></Query></Store></Search>)");
+  auto doc = search(
+      R"(<Search xmlns="Search:"><Store><Name>Mailbox</Name><Query><And><FreeText>findable</FreeText></And></Query></Store></Search>)");
   const auto* result = path(doc.root, {"Response", "Store", "Result"});
   ASSERT_TRUE(result) << wbxml::toXml(doc);
   std::string long_id = text(*result, "LongId");
   EXPECT_EQ(long_id, serverId(inbox_, a));
-  auto out = decoded(itemOperations(
-      R"(<ItemOperations xmlns="ItemOperations:" xmlns:S="Search:"><Fetch><Store>Mailbox</Store><S:LongId>)" +
-      long_id + "</S:LongId></Fetch></ItemOperations>").body);
+  auto out = decoded(
+      itemOperations(
+          R"(<ItemOperations xmlns="ItemOperations:" xmlns:S="Search:"><Fetch><Store>Mailbox</Store><S:LongId>)" +
+          long_id + "</S:LongId></Fetch></ItemOperations>")
+          .body);
   EXPECT_EQ(text(*path(out.root, {"Response", "Fetch"}), "Status"), "1") << wbxml::toXml(out);
 }
 
 TEST_F(EasItemsTest, SearchStatusesForOtherStoresAndComplexQueries) {
-  auto gal = search(R"(<Search xmlns="Search:"><Store><Name>GAL</Name><Query>smith</Query></Store></Search>)");
+  auto gal = search(
+      R"(<Search xmlns="Search:"><Store><Name>GAL</Name><Query>smith</Query></Store></Search>)");
   EXPECT_EQ(text(gal.root, "Status"), "1");
   EXPECT_EQ(text(*path(gal.root, {"Response", "Store"}), "Status"), "2") << wbxml::toXml(gal);
   auto complex = search(
@@ -570,7 +585,8 @@ TEST_F(EasItemsTest, OofSetThenGetPersists) {
   EXPECT_TRUE(stored->internal.enabled);
   EXPECT_FALSE(stored->internal.html);
 
-  auto get = settings(R"(<Settings xmlns="Settings:"><Oof><Get><BodyType>Text</BodyType></Get></Oof></Settings>)");
+  auto get = settings(
+      R"(<Settings xmlns="Settings:"><Oof><Get><BodyType>Text</BodyType></Get></Oof></Settings>)");
   std::string x = wbxml::toXml(get);
   const auto* g = path(get.root, {"Oof", "Get"});
   ASSERT_TRUE(g) << x;
@@ -586,17 +602,20 @@ TEST_F(EasItemsTest, OofSetThenGetPersists) {
   EXPECT_EQ(text(*messages[0], "BodyType"), "Text");
   EXPECT_EQ(text(*messages[2], "Enabled"), "0");
 
-  auto html = settings(R"(<Settings xmlns="Settings:"><Oof><Get><BodyType>HTML</BodyType></Get></Oof></Settings>)");
+  auto html = settings(
+      R"(<Settings xmlns="Settings:"><Oof><Get><BodyType>HTML</BodyType></Get></Oof></Settings>)");
   auto html_messages = all(*path(html.root, {"Oof", "Get"}), "OofMessage");
   EXPECT_EQ(text(*html_messages[0], "ReplyMessage"),
             "<html><body>Away &amp; back soon</body></html>");
 }
 
 TEST_F(EasItemsTest, OofTimeBasedNeedsAWindow) {
-  auto set = settings(R"(<Settings xmlns="Settings:"><Oof><Set><OofState>2</OofState></Set></Oof></Settings>)");
+  auto set = settings(
+      R"(<Settings xmlns="Settings:"><Oof><Set><OofState>2</OofState></Set></Oof></Settings>)");
   EXPECT_EQ(text(*set.root.child("Oof"), "Status"), "5") << wbxml::toXml(set);
   EXPECT_EQ(mail_->getOof(mailbox_)->state, store::OofState::disabled);
-  auto global = settings(R"(<Settings xmlns="Settings:"><Oof><Set><OofState>1</OofState></Set></Oof></Settings>)");
+  auto global = settings(
+      R"(<Settings xmlns="Settings:"><Oof><Set><OofState>1</OofState></Set></Oof></Settings>)");
   EXPECT_EQ(text(*global.root.child("Oof"), "Status"), "1");
   EXPECT_EQ(mail_->getOof(mailbox_)->state, store::OofState::global);
 }
@@ -625,8 +644,9 @@ TEST_F(EasItemsTest, SettingsDeviceInformationUserInformationAndPassword) {
   EXPECT_EQ(device->info.os, "iOS 17.1");
   EXPECT_EQ(device->info.friendly_name, "Alice's phone");
 
-  auto old = settings(R"(<Settings xmlns="Settings:"><UserInformation><Get/></UserInformation></Settings>)",
-                      "14.0");
+  auto old = settings(
+      R"(<Settings xmlns="Settings:"><UserInformation><Get/></UserInformation></Settings>)",
+      "14.0");
   const auto* addresses = path(old.root, {"UserInformation", "Get", "EmailAddresses"});
   ASSERT_TRUE(addresses) << wbxml::toXml(old);
   EXPECT_EQ(text(*addresses, "SMTPAddress"), "alice@example.org");
