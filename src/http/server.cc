@@ -1,13 +1,15 @@
 #include "http/server.h"
 
+#include <optional>
+
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include "core/log.h"
+#include "tls/stream.h"
 
 namespace rampart::http {
 
@@ -53,10 +55,12 @@ bool isParseError(const boost::system::error_code& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-template <class Stream>
-beast::tcp_stream& lowest(Stream& s) {
-  return beast::get_lowest_layer(s);
-}
+// Per-phase deadlines on either stream type.
+using Duration = std::chrono::steady_clock::duration;
+void expiresAfter(beast::tcp_stream& s, Duration d) { s.expires_after(d); }
+void expiresAfter(tls::Stream& s, Duration d) { s.expiresAfter(d); }
+void expiresNever(beast::tcp_stream& s) { s.expires_never(); }
+void expiresNever(tls::Stream& s) { s.expiresNever(); }
 
 // Writes `res` making progress within write_progress on every chunk; false if cut off.
 template <class Stream>
@@ -64,7 +68,7 @@ Task<bool> writeResponse(Stream& stream, Response& res, const ServerOptions& opt
   bhttp::serializer<false, bhttp::string_body> sr(res);
   boost::system::error_code ec;
   while (!sr.is_done()) {
-    lowest(stream).expires_after(opt.write_progress);
+    expiresAfter(stream, opt.write_progress);
     co_await bhttp::async_write_some(stream, sr, asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return false;
   }
@@ -83,51 +87,71 @@ Task<void> refuse(Stream& stream, Status status, const ServerOptions& opt) {
   co_await writeResponse(stream, res, opt);
 }
 
+// Reads the next request into a Request, or answers what cannot be read
+// (431/413/400) and returns nothing; nothing too when the peer went away or
+// a deadline passed. A coroutine of its own so that the parser and its frame
+// are gone while the handler runs (a parked Ping holds only the Request).
+template <class Stream>
+Task<std::optional<Request>> readRequest(Stream& stream, beast::flat_buffer& buffer,
+                                         const ServerOptions& opt, bool first) {
+  boost::system::error_code ec;
+  if (!first && buffer.size() == 0) {
+    // Between requests the peer may idle for keepalive_idle; the header
+    // deadline starts with the next request's first byte.
+    expiresAfter(stream, opt.keepalive_idle);
+    std::size_t n = co_await stream.async_read_some(
+        buffer.prepare(1024), asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+    buffer.commit(n);
+  }
+  bhttp::request_parser<bhttp::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
+  parser.body_limit(opt.body_limit);
+  // One deadline for the whole header: bytes trickled in slowly do not extend it.
+  expiresAfter(stream, opt.header_timeout);
+  co_await bhttp::async_read_header(stream, buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+  Status refusal = Status::unknown;
+  if (ec == bhttp::error::header_limit) refusal = Status::request_header_fields_too_large;
+  else if (ec == bhttp::error::body_limit) refusal = Status::payload_too_large;
+  else if (isParseError(ec)) refusal = Status::bad_request;
+  else if (ec) co_return std::nullopt;
+  while (refusal == Status::unknown && !parser.is_done()) {
+    expiresAfter(stream, opt.body_progress);
+    co_await bhttp::async_read_some(stream, buffer, parser,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == bhttp::error::body_limit) refusal = Status::payload_too_large;
+    else if (isParseError(ec)) refusal = Status::bad_request;
+    else if (ec) co_return std::nullopt;
+  }
+  if (refusal != Status::unknown) {
+    co_await refuse(stream, refusal, opt);
+    co_return std::nullopt;
+  }
+  expiresNever(stream);
+  co_return parser.release();
+}
+
 template <class Stream>
 Task<void> serveRequests(Stream& stream, const ServerOptions& opt, const Handler& handler) {
   beast::flat_buffer buffer;
-  boost::system::error_code ec;
   for (bool first = true;; first = false) {
-    if (!first && buffer.size() == 0) {
-      // Between requests the peer may idle for keepalive_idle; the header
-      // deadline starts with the next request's first byte.
-      lowest(stream).expires_after(opt.keepalive_idle);
-      std::size_t n = co_await stream.async_read_some(
-          buffer.prepare(1024), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;
-      buffer.commit(n);
-    }
-    bhttp::request_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(opt.header_limit));
-    parser.body_limit(opt.body_limit);
-    // One deadline for the whole header: bytes trickled in slowly do not extend it.
-    lowest(stream).expires_after(opt.header_timeout);
-    co_await bhttp::async_read_header(stream, buffer, parser,
-                                      asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == bhttp::error::header_limit) co_return co_await refuse(stream, Status::request_header_fields_too_large, opt);
-    if (ec == bhttp::error::body_limit) co_return co_await refuse(stream, Status::payload_too_large, opt);
-    if (isParseError(ec)) co_return co_await refuse(stream, Status::bad_request, opt);
-    if (ec) co_return;
-    while (!parser.is_done()) {
-      lowest(stream).expires_after(opt.body_progress);
-      co_await bhttp::async_read_some(stream, buffer, parser,
-                                      asio::redirect_error(asio::use_awaitable, ec));
-      if (ec == bhttp::error::body_limit) co_return co_await refuse(stream, Status::payload_too_large, opt);
-      if (isParseError(ec)) co_return co_await refuse(stream, Status::bad_request, opt);
-      if (ec) co_return;
-    }
-    lowest(stream).expires_never();
-    Request req = parser.release();
+    std::optional<Request> req = co_await readRequest(stream, buffer, opt, first);
+    if (!req) co_return;
+    // The handler may park for a long time (EAS Ping): hold no read buffer
+    // meanwhile unless the client pipelined its next request.
+    if (buffer.size() == 0) buffer.shrink_to_fit();
     Response res;
     try {
-      res = co_await handler(req);
+      res = co_await handler(*req);
     } catch (const std::exception& e) {
       // Handlers report failures as responses; this is the last line of defence.
-      log::get("http")->error("handler for {} threw: {}", std::string(req.target()), e.what());
-      res = textResponse(req, Status::internal_server_error, "internal error\n");
+      log::get("http")->error("handler for {} threw: {}", std::string(req->target()), e.what());
+      res = textResponse(*req, Status::internal_server_error, "internal error\n");
     }
     res.set(Field::server, opt.server_name);
-    if (!req.keep_alive()) res.keep_alive(false);
+    if (!req->keep_alive()) res.keep_alive(false);
+    req.reset();
     res.prepare_payload();
     bool keep = res.keep_alive();
     if (!co_await writeResponse(stream, res, opt)) co_return;
@@ -142,17 +166,18 @@ Task<void> servePlain(net::tcp::socket socket, std::shared_ptr<Server::Impl> imp
   stream.socket().shutdown(net::tcp::socket::shutdown_send, ec);
 }
 
+// TLS on tls::Stream: an idle connection keeps no record buffers (tls/stream.h).
+// Each connection keeps the context it started with (its SSL object holds a
+// reference); a reload affects new ones only.
 Task<void> serveTls(net::tcp::socket socket, std::shared_ptr<Server::Impl> impl) {
-  // Each connection keeps the context it started with; a reload affects new ones only.
-  std::shared_ptr<tls::ssl::context> ctx = impl->tls->current();
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(socket), *ctx);
+  tls::Stream stream(std::move(socket), *impl->tls->current());
   boost::system::error_code ec;
-  beast::get_lowest_layer(stream).expires_after(impl->options.handshake_timeout);
-  co_await stream.async_handshake(tls::ssl::stream_base::server,
+  stream.expiresAfter(impl->options.handshake_timeout);
+  co_await stream.async_handshake(tls::Stream::Role::server,
                                   asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
   co_await serveRequests(stream, impl->options, impl->handler);
-  beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(5));
+  stream.expiresAfter(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
 }
 

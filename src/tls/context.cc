@@ -52,6 +52,10 @@ Result<std::shared_ptr<ssl::context>> makeServerContext(const ServerOptions& opt
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   SSL_CTX* raw = ctx->native_handle();
   if (auto st = applyProfile(raw, options.profile); !st) return fail(st.error());
+  // Idle connections (EAS Ping parks thousands) hold no record buffers; writes
+  // are write_some-style and may be retried from a moved buffer (tls/stream.h).
+  SSL_CTX_set_mode(raw, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                            SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_use_certificate_chain_file(raw, options.cert_file.c_str()) != 1) {
     return fail(Errc::config_error, "certificate " + options.cert_file + ": " + opensslErrors());
   }

@@ -6,6 +6,10 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+
+#include <csignal>
 #include <thread>
 
 #include "http/client.h"
@@ -27,6 +31,13 @@ class HttpServerTest : public ::testing::Test {
     });
     router_.add("/big", [](Request& req) -> net::Task<Response> {
       co_return textResponse(req, Status::ok, std::string(32 * 1024 * 1024, 'x'));
+    });
+    // Parks like an EAS Ping: answers only after 600 ms, longer than any
+    // read deadline the tests set.
+    router_.add("/park", [](Request& req) -> net::Task<Response> {
+      asio::steady_timer timer(co_await asio::this_coro::executor, 600ms);
+      co_await timer.async_wait(asio::use_awaitable);
+      co_return textResponse(req, Status::ok, "parked " + req.body());
     });
     auto server = Server::bind(io_.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
                                options, [this](Request& r) { return router_(r); }, std::move(tls));
@@ -236,6 +247,198 @@ TEST_F(HttpServerTest, TlsClientRejectsUntrustedServer) {
                  [&](std::exception_ptr, Result<Response> r) { result = std::move(r); });
   client_io_.run();
   EXPECT_FALSE(result);
+}
+
+
+// A blocking TLS client on OpenSSL (trusting anything), for tests that stall,
+// trickle or never read.
+class TlsClient {
+ public:
+  explicit TlsClient(tcp::socket socket) : socket_(std::move(socket)) {
+    std::signal(SIGPIPE, SIG_IGN);  // OpenSSL's socket BIO write()s to a closed peer
+    ctx_ = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
+    ssl_ = SSL_new(ctx_);
+    SSL_set_fd(ssl_, static_cast<int>(socket_.native_handle()));
+    timeval tv{0, 50'000};  // reads return every 50 ms so that readAll can give up
+    ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~TlsClient() {
+    SSL_free(ssl_);
+    SSL_CTX_free(ctx_);
+  }
+  bool handshake() {
+    for (auto end = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < end;) {
+      int ret = SSL_connect(ssl_);
+      if (ret == 1) return true;
+      if (SSL_get_error(ssl_, ret) != SSL_ERROR_WANT_READ) return false;
+    }
+    return false;
+  }
+  bool send(const std::string& data) {
+    std::size_t n = 0;
+    return data.empty() || SSL_write_ex(ssl_, data.data(), data.size(), &n) == 1;
+  }
+  // Reads until the server closes (or fails the stream) or `limit` passes.
+  std::string readAll(std::chrono::milliseconds limit = 5s, std::size_t max = SIZE_MAX) {
+    std::string out;
+    char buf[16384];
+    for (auto end = std::chrono::steady_clock::now() + limit;
+         std::chrono::steady_clock::now() < end && out.size() < max;) {
+      std::size_t n = 0;
+      if (SSL_read_ex(ssl_, buf, sizeof buf, &n) == 1) {
+        out.append(buf, n);
+        continue;
+      }
+      if (SSL_get_error(ssl_, 0) == SSL_ERROR_WANT_READ) continue;
+      closed_ = true;
+      break;
+    }
+    return out;
+  }
+  bool closed() const { return closed_; }
+  tcp::socket& socket() { return socket_; }
+
+ private:
+  tcp::socket socket_;
+  SSL_CTX* ctx_;
+  SSL* ssl_;
+  bool closed_ = false;
+};
+
+class HttpTlsServerTest : public HttpServerTest {
+ protected:
+  void startTls(ServerOptions options) {
+    files_ = testing::makeSelfSigned(tmp_.path().string(), "localhost");
+    tls::ServerOptions so;
+    so.cert_file = files_.cert_file;
+    so.key_file = files_.key_file;
+    auto ctx = tls::ReloadableContext::create(so);
+    ASSERT_TRUE(ctx) << ctx.error().message();
+    startServer(options, *ctx);
+  }
+  testing::TempDir tmp_{"http-tls"};
+  testing::CertFiles files_;
+};
+
+TEST_F(HttpTlsServerTest, StalledHandshakeIsCutOff) {
+  ServerOptions o;
+  o.handshake_timeout = 200ms;
+  startTls(o);
+  auto s = connect();
+  auto start = std::chrono::steady_clock::now();
+  std::string got = readAll(s, 3s);  // sends nothing; returns when the server closes
+  EXPECT_TRUE(got.empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(HttpTlsServerTest, TrickledHeadersDoNotExtendTheHeaderDeadline) {
+  ServerOptions o;
+  o.header_timeout = 300ms;
+  startTls(o);
+  TlsClient c(connect());
+  ASSERT_TRUE(c.handshake());
+  auto start = std::chrono::steady_clock::now();
+  bool ok = c.send("GET /echo HTTP/1.1\r\nX-Slow: ");
+  for (int i = 0; i < 40 && ok; ++i) {
+    std::this_thread::sleep_for(50ms);
+    ok = c.send("a");
+    if (std::chrono::steady_clock::now() - start > 1s) break;
+  }
+  std::string got = c.readAll(3s);
+  EXPECT_TRUE(got.empty()) << got;
+  EXPECT_TRUE(c.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+}
+
+TEST_F(HttpTlsServerTest, StalledBodyIsCutOff) {
+  ServerOptions o;
+  o.body_progress = 200ms;
+  startTls(o);
+  TlsClient c(connect());
+  ASSERT_TRUE(c.handshake());
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab"));
+  auto start = std::chrono::steady_clock::now();
+  std::string got = c.readAll(3s);
+  EXPECT_TRUE(got.empty()) << got;
+  EXPECT_TRUE(c.closed());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST_F(HttpTlsServerTest, ParkedRequestOutlivesReadDeadlinesThenKeepAliveIdleCloses) {
+  ServerOptions o;
+  o.header_timeout = 100ms;
+  o.body_progress = 100ms;
+  o.keepalive_idle = 300ms;
+  startTls(o);
+  TlsClient c(connect());
+  ASSERT_TRUE(c.handshake());
+  ASSERT_TRUE(c.send("POST /park HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nping"
+                     "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+  auto start = std::chrono::steady_clock::now();
+  std::string got = c.readAll(5s);  // both answers, then the idle close
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u) << got;
+  EXPECT_NE(got.find("parked ping"), std::string::npos) << got;
+  EXPECT_NE(got.find("POST abc"), std::string::npos) << got;
+  EXPECT_TRUE(c.closed());
+  auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(elapsed, 600ms);
+  EXPECT_LT(elapsed, 3s);
+}
+
+TEST_F(HttpTlsServerTest, LimitsApplyOverTls) {
+  ServerOptions o;
+  o.body_limit = 10;
+  o.header_limit = 1024;
+  startTls(o);
+  {
+    TlsClient c(connect());
+    ASSERT_TRUE(c.handshake());
+    ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"));
+    EXPECT_EQ(c.readAll(3s).rfind("HTTP/1.1 413", 0), 0u);
+  }
+  {
+    TlsClient c(connect());
+    ASSERT_TRUE(c.handshake());
+    ASSERT_TRUE(c.send("GET /echo HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(4000, 'a') + "\r\n\r\n"));
+    EXPECT_EQ(c.readAll(3s).rfind("HTTP/1.1 431", 0), 0u);
+  }
+}
+
+TEST_F(HttpTlsServerTest, LargeBodiesBothWays) {
+  ServerOptions o;
+  o.body_limit = 4 * 1024 * 1024;
+  startTls(o);
+  TlsClient c(connect());
+  ASSERT_TRUE(c.handshake());
+  std::string body(3 * 1024 * 1024, 'b');
+  ASSERT_TRUE(c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+                     "\r\n\r\n" + body));
+  ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+  std::string got = c.readAll(30s);
+  EXPECT_EQ(got.rfind("HTTP/1.1 200", 0), 0u);
+  EXPECT_NE(got.find("POST " + body), std::string::npos);
+  auto second = got.find("HTTP/1.1 200", 10);
+  ASSERT_NE(second, std::string::npos);
+  auto head_end = got.find("\r\n\r\n", second);
+  ASSERT_NE(head_end, std::string::npos);
+  EXPECT_EQ(got.size() - head_end - 4, 32u * 1024 * 1024);
+  EXPECT_TRUE(c.closed());
+}
+
+TEST_F(HttpTlsServerTest, ClientThatNeverReadsIsDropped) {
+  ServerOptions o;
+  o.write_progress = 300ms;
+  startTls(o);
+  TlsClient c(connect());
+  c.socket().set_option(asio::socket_base::receive_buffer_size(4096));
+  ASSERT_TRUE(c.handshake());
+  ASSERT_TRUE(c.send("GET /big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::this_thread::sleep_for(1500ms);  // never read: the server must give up
+  // After the server gave up, draining ends well before 32 MiB (the tiny
+  // window makes draining slow, so this does not wait for the close).
+  std::string got = c.readAll(3s);
+  EXPECT_LT(got.size(), 32u * 1024 * 1024);
 }
 
 TEST(TlsContextTest, RefusesOldProtocolsAndMismatchedKey) {
