@@ -210,6 +210,25 @@ std::string insertBeforeBodyEnd(std::string html, const std::string& block) {
   return html;
 }
 
+// Header text we copy into new fields: on one line, whatever the original held.
+std::string oneLine(std::string s) {
+  for (char& c : s) {
+    if (c == '\r' || c == '\n' || c == '\t') c = ' ';
+  }
+  return s;
+}
+
+// A msg-id (RFC 5322 3.6.4) "<left@right>" we can repeat in In-Reply-To and
+// References: one token, printable ASCII; anything else is not copied.
+std::string msgId(std::string_view s) {
+  if (s.size() < 3 || s.size() > 998 || s.front() != '<' || s.back() != '>') return {};
+  for (char ch : s.substr(1, s.size() - 2)) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7F || c == '<' || c == '>') return {};
+  }
+  return std::string(s);
+}
+
 // The original's identity for the attribution line and threading headers.
 struct OriginalInfo {
   std::string from;        // display form
@@ -224,10 +243,10 @@ OriginalInfo describe(GMimeMessage* orig, std::string_view bytes, const ComposeL
   auto* obj = GMIME_OBJECT(orig);
   InternetAddressList* from = g_mime_message_get_from(orig);
   if (from != nullptr && internet_address_list_length(from) > 0) {
-    info.from = take(internet_address_list_to_string(from, nullptr, FALSE));
+    info.from = oneLine(take(internet_address_list_to_string(from, nullptr, FALSE)));
   }
-  info.date = header(obj, "Date");
-  info.message_id = header(obj, "Message-ID");
+  info.date = oneLine(header(obj, "Date"));
+  info.message_id = msgId(header(obj, "Message-ID"));
   info.references = header(obj, "References");
   info.text = extractBodies(bytes, BodyLimits{limits.max_depth}).plain;
   return info;
@@ -250,7 +269,7 @@ std::string boundedReferences(std::string_view refs, std::string_view add, std::
     if (open == std::string_view::npos) break;
     std::size_t close = refs.find('>', open);
     if (close == std::string_view::npos) break;
-    ids.emplace_back(refs.substr(open, close - open + 1));
+    if (auto id = msgId(refs.substr(open, close - open + 1)); !id.empty()) ids.push_back(id);
     pos = close + 1;
   }
   if (!add.empty()) ids.emplace_back(add);
@@ -362,6 +381,27 @@ void enforceFrom(GMimeMessage* msg, const ComposeRequest& r) {
   }
 }
 
+// RFC 5322 2.2 field-name: printable US-ASCII except ':'. GMime keeps lines
+// it could not make sense of as fields with odd names; they are not sent.
+bool isFieldName(const char* name) {
+  if (name == nullptr || *name == '\0') return false;
+  for (const char* p = name; *p != '\0'; ++p) {
+    auto c = static_cast<unsigned char>(*p);
+    if (c < 33 || c > 126 || c == ':') return false;
+  }
+  return true;
+}
+
+void dropMalformedFields(GMimeObject* obj) {
+  GMimeHeaderList* headers = g_mime_object_get_header_list(obj);
+  for (int i = g_mime_header_list_get_count(headers) - 1; i >= 0; --i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
+    if (h == nullptr || !isFieldName(g_mime_header_get_name(h))) {
+      g_mime_header_list_remove_at(headers, i);
+    }
+  }
+}
+
 void ensureHeaders(GMimeMessage* msg, const ComposeRequest& r) {
   auto* obj = GMIME_OBJECT(msg);
   if (g_mime_message_get_date(msg) == nullptr) {
@@ -457,6 +497,7 @@ Composed compose(const ComposeRequest& r, const ComposeLimits& limits) {
   }
   if (out.recipients.empty()) return problem(ComposeProblem::no_recipients, "no recipients");
 
+  dropMalformedFields(GMIME_OBJECT(msg.get()));
   enforceFrom(msg.get(), r);
   ensureHeaders(msg.get(), r);
 

@@ -299,6 +299,30 @@ TEST(ComposeTest, ForwardIntoExistingMixed) {
   EXPECT_EQ(s.attachments[1].content_type, "message/rfc822");
 }
 
+TEST(ComposeTest, OddOriginalIdsAreNotCopied) {
+  std::string orig =
+      "From: b@example.com\r\nMessage-ID: <a b@x>\r\n"
+      "References: <ok@x> <bad id@x> <also\x01" "bad@x>\r\n\r\nhello\r\n";
+  auto r = baseRequest("To: b@example.com\r\n\r\nok\r\n");
+  r.kind = ComposeKind::reply;
+  r.original = orig;
+  auto c = compose(r);
+  ASSERT_EQ(c.problem, ComposeProblem::none);
+  auto h = headers(c.message);
+  EXPECT_EQ(h.find("In-Reply-To"), std::string::npos) << h;
+  EXPECT_EQ(h.find("References"), std::string::npos) << h;
+}
+
+TEST(ComposeTest, MalformedFieldsAreDropped) {
+  std::string m = "To: b@example.com\r\n:>odd line\r\nSubject: s\r\n\r\nx\r\n";
+  auto c = compose(baseRequest(m));
+  ASSERT_EQ(c.problem, ComposeProblem::none);
+  EXPECT_EQ(c.message.find("odd line"), std::string::npos) << c.message;
+  EXPECT_NE(c.message.find("Subject: s"), std::string::npos) << c.message;
+  // What we send is a message we would take again.
+  EXPECT_EQ(compose(baseRequest(c.message)).problem, ComposeProblem::none);
+}
+
 TEST(ComposeTest, BadOriginalIsInvalidMime) {
   auto r = baseRequest("To: b@example.com\r\n\r\nx\r\n");
   r.kind = ComposeKind::forward;
