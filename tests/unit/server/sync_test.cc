@@ -3,7 +3,9 @@
 // request decoder and mime::extractBodies with them.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <iostream>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -538,7 +540,10 @@ TEST_F(SyncTest, LargeInitialSyncKeepsTheStateSmall) {
                             "<airsyncbase:TruncationSize>0</airsyncbase:TruncationSize>"
                             "</airsyncbase:BodyPreference></Options>");
   std::vector<Command> all;
+  auto start = std::chrono::steady_clock::now();
   key = drain(key, &all, "<WindowSize>512</WindowSize>");
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  std::cout << "initial sync of " << kCount << " messages in windows of 512: " << ms.count() << " ms\n";
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kCount));
   auto cur = devices_->current(kUser, kDevice, std::to_string(inbox_));
   ASSERT_TRUE(cur && *cur);
