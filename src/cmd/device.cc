@@ -34,7 +34,8 @@ constexpr const char* kUsage =
     "  setup --url https://HOST:PORT --user U (--password-file F | --password-env VAR)\n"
     "        [--ca FILE] [--device-id ID] [--device-type T] [--version 16.1]\n"
     "        [--autodiscover EMAIL] [--email ADDR]\n"
-    "                                  set up the account: Autodiscover, OPTIONS, Provision, FolderSync\n"
+    "                                  set up the account: Autodiscover, OPTIONS, Provision, "
+    "FolderSync\n"
     "  folders                         FolderSync, then the folder hierarchy\n"
     "  sync [--folder NAME]            Sync a folder (default Inbox)\n"
     "  list [--folder NAME]            the messages synced so far, with their local IDs\n"
@@ -47,13 +48,14 @@ constexpr const char* kUsage =
     "  watch [--folder NAME] [--heartbeat S] [--count N]\n"
     "                                  Ping; print \"new: FOLDER FROM SUBJECT\" per new message\n";
 
-const std::vector<std::string> kValued = {"state", "url", "user", "password-file", "password-env", "ca",
-                                          "device-id", "device-type", "version", "autodiscover", "email",
-                                          "folder", "to", "cc", "subject", "body", "body-file",
-                                          "to-folder", "heartbeat", "count"};
+const std::vector<std::string> kValued = {
+    "state",       "url",     "user",         "password-file", "password-env", "ca",   "device-id",
+    "device-type", "version", "autodiscover", "email",         "folder",       "to",   "cc",
+    "subject",     "body",    "body-file",    "to-folder",     "heartbeat",    "count"};
 
 int failWith(const Error& e) {
-  std::fprintf(stderr, "rampart device: %s\n", e.detail.empty() ? e.message().c_str() : e.detail.c_str());
+  std::fprintf(stderr, "rampart device: %s\n",
+               e.detail.empty() ? e.message().c_str() : e.detail.c_str());
   return device::isWiped(e) ? 3 : 1;
 }
 
@@ -107,7 +109,8 @@ Result<std::string> bodyOf(const Args& args) {
 }
 
 Result<std::int64_t> localId(const std::vector<std::string>& pos) {
-  if (pos.size() < 2) return fail(Errc::invalid_argument, "which message? (an ID from `rampart device list`)");
+  if (pos.size() < 2)
+    return fail(Errc::invalid_argument, "which message? (an ID from `rampart device list`)");
   try {
     std::size_t used = 0;
     long long v = std::stoll(pos[1], &used);
@@ -117,9 +120,7 @@ Result<std::int64_t> localId(const std::vector<std::string>& pos) {
   return fail(Errc::invalid_argument, "not a message ID: " + pos[1]);
 }
 
-void notify(const std::string& line) {
-  std::fprintf(stderr, "%s\n", line.c_str());
-}
+void notify(const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }
 
 // "2026-11-24T21:00:00.000Z" -> "2026-11-24 21:00".
 std::string shortDate(const std::string& iso) {
@@ -166,8 +167,8 @@ int setup(const Args& args) {
       std::printf("autodiscover: skipped (%s)\n", report->autodiscover_note.c_str());
     }
   }
-  std::printf("account %s on %s: protocol %s, provisioned, %zu folders\n", o.user.c_str(), o.url.c_str(),
-              report->version.c_str(), report->folders);
+  std::printf("account %s on %s: protocol %s, provisioned, %zu folders\n", o.user.c_str(),
+              o.url.c_str(), report->version.c_str(), report->folders);
   std::printf("state: %s (mode 0600; it holds the password)\n", path.c_str());
   return 0;
 }
@@ -183,8 +184,8 @@ int runDevice(const Args& args) {
   const std::string& verb = pos[0];
   if (verb == "setup") return setup(args);
 
-  static const std::vector<std::string> kVerbs = {"folders", "sync", "list", "read", "send", "reply",
-                                                  "forward", "move", "delete", "watch"};
+  static const std::vector<std::string> kVerbs = {"folders", "sync",    "list", "read",   "send",
+                                                  "reply",   "forward", "move", "delete", "watch"};
   if (std::find(kVerbs.begin(), kVerbs.end(), verb) == kVerbs.end()) {
     return usageError("unknown command '" + verb + "'");
   }
@@ -197,15 +198,16 @@ int runDevice(const Args& args) {
     auto folders = client->folders();
     if (!folders) return failWith(folders.error());
     for (const auto& f : *folders) {
-      std::printf("%-12s type=%-3d %s\n", f.folder.server_id.c_str(), f.folder.type, f.folder.display_name.c_str());
+      std::printf("%-12s type=%-3d %s\n", f.folder.server_id.c_str(), f.folder.type,
+                  f.folder.display_name.c_str());
     }
     return 0;
   }
   if (verb == "sync") {
     auto r = client->sync(folder);
     if (!r) return failWith(r.error());
-    std::printf("%s: %zu new, %zu changed, %zu deleted\n", r->folder_name.c_str(), r->added.size(), r->changed,
-                r->removed);
+    std::printf("%s: %zu new, %zu changed, %zu deleted\n", r->folder_name.c_str(), r->added.size(),
+                r->changed, r->removed);
     return 0;
   }
   if (verb == "list") {
@@ -214,7 +216,8 @@ int runDevice(const Args& args) {
     std::printf("%-5s %-2s %-16s  %-32s %s\n", "ID", "", "DATE", "FROM", "SUBJECT");
     for (const auto& i : *items) {
       std::printf("%-5lld %c%c %-16s  %-32s %s\n", static_cast<long long>(i.id), i.read ? ' ' : 'N',
-                  i.flagged ? 'F' : ' ', shortDate(i.date).c_str(), i.from.c_str(), i.subject.c_str());
+                  i.flagged ? 'F' : ' ', shortDate(i.date).c_str(), i.from.c_str(),
+                  i.subject.c_str());
     }
     return 0;
   }
@@ -230,7 +233,8 @@ int runDevice(const Args& args) {
       return usageError("--heartbeat and --count take numbers");
     }
     auto st = client->watch(o, [](const device::SyncReport& r, const device::LocalItem& item) {
-      std::printf("new: %s %s %s\n", r.folder_name.c_str(), item.from.c_str(), item.subject.c_str());
+      std::printf("new: %s %s %s\n", r.folder_name.c_str(), item.from.c_str(),
+                  item.subject.c_str());
       std::fflush(stdout);
     });
     if (!st) return failWith(st.error());
@@ -255,9 +259,11 @@ int runDevice(const Args& args) {
   if (verb == "read") {
     auto m = client->read(*id);
     if (!m) return failWith(m.error());
-    std::printf("Folder: %s\nFrom: %s\nTo: %s\n", m->folder_name.c_str(), m->item.from.c_str(), m->to.c_str());
+    std::printf("Folder: %s\nFrom: %s\nTo: %s\n", m->folder_name.c_str(), m->item.from.c_str(),
+                m->to.c_str());
     if (!m->cc.empty()) std::printf("Cc: %s\n", m->cc.c_str());
-    std::printf("Date: %s\nSubject: %s\n\n%s", m->item.date.c_str(), m->item.subject.c_str(), m->body.c_str());
+    std::printf("Date: %s\nSubject: %s\n\n%s", m->item.date.c_str(), m->item.subject.c_str(),
+                m->body.c_str());
     if (!m->body.empty() && m->body.back() != '\n') std::printf("\n");
     if (m->truncated) std::printf("[truncated by the server]\n");
     return 0;

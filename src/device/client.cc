@@ -20,9 +20,9 @@ namespace rampart::device {
 namespace {
 
 constexpr std::string_view kWiped = "the server ordered a remote wipe; the local state was erased";
-constexpr int kMaxRetries = 3;           // 449/142 re-provisions and 503 waits per call
-constexpr int kMaxRetryAfter = 300;      // seconds: our bound on a server's Retry-After
-constexpr int kMaxSyncRounds = 10'000;   // MoreAvailable rounds per folder sync
+constexpr int kMaxRetries = 3;          // 449/142 re-provisions and 503 waits per call
+constexpr int kMaxRetryAfter = 300;     // seconds: our bound on a server's Retry-After
+constexpr int kMaxSyncRounds = 10'000;  // MoreAvailable rounds per folder sync
 
 std::string randomHex(std::size_t bytes) {
   std::vector<std::uint8_t> raw(bytes);
@@ -62,7 +62,8 @@ int retryAfterSeconds(const std::optional<std::string>& value) {
 }
 
 Result<wbxml::Document> decodeBody(const std::string& body) {
-  auto doc = wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+  auto doc =
+      wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
   if (!doc) return fail(Errc::protocol_error, "the server's WBXML: " + doc.error().message());
   return doc;
 }
@@ -89,7 +90,8 @@ bool isWiped(const Error& error) {
   return error.is(Errc::permission_denied) && error.detail == kWiped;
 }
 
-std::optional<std::string> chooseVersion(std::string_view server_versions, std::string_view max_version) {
+std::optional<std::string> chooseVersion(std::string_view server_versions,
+                                         std::string_view max_version) {
   auto max = eas::versionToByte(max_version);
   if (!max) return std::nullopt;
   std::optional<std::string> best;
@@ -119,14 +121,17 @@ Result<Client> Client::open(const std::string& state_path, Notify notify) {
   auto account = state->account();
   if (!account) return fail(account.error());
   if (!*account || (*account)->url.empty()) {
-    return fail(Errc::not_found, "no account in " + state_path + ": run `rampart device setup` first");
+    return fail(Errc::not_found,
+                "no account in " + state_path + ": run `rampart device setup` first");
   }
   auto transport = Transport::create(**account);
   if (!transport) return fail(transport.error());
-  return Client(state_path, std::move(*state), std::move(**account), std::move(*transport), std::move(notify));
+  return Client(state_path, std::move(*state), std::move(**account), std::move(*transport),
+                std::move(notify));
 }
 
-Result<SetupReport> Client::setup(const std::string& state_path, const SetupOptions& o, Notify notify) {
+Result<SetupReport> Client::setup(const std::string& state_path, const SetupOptions& o,
+                                  Notify notify) {
   if (o.user.empty()) return fail(Errc::invalid_argument, "a user name is needed (--user)");
   if (o.password.empty()) return fail(Errc::invalid_argument, "a password is needed");
   Account a;
@@ -139,10 +144,13 @@ Result<SetupReport> Client::setup(const std::string& state_path, const SetupOpti
   a.max_version = o.max_version;
   a.email = !o.email.empty() ? o.email : !o.autodiscover_email.empty() ? o.autodiscover_email : "";
   if (a.device_id.size() > eas::kMaxDeviceIdLength ||
-      !std::all_of(a.device_id.begin(), a.device_id.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
-    return fail(Errc::invalid_argument, "the device id must be 1-32 letters and digits (MS-ASHTTP 2.2.1.1.1.2.3)");
+      !std::all_of(a.device_id.begin(), a.device_id.end(),
+                   [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+    return fail(Errc::invalid_argument,
+                "the device id must be 1-32 letters and digits (MS-ASHTTP 2.2.1.1.1.2.3)");
   }
-  if (!eas::versionToByte(a.max_version)) return fail(Errc::invalid_argument, "bad --version " + a.max_version);
+  if (!eas::versionToByte(a.max_version))
+    return fail(Errc::invalid_argument, "bad --version " + a.max_version);
   auto transport = Transport::create(a);
   if (!transport) return fail(transport.error());
 
@@ -158,9 +166,12 @@ Result<SetupReport> Client::setup(const std::string& state_path, const SetupOpti
       report.autodiscover_note = "HTTP " + std::to_string(reply->status);
     } else {
       AutodiscoverResult r = parseAutodiscover(reply->body);
-      if (r.url) report.autodiscover_url = r.url;
-      else if (r.redirect) report.autodiscover_note = "redirected to " + *r.redirect + " (not followed)";
-      else report.autodiscover_note = r.error.value_or("no MobileSync server in the answer");
+      if (r.url)
+        report.autodiscover_url = r.url;
+      else if (r.redirect)
+        report.autodiscover_note = "redirected to " + *r.redirect + " (not followed)";
+      else
+        report.autodiscover_note = r.error.value_or("no MobileSync server in the answer");
     }
   }
 
@@ -172,10 +183,12 @@ Result<SetupReport> Client::setup(const std::string& state_path, const SetupOpti
   if (options->status != 200) {
     return fail(Errc::protocol_error, "OPTIONS answered HTTP " + std::to_string(options->status));
   }
-  if (!options->versions) return fail(Errc::protocol_error, "OPTIONS: no MS-ASProtocolVersions header");
+  if (!options->versions)
+    return fail(Errc::protocol_error, "OPTIONS: no MS-ASProtocolVersions header");
   auto version = chooseVersion(*options->versions, a.max_version);
   if (!version) {
-    return fail(Errc::protocol_error, "no common protocol version (server: " + *options->versions + ")");
+    return fail(Errc::protocol_error,
+                "no common protocol version (server: " + *options->versions + ")");
   }
   a.version = *version;
   report.version = *version;
@@ -185,7 +198,8 @@ Result<SetupReport> Client::setup(const std::string& state_path, const SetupOpti
   auto state = DeviceState::open(state_path);
   if (!state) return fail(state.error());
   if (auto st = state->saveAccount(a); !st) return fail(st.error());
-  Client client(state_path, std::move(*state), std::move(a), std::move(*transport), std::move(notify));
+  Client client(state_path, std::move(*state), std::move(a), std::move(*transport),
+                std::move(notify));
   if (auto st = client.provision(); !st) return fail(st.error());
   if (auto st = client.folderSync(); !st) return fail(st.error());
   auto folders = client.state_.folders();
@@ -212,21 +226,26 @@ Result<std::optional<wbxml::Document>> Client::call(std::string_view cmd, const 
       case 403:
         return fail(Errc::permission_denied, "access denied by the server (device blocked?)");
       case 449:  // MS-ASHTTP 3.2.5.1: provision again, then retry
-        if (++provisions > kMaxRetries) return fail(Errc::protocol_error, "the server keeps asking for Provision");
+        if (++provisions > kMaxRetries)
+          return fail(Errc::protocol_error, "the server keeps asking for Provision");
         say(std::string(cmd) + ": the server asks for Provision (HTTP 449)");
         if (auto st = provision(); !st) return fail(st.error());
         continue;
       case 501:
-        return fail(Errc::unavailable, "the server does not implement " + std::string(cmd) + " (HTTP 501)");
+        return fail(Errc::unavailable,
+                    "the server does not implement " + std::string(cmd) + " (HTTP 501)");
       case 503: {
-        if (++waits > kMaxRetries) return fail(Errc::unavailable, "the server is unavailable (HTTP 503)");
+        if (++waits > kMaxRetries)
+          return fail(Errc::unavailable, "the server is unavailable (HTTP 503)");
         int seconds = retryAfterSeconds(reply->retry_after);
-        say(std::string(cmd) + ": server busy (HTTP 503), retrying in " + std::to_string(seconds) + " s");
+        say(std::string(cmd) + ": server busy (HTTP 503), retrying in " + std::to_string(seconds) +
+            " s");
         std::this_thread::sleep_for(std::chrono::seconds(seconds));
         continue;
       }
       default:
-        return fail(Errc::protocol_error, std::string(cmd) + ": HTTP " + std::to_string(reply->status));
+        return fail(Errc::protocol_error,
+                    std::string(cmd) + ": HTTP " + std::to_string(reply->status));
     }
     if (reply->body.empty()) return std::optional<wbxml::Document>{};
     auto doc = decodeBody(reply->body);
@@ -265,8 +284,10 @@ Status Client::provision() {
     auto reply = transport_.command(account_, "Provision", *body);
     if (!reply) return fail(reply.error());
     if (reply->status == 401) return fail(Errc::unauthenticated, "authentication failed");
-    if (reply->status == 403) return fail(Errc::permission_denied, "access denied by the server (device blocked?)");
-    if (reply->status != 200) return fail(Errc::protocol_error, "Provision: HTTP " + std::to_string(reply->status));
+    if (reply->status == 403)
+      return fail(Errc::permission_denied, "access denied by the server (device blocked?)");
+    if (reply->status != 200)
+      return fail(Errc::protocol_error, "Provision: HTTP " + std::to_string(reply->status));
     auto doc = decodeBody(reply->body);
     if (!doc) return fail(doc.error());
     auto res = eas::decodeProvisionResponse(*doc);
@@ -281,7 +302,8 @@ Status Client::provision() {
       account_.policy_key = p.policy_key ? std::to_string(*p.policy_key) : "";
       break;
     }
-    if (p.status != 1) return fail(Errc::protocol_error, "Provision: Policy Status " + std::to_string(p.status));
+    if (p.status != 1)
+      return fail(Errc::protocol_error, "Provision: Policy Status " + std::to_string(p.status));
     if (!p.policy_key) return fail(Errc::protocol_error, "Provision: no PolicyKey");
     if (phase == 1) {
       // We accept the whole policy: acknowledge with Status 1 (2.2.2.54.1).
@@ -299,14 +321,17 @@ Status Client::provision() {
 Status Client::wipe(bool account_only) {
   // MS-ASPROV 3.1.5.1.2: acknowledge with (AccountOnly)RemoteWipe{Status 1}, then wipe.
   eas::ProvisionRequest ack;
-  if (account_only && versionAtLeast(account_.version, "16.1")) ack.account_only_remote_wipe_status = 1;
-  else ack.remote_wipe_status = 1;
+  if (account_only && versionAtLeast(account_.version, "16.1"))
+    ack.account_only_remote_wipe_status = 1;
+  else
+    ack.remote_wipe_status = 1;
   auto body = eas::encodeProvisionRequest(ack, account_.version);
   if (body) {
     auto reply = transport_.command(account_, "Provision", *body);
     if (!reply || reply->status != 200) say("remote wipe: the acknowledgement was not accepted");
   }
-  say(account_only ? "the server ordered an account-only remote wipe" : "the server ordered a remote wipe");
+  say(account_only ? "the server ordered an account-only remote wipe"
+                   : "the server ordered a remote wipe");
   if (auto st = DeviceState::erase(path_); !st) return st;
   return fail(Errc::permission_denied, std::string(kWiped));
 }
@@ -359,7 +384,8 @@ Result<LocalFolder> Client::folderByName(const std::string& name) {
 // ---- Sync ----
 
 Result<SyncReport> Client::syncFolder(const LocalFolder& folder, std::vector<ClientChange> changes,
-                                      std::vector<std::string> fetch, std::vector<ServerItem>* fetched) {
+                                      std::vector<std::string> fetch,
+                                      std::vector<ServerItem>* fetched) {
   SyncReport report;
   report.folder_name = folder.folder.display_name;
   std::string key = folder.sync_key;
@@ -409,11 +435,13 @@ Result<SyncReport> Client::syncFolder(const LocalFolder& folder, std::vector<Cli
       for (auto& f : r->fetched) fetched->push_back(std::move(f));
     }
     for (const auto& [id, status] : r->failed) {
-      say("Sync: the server refused the change to " + id + " (Status " + std::to_string(status) + ")");
+      say("Sync: the server refused the change to " + id + " (Status " + std::to_string(status) +
+          ")");
     }
     bool first = key == "0";
     key = r->sync_key;
-    if (auto st = state_.setFolderSyncKey(folder.folder.server_id, key); !st) return fail(st.error());
+    if (auto st = state_.setFolderSyncKey(folder.folder.server_id, key); !st)
+      return fail(st.error());
     // After the initial key, go on for the items; then while MoreAvailable
     // or while changes still wait to be sent.
     if (!first && !r->more_available && changes.empty() && fetch.empty()) break;
@@ -436,7 +464,9 @@ Result<std::vector<LocalItem>> Client::list(const std::string& name) {
 Result<LocalItem> Client::itemById(std::int64_t local_id) {
   auto item = state_.item(local_id);
   if (!item) return fail(item.error());
-  if (!*item) return fail(Errc::not_found, "no message " + std::to_string(local_id) + " (see `rampart device list`)");
+  if (!*item)
+    return fail(Errc::not_found,
+                "no message " + std::to_string(local_id) + " (see `rampart device list`)");
   return **item;
 }
 
@@ -447,9 +477,11 @@ Result<Message> Client::read(std::int64_t local_id) {
   if (!item) return fail(item.error());
   auto folders = state_.folders();
   if (!folders) return fail(folders.error());
-  auto folder = std::find_if(folders->begin(), folders->end(),
-                             [&](const LocalFolder& f) { return f.folder.server_id == item->folder_id; });
-  if (folder == folders->end()) return fail(Errc::not_found, "the message's folder is gone; run sync");
+  auto folder = std::find_if(folders->begin(), folders->end(), [&](const LocalFolder& f) {
+    return f.folder.server_id == item->folder_id;
+  });
+  if (folder == folders->end())
+    return fail(Errc::not_found, "the message's folder is gone; run sync");
   Message m;
   m.item = *item;
   m.folder_name = folder->folder.display_name;
@@ -463,7 +495,8 @@ Result<Message> Client::read(std::int64_t local_id) {
   if (doc && *doc) {
     auto r = parseItemFetch(**doc);
     if (!r) return fail(r.error());
-    if (r->status == 1 && r->fetch_status == 1) fields = r->fields;
+    if (r->status == 1 && r->fetch_status == 1)
+      fields = r->fields;
     else if (r->status == 1 && r->fetch_status == 6) {
       return fail(Errc::not_found, "the server no longer has message " + std::to_string(local_id));
     }
@@ -477,7 +510,8 @@ Result<Message> Client::read(std::int64_t local_id) {
     for (const ServerItem& f : fetched) {
       if (f.server_id == item->server_id) fields = f.fields;
     }
-    if (!fields) return fail(Errc::not_found, "the server did not return message " + std::to_string(local_id));
+    if (!fields)
+      return fail(Errc::not_found, "the server did not return message " + std::to_string(local_id));
   }
   if (fields->to) m.to = *fields->to;
   if (fields->cc) m.cc = *fields->cc;
@@ -513,7 +547,8 @@ std::string Client::fromAddress() const {
 
 Status Client::compose(ComposeRequest::Kind kind, const Draft& draft, const LocalItem* source) {
   if (!versionAtLeast(account_.version, "14.0")) {
-    return fail(Errc::unavailable, "sending needs protocol 14.0 or later (this account uses " + account_.version + ")");
+    return fail(Errc::unavailable, "sending needs protocol 14.0 or later (this account uses " +
+                                       account_.version + ")");
   }
   ComposeRequest q;
   q.kind = kind;
@@ -543,7 +578,8 @@ Draft draftFor(std::string from) {
   Draft d;
   d.from = std::move(from);
   d.date = rfc5322Date();
-  std::string domain = d.from.find('@') != std::string::npos ? d.from.substr(d.from.find('@') + 1) : "rampart.invalid";
+  std::string domain = d.from.find('@') != std::string::npos ? d.from.substr(d.from.find('@') + 1)
+                                                             : "rampart.invalid";
   d.message_id = "<" + randomHex(12) + "@" + domain + ">";
   return d;
 }
@@ -568,7 +604,8 @@ Status Client::send(const Outgoing& message) {
 Status Client::reply(std::int64_t local_id, const std::string& body) {
   auto item = itemById(local_id);
   if (!item) return fail(item.error());
-  if (item->from.empty()) return fail(Errc::invalid_argument, "message " + std::to_string(local_id) + " has no sender");
+  if (item->from.empty())
+    return fail(Errc::invalid_argument, "message " + std::to_string(local_id) + " has no sender");
   Draft d = draftFor(fromAddress());
   d.to = {item->from};
   d.subject = prefixed("Re: ", item->subject);
@@ -577,7 +614,8 @@ Status Client::reply(std::int64_t local_id, const std::string& body) {
   return compose(ComposeRequest::Kind::reply, d, &*item);
 }
 
-Status Client::forward(std::int64_t local_id, const std::vector<std::string>& to, const std::string& body) {
+Status Client::forward(std::int64_t local_id, const std::vector<std::string>& to,
+                       const std::string& body) {
   if (to.empty()) return fail(Errc::invalid_argument, "no recipient (--to)");
   auto item = itemById(local_id);
   if (!item) return fail(item.error());
@@ -595,7 +633,8 @@ Status Client::move(std::int64_t local_id, const std::string& to_folder) {
   if (!item) return fail(item.error());
   auto dst = folderByName(to_folder);
   if (!dst) return fail(dst.error());
-  if (dst->folder.server_id == item->folder_id) return fail(Errc::invalid_argument, "the message is already there");
+  if (dst->folder.server_id == item->folder_id)
+    return fail(Errc::invalid_argument, "the message is already there");
   auto body = buildMoveItems(item->server_id, item->folder_id, dst->folder.server_id);
   if (!body) return fail(body.error());
   auto doc = call("MoveItems", *body);
@@ -620,9 +659,11 @@ Status Client::remove(std::int64_t local_id) {
   if (!item) return fail(item.error());
   auto folders = state_.folders();
   if (!folders) return fail(folders.error());
-  auto folder = std::find_if(folders->begin(), folders->end(),
-                             [&](const LocalFolder& f) { return f.folder.server_id == item->folder_id; });
-  if (folder == folders->end()) return fail(Errc::not_found, "the message's folder is gone; run sync");
+  auto folder = std::find_if(folders->begin(), folders->end(), [&](const LocalFolder& f) {
+    return f.folder.server_id == item->folder_id;
+  });
+  if (folder == folders->end())
+    return fail(Errc::not_found, "the message's folder is gone; run sync");
   if (folder->sync_key == "0") return fail(Errc::invalid_argument, "sync the folder first");
   ClientChange c{ClientChange::Kind::delete_item, item->server_id, false};
   auto r = syncFolder(*folder, {c});
@@ -632,8 +673,10 @@ Status Client::remove(std::int64_t local_id) {
 
 // ---- watch ----
 
-Status Client::watch(const WatchOptions& o, const std::function<void(const SyncReport&, const LocalItem&)>& on_new) {
-  std::vector<std::string> names = o.folders.empty() ? std::vector<std::string>{"Inbox"} : o.folders;
+Status Client::watch(const WatchOptions& o,
+                     const std::function<void(const SyncReport&, const LocalItem&)>& on_new) {
+  std::vector<std::string> names =
+      o.folders.empty() ? std::vector<std::string>{"Inbox"} : o.folders;
   std::vector<LocalFolder> watched;
   for (const std::string& n : names) {
     auto f = folderByName(n);
@@ -688,13 +731,16 @@ Status Client::watch(const WatchOptions& o, const std::function<void(const SyncR
         continue;
       case 5:  // heartbeat out of range: the server says which to use
         if (!r.heartbeat || *r.heartbeat == heartbeat || ++failures > kMaxRetries) {
-          return fail(Errc::protocol_error, "Ping: the server refuses heartbeat " + std::to_string(heartbeat));
+          return fail(Errc::protocol_error,
+                      "Ping: the server refuses heartbeat " + std::to_string(heartbeat));
         }
-        say("Ping: heartbeat " + std::to_string(heartbeat) + " s refused, using " + std::to_string(*r.heartbeat) + " s");
+        say("Ping: heartbeat " + std::to_string(heartbeat) + " s refused, using " +
+            std::to_string(*r.heartbeat) + " s");
         heartbeat = std::clamp<std::uint32_t>(*r.heartbeat, 1, 3540);
         continue;
       case 6:  // too many folders
-        if (!r.max_folders || *r.max_folders == 0 || watched.size() <= *r.max_folders || ++failures > kMaxRetries) {
+        if (!r.max_folders || *r.max_folders == 0 || watched.size() <= *r.max_folders ||
+            ++failures > kMaxRetries) {
           return fail(Errc::protocol_error, "Ping: too many folders (Status 6)");
         }
         say("Ping: the server allows " + std::to_string(*r.max_folders) + " folders");

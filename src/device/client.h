@@ -107,14 +107,16 @@ class Client {
   Result<Message> read(std::int64_t local_id);
   Status send(const Outgoing& message);
   Status reply(std::int64_t local_id, const std::string& body);
-  Status forward(std::int64_t local_id, const std::vector<std::string>& to, const std::string& body);
+  Status forward(std::int64_t local_id, const std::vector<std::string>& to,
+                 const std::string& body);
   // MoveItems; the item keeps its local id.
   Status move(std::int64_t local_id, const std::string& to_folder);
   // Sync Delete (the server moves it to Deleted Items, MS-ASCMD 2.2.3.43).
   Status remove(std::int64_t local_id);
   // A Ping loop; `on_new` for each new message. Returns after options.count
   // new messages, or on an error.
-  Status watch(const WatchOptions& options, const std::function<void(const SyncReport&, const LocalItem&)>& on_new);
+  Status watch(const WatchOptions& options,
+               const std::function<void(const SyncReport&, const LocalItem&)>& on_new);
 
  private:
   Client(std::string path, DeviceState state, Account account, Transport transport, Notify notify)
@@ -126,13 +128,15 @@ class Client {
 
   // POSTs a command and decodes the answer; nullopt for an empty body.
   // Handles 401/403/449/501/503 and the 142-145 statuses.
-  Result<std::optional<wbxml::Document>> call(std::string_view cmd, const Bytes& body,
-                                              std::chrono::seconds timeout = std::chrono::seconds(60));
+  Result<std::optional<wbxml::Document>> call(
+      std::string_view cmd, const Bytes& body,
+      std::chrono::seconds timeout = std::chrono::seconds(60));
   Status provision();
   Status wipe(bool account_only);
   Result<LocalFolder> folderByName(const std::string& name);
   Result<SyncReport> syncFolder(const LocalFolder& folder, std::vector<ClientChange> changes,
-                                std::vector<std::string> fetch = {}, std::vector<ServerItem>* fetched = nullptr);
+                                std::vector<std::string> fetch = {},
+                                std::vector<ServerItem>* fetched = nullptr);
   Result<LocalItem> itemById(std::int64_t local_id);
   Status compose(ComposeRequest::Kind kind, const Draft& draft, const LocalItem* source);
   std::string fromAddress() const;
@@ -150,6 +154,7 @@ class Client {
 
 // The highest version both sides speak, at most `max_version`, from an
 // MS-ASProtocolVersions header ("2.5,12.0,12.1,14.0,14.1,16.0,16.1").
-std::optional<std::string> chooseVersion(std::string_view server_versions, std::string_view max_version);
+std::optional<std::string> chooseVersion(std::string_view server_versions,
+                                         std::string_view max_version);
 
 }  // namespace rampart::device

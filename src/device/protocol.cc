@@ -28,7 +28,8 @@ const Element* find(const Element& parent, std::string_view ns, std::string_view
   return nullptr;
 }
 
-std::vector<const Element*> findAll(const Element& parent, std::string_view ns, std::string_view name) {
+std::vector<const Element*> findAll(const Element& parent, std::string_view ns,
+                                    std::string_view name) {
   std::vector<const Element*> out;
   auto page = wbxml::pageOf(ns);
   if (!page) return out;
@@ -55,8 +56,8 @@ std::string textOf(const Element& e, std::size_t limit = kMaxField) {
   return bounded(raw, limit);
 }
 
-std::optional<std::string> optText(const Element& parent, std::string_view ns, std::string_view name,
-                                   std::size_t limit = kMaxField) {
+std::optional<std::string> optText(const Element& parent, std::string_view ns,
+                                   std::string_view name, std::size_t limit = kMaxField) {
   const Element* e = find(parent, ns, name);
   if (!e) return std::nullopt;
   return textOf(*e, limit);
@@ -78,7 +79,8 @@ Result<int> requiredNumber(const Element& parent, std::string_view ns, std::stri
   return number(*e, std::string(ns) + ":" + std::string(name));
 }
 
-Result<std::optional<int>> optionalNumber(const Element& parent, std::string_view ns, std::string_view name) {
+Result<std::optional<int>> optionalNumber(const Element& parent, std::string_view ns,
+                                          std::string_view name) {
   const Element* e = find(parent, ns, name);
   if (!e) return std::optional<int>{};
   auto v = number(*e, std::string(ns) + ":" + std::string(name));
@@ -107,7 +109,8 @@ EmailFields emailFields(const Element& data) {
   }
   if (const Element* body = find(data, "AirSyncBase", "Body")) {
     f.body = optText(*body, "AirSyncBase", "Data", kMaxBody);
-    if (const Element* t = find(*body, "AirSyncBase", "Truncated")) f.body_truncated = t->text == "1";
+    if (const Element* t = find(*body, "AirSyncBase", "Truncated"))
+      f.body_truncated = t->text == "1";
   }
   return f;
 }
@@ -258,19 +261,25 @@ Result<SyncResult> parseSync(const wbxml::Document& doc) {
   if (!status) return fail(status.error());
   r.status = *status;
   r.sync_key = optText(*c, "AirSync", "SyncKey").value_or("");
-  if (r.status == 1 && r.sync_key.empty()) return fail(Errc::protocol_error, "AirSync:SyncKey missing");
+  if (r.status == 1 && r.sync_key.empty())
+    return fail(Errc::protocol_error, "AirSync:SyncKey missing");
   r.more_available = find(*c, "AirSync", "MoreAvailable") != nullptr;
   if (const Element* commands = find(*c, "AirSync", "Commands")) {
     for (const Element& e : commands->children) {
       ServerItem item;
-      if (e.name == "Add") item.kind = ServerItem::Kind::add;
-      else if (e.name == "Change") item.kind = ServerItem::Kind::change;
-      else if (e.name == "Delete" || e.name == "SoftDelete") item.kind = ServerItem::Kind::remove;
-      else continue;
+      if (e.name == "Add")
+        item.kind = ServerItem::Kind::add;
+      else if (e.name == "Change")
+        item.kind = ServerItem::Kind::change;
+      else if (e.name == "Delete" || e.name == "SoftDelete")
+        item.kind = ServerItem::Kind::remove;
+      else
+        continue;
       auto id = optText(e, "AirSync", "ServerId");
       if (!id || id->empty()) return fail(Errc::protocol_error, "AirSync:ServerId missing");
       item.server_id = *id;
-      if (const Element* data = find(e, "AirSync", "ApplicationData")) item.fields = emailFields(*data);
+      if (const Element* data = find(e, "AirSync", "ApplicationData"))
+        item.fields = emailFields(*data);
       r.items.push_back(std::move(item));
     }
   }
@@ -283,7 +292,8 @@ Result<SyncResult> parseSync(const wbxml::Document& doc) {
       if (e.name == "Fetch" && item_status == 1) {
         ServerItem item;
         item.server_id = id;
-        if (const Element* data = find(e, "AirSync", "ApplicationData")) item.fields = emailFields(*data);
+        if (const Element* data = find(e, "AirSync", "ApplicationData"))
+          item.fields = emailFields(*data);
         r.fetched.push_back(std::move(item));
       } else if (item_status != 1) {
         r.failed.emplace_back(id, item_status);
@@ -426,7 +436,8 @@ Result<Bytes> buildItemFetch(std::string_view collection_id, std::string_view se
 }
 
 Result<FetchResult> parseItemFetch(const wbxml::Document& doc) {
-  if (!isRoot(doc, "ItemOperations", "ItemOperations")) return fail(wrongRoot("ItemOperations").error());
+  if (!isRoot(doc, "ItemOperations", "ItemOperations"))
+    return fail(wrongRoot("ItemOperations").error());
   FetchResult r;
   auto status = requiredNumber(doc.root, "ItemOperations", "Status");
   if (!status) return fail(status.error());
@@ -438,7 +449,8 @@ Result<FetchResult> parseItemFetch(const wbxml::Document& doc) {
   auto fs = requiredNumber(*fetch, "ItemOperations", "Status");
   if (!fs) return fail(fs.error());
   r.fetch_status = *fs;
-  if (const Element* props = find(*fetch, "ItemOperations", "Properties")) r.fields = emailFields(*props);
+  if (const Element* props = find(*fetch, "ItemOperations", "Properties"))
+    r.fields = emailFields(*props);
   return r;
 }
 
@@ -448,16 +460,22 @@ std::string buildAutodiscover(std::string_view email) {
   // MS-ASCMD 2.2.1.1.1 (request schema 6.1.1): the mobilesync request schema.
   std::string escaped;
   for (char c : email) {
-    if (c == '<') escaped += "&lt;";
-    else if (c == '>') escaped += "&gt;";
-    else if (c == '&') escaped += "&amp;";
-    else escaped += c;
+    if (c == '<')
+      escaped += "&lt;";
+    else if (c == '>')
+      escaped += "&gt;";
+    else if (c == '&')
+      escaped += "&amp;";
+    else
+      escaped += c;
   }
   return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
          "<Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/mobilesync/"
          "requestschema/2006\">\r\n"
          "<Request>\r\n"
-         "<EMailAddress>" + escaped + "</EMailAddress>\r\n"
+         "<EMailAddress>" +
+         escaped +
+         "</EMailAddress>\r\n"
          "<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/"
          "responseschema/2006</AcceptableResponseSchema>\r\n"
          "</Request>\r\n"
@@ -467,7 +485,8 @@ std::string buildAutodiscover(std::string_view email) {
 namespace {
 
 // The text of the first <name>...</name> (any prefix) inside `xml`, or nullopt.
-std::optional<std::string> xmlField(std::string_view xml, std::string_view name, std::size_t* end_out = nullptr) {
+std::optional<std::string> xmlField(std::string_view xml, std::string_view name,
+                                    std::size_t* end_out = nullptr) {
   std::size_t pos = 0;
   while ((pos = xml.find('<', pos)) != std::string_view::npos) {
     std::size_t close = xml.find('>', pos);
@@ -482,14 +501,23 @@ std::optional<std::string> xmlField(std::string_view xml, std::string_view name,
       if (text_end == std::string_view::npos) return std::nullopt;
       if (end_out) *end_out = text_end;
       std::string_view text = xml.substr(close + 1, text_end - close - 1);
-      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+        text.remove_prefix(1);
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.remove_suffix(1);
       std::string out;
       for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text.substr(i).starts_with("&amp;")) { out += '&'; i += 4; }
-        else if (text.substr(i).starts_with("&lt;")) { out += '<'; i += 3; }
-        else if (text.substr(i).starts_with("&gt;")) { out += '>'; i += 3; }
-        else out += text[i];
+        if (text.substr(i).starts_with("&amp;")) {
+          out += '&';
+          i += 4;
+        } else if (text.substr(i).starts_with("&lt;")) {
+          out += '<';
+          i += 3;
+        } else if (text.substr(i).starts_with("&gt;")) {
+          out += '>';
+          i += 3;
+        } else
+          out += text[i];
       }
       return bounded(out);
     }
@@ -530,7 +558,8 @@ AutodiscoverResult parseAutodiscover(std::string_view xml) {
 namespace {
 
 bool isAscii(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return static_cast<unsigned char>(c) < 0x80; });
 }
 
 std::string oneLine(std::string_view s) {
@@ -540,11 +569,13 @@ std::string oneLine(std::string_view s) {
 }
 
 std::string base64(std::string_view in) {
-  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kTable[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t v = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
+    std::uint32_t v =
+        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
     out += kTable[v >> 18];
     out += kTable[(v >> 12) & 63];
     out += kTable[(v >> 6) & 63];
@@ -607,8 +638,10 @@ std::string composeMime(const Draft& d) {
   for (std::size_t i = 0; i < d.body.size(); ++i) {
     char c = d.body[i];
     if (c == '\r') continue;
-    if (c == '\n') body += "\r\n";
-    else body += c;
+    if (c == '\n')
+      body += "\r\n";
+    else
+      body += c;
   }
   if (body.empty() || !body.ends_with("\r\n")) body += "\r\n";
   bool long_line = false;
@@ -633,8 +666,10 @@ std::string bareAddress(std::string_view address) {
   if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt) {
     return std::string(address.substr(lt + 1, gt - lt - 1));
   }
-  while (!address.empty() && std::isspace(static_cast<unsigned char>(address.front()))) address.remove_prefix(1);
-  while (!address.empty() && std::isspace(static_cast<unsigned char>(address.back()))) address.remove_suffix(1);
+  while (!address.empty() && std::isspace(static_cast<unsigned char>(address.front())))
+    address.remove_prefix(1);
+  while (!address.empty() && std::isspace(static_cast<unsigned char>(address.back())))
+    address.remove_suffix(1);
   if (address.size() >= 2 && address.front() == '"' && address.back() == '"') {
     address = address.substr(1, address.size() - 2);
   }

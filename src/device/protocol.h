@@ -34,7 +34,8 @@ struct Folder {
   std::string server_id;
   std::string parent_id;
   std::string display_name;
-  int type = 0;  // MS-ASCMD 2.2.3.186.3: 2 Inbox, 3 Drafts, 4 Deleted, 5 Sent, 6 Outbox, 12 user mail
+  int type =
+      0;  // MS-ASCMD 2.2.3.186.3: 2 Inbox, 3 Drafts, 4 Deleted, 5 Sent, 6 Outbox, 12 user mail
 
   bool operator==(const Folder&) const = default;
 };
@@ -75,9 +76,9 @@ struct ClientChange {
 
 struct SyncRequest {
   std::string collection_id;
-  std::string sync_key;         // "0" for the initial sync
+  std::string sync_key;  // "0" for the initial sync
   std::uint32_t window_size = 512;
-  bool with_options = true;     // BodyPreference plain text, truncated (not on SyncKey 0)
+  bool with_options = true;  // BodyPreference plain text, truncated (not on SyncKey 0)
   std::uint32_t truncation = 256;
   std::vector<ClientChange> changes;
   std::vector<std::string> fetch;  // Commands/Fetch ServerIds (full body)
@@ -91,7 +92,7 @@ struct ServerItem {
 };
 
 struct SyncResult {
-  int status = 0;  // the collection's Status, or the top-level one when there is no collection
+  int status = 0;      // the collection's Status, or the top-level one when there is no collection
   bool empty = false;  // empty body: nothing changed (MS-ASCMD 3.2.5.1.1 / 2.2.1.21)
   std::string sync_key;
   bool more_available = false;
@@ -114,7 +115,7 @@ struct PingFolder {
 struct PingResult {
   int status = 0;  // 1 expired, 2 changes, 3 missing parameters, 4 syntax, 5 bad
                    // heartbeat, 6 too many folders, 7 hierarchy changed, 8 server error
-  std::vector<std::string> changed;  // Folders/Folder (status 2)
+  std::vector<std::string> changed;          // Folders/Folder (status 2)
   std::optional<std::uint32_t> heartbeat;    // status 5: the limit to use
   std::optional<std::uint32_t> max_folders;  // status 6
 };
@@ -131,7 +132,7 @@ struct ComposeRequest {
   std::string folder_id;  // Source/FolderId (reply, forward)
   std::string item_id;    // Source/ItemId (reply, forward)
   bool save_in_sent = true;
-  std::string mime;       // the RFC 5322 message
+  std::string mime;  // the RFC 5322 message
 };
 
 Result<Bytes> buildCompose(const ComposeRequest& request);

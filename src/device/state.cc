@@ -92,17 +92,28 @@ Result<std::optional<Account>> DeviceState::account() {
     any = true;
     std::string k = s->columnText(0);
     std::string v = s->columnText(1);
-    if (k == "url") a.url = v;
-    else if (k == "user") a.user = v;
-    else if (k == "password") a.password = v;
-    else if (k == "ca_file") a.ca_file = v;
-    else if (k == "device_id") a.device_id = v;
-    else if (k == "device_type") a.device_type = v;
-    else if (k == "version") a.version = v;
-    else if (k == "max_version") a.max_version = v;
-    else if (k == "policy_key") a.policy_key = v;
-    else if (k == "folder_sync_key") a.folder_sync_key = v;
-    else if (k == "email") a.email = v;
+    if (k == "url")
+      a.url = v;
+    else if (k == "user")
+      a.user = v;
+    else if (k == "password")
+      a.password = v;
+    else if (k == "ca_file")
+      a.ca_file = v;
+    else if (k == "device_id")
+      a.device_id = v;
+    else if (k == "device_type")
+      a.device_type = v;
+    else if (k == "version")
+      a.version = v;
+    else if (k == "max_version")
+      a.max_version = v;
+    else if (k == "policy_key")
+      a.policy_key = v;
+    else if (k == "folder_sync_key")
+      a.folder_sync_key = v;
+    else if (k == "email")
+      a.email = v;
   }
   if (!any) return std::optional<Account>{};
   return std::optional<Account>{std::move(a)};
@@ -135,7 +146,8 @@ Status DeviceState::saveAccount(const Account& a) {
 }
 
 Result<std::vector<LocalFolder>> DeviceState::folders() {
-  auto s = db_.prepare("SELECT server_id, parent_id, name, type, sync_key FROM folders ORDER BY type, name");
+  auto s = db_.prepare(
+      "SELECT server_id, parent_id, name, type, sync_key FROM folders ORDER BY type, name");
   if (!s) return fail(s.error());
   std::vector<LocalFolder> out;
   for (;;) {
@@ -162,7 +174,10 @@ Status DeviceState::applyFolderSync(const FolderSyncResult& r) {
     for (const auto* list : {&r.adds, &r.updates}) {
       for (const Folder& f : *list) {
         upsert->reset();
-        upsert->bind(1, f.server_id).bind(2, f.parent_id).bind(3, f.display_name).bind(4, std::int64_t{f.type});
+        upsert->bind(1, f.server_id)
+            .bind(2, f.parent_id)
+            .bind(3, f.display_name)
+            .bind(4, std::int64_t{f.type});
         if (auto st = upsert->run(); !st) return st;
       }
     }
@@ -180,9 +195,7 @@ Status DeviceState::applyFolderSync(const FolderSyncResult& r) {
   });
 }
 
-Status DeviceState::resetHierarchy() {
-  return db_.exec("DELETE FROM items; DELETE FROM folders;");
-}
+Status DeviceState::resetHierarchy() { return db_.exec("DELETE FROM items; DELETE FROM folders;"); }
 
 Status DeviceState::setFolderSyncKey(const std::string& folder_id, const std::string& sync_key) {
   auto s = db_.prepare("UPDATE folders SET sync_key = ?2 WHERE server_id = ?1");
@@ -195,9 +208,11 @@ Result<std::vector<LocalItem>> DeviceState::applySync(const std::string& folder_
   std::vector<LocalItem> added;
   auto st = store::sqlite::transaction(db_, [&]() -> Status {
     auto insert = db_.prepare(
-        "INSERT INTO items (folder_id, server_id, subject, sender, recipients, date, read, flagged) "
+        "INSERT INTO items (folder_id, server_id, subject, sender, recipients, date, read, "
+        "flagged) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
-        "ON CONFLICT (folder_id, server_id) DO UPDATE SET subject = ?3, sender = ?4, recipients = ?5, "
+        "ON CONFLICT (folder_id, server_id) DO UPDATE SET subject = ?3, sender = ?4, recipients = "
+        "?5, "
         "date = ?6, read = ?7, flagged = ?8");
     auto find = db_.prepare("SELECT " + std::string(kItemColumns) +
                             " FROM items WHERE folder_id = ?1 AND server_id = ?2");
@@ -257,7 +272,8 @@ Status DeviceState::clearItems(const std::string& folder_id) {
 }
 
 Result<std::vector<LocalItem>> DeviceState::items(const std::string& folder_id) {
-  auto s = db_.prepare("SELECT " + std::string(kItemColumns) + " FROM items WHERE folder_id = ?1 ORDER BY id");
+  auto s = db_.prepare("SELECT " + std::string(kItemColumns) +
+                       " FROM items WHERE folder_id = ?1 ORDER BY id");
   if (!s) return fail(s.error());
   s->bind(1, folder_id);
   std::vector<LocalItem> out;
@@ -292,7 +308,8 @@ Status DeviceState::removeItem(std::int64_t local_id) {
   return s->bind(1, local_id).run();
 }
 
-Status DeviceState::moveItem(std::int64_t local_id, const std::string& folder_id, const std::string& server_id) {
+Status DeviceState::moveItem(std::int64_t local_id, const std::string& folder_id,
+                             const std::string& server_id) {
   auto s = db_.prepare("UPDATE OR REPLACE items SET folder_id = ?2, server_id = ?3 WHERE id = ?1");
   if (!s) return fail(s.error());
   return s->bind(1, local_id).bind(2, folder_id).bind(3, server_id).run();

@@ -22,17 +22,17 @@
 namespace rampart::device {
 
 struct Account {
-  std::string url;        // "https://host:port" (the EAS path is added per request)
+  std::string url;  // "https://host:port" (the EAS path is added per request)
   std::string user;
   std::string password;
   std::string ca_file;    // empty: the system trust store
   std::string device_id;  // 1-32 letters/digits
   std::string device_type;
-  std::string version;    // negotiated protocol version, e.g. "16.1"
+  std::string version;      // negotiated protocol version, e.g. "16.1"
   std::string max_version;  // what the user asked for at setup
   std::string policy_key;   // final key; empty before Provision
   std::string folder_sync_key = "0";
-  std::string email;        // the user's address (From:), if known
+  std::string email;  // the user's address (From:), if known
 };
 
 struct LocalFolder {
@@ -71,7 +71,8 @@ class DeviceState {
   Status setFolderSyncKey(const std::string& folder_id, const std::string& sync_key);
 
   // Applies Sync Commands to a folder's items; returns the newly added ones.
-  Result<std::vector<LocalItem>> applySync(const std::string& folder_id, const std::vector<ServerItem>& items);
+  Result<std::vector<LocalItem>> applySync(const std::string& folder_id,
+                                           const std::vector<ServerItem>& items);
   // Drops a folder's items (Sync Status 3: start over from key 0).
   Status clearItems(const std::string& folder_id);
 
@@ -80,7 +81,8 @@ class DeviceState {
   Status setRead(std::int64_t local_id, bool read);
   Status removeItem(std::int64_t local_id);
   // After MoveItems: the item keeps its local id under its new folder and id.
-  Status moveItem(std::int64_t local_id, const std::string& folder_id, const std::string& server_id);
+  Status moveItem(std::int64_t local_id, const std::string& folder_id,
+                  const std::string& server_id);
 
  private:
   explicit DeviceState(store::sqlite::Database db) : db_(std::move(db)) {}

@@ -31,8 +31,10 @@ Result<http::Response> fetchBlocking(const net::tcp::endpoint& endpoint, const h
   Result<http::Response> result = fail(Errc::internal, "no response");
   asio::co_spawn(io, http::fetch(endpoint, req, options),
                  [&result](std::exception_ptr e, Result<http::Response> r) {
-                   if (e) result = fail(Errc::internal, "HTTP client failed");
-                   else result = std::move(r);
+                   if (e)
+                     result = fail(Errc::internal, "HTTP client failed");
+                   else
+                     result = std::move(r);
                  });
   io.run();
   return result;
@@ -55,7 +57,8 @@ Result<ServerUrl> parseUrl(std::string_view url) {
   if (authority.empty()) return fail(Errc::invalid_argument, "the URL names no host");
   if (authority.front() == '[') {  // [v6]:port
     auto close = authority.find(']');
-    if (close == std::string_view::npos) return fail(Errc::invalid_argument, "bad IPv6 address in the URL");
+    if (close == std::string_view::npos)
+      return fail(Errc::invalid_argument, "bad IPv6 address in the URL");
     out.host = std::string(authority.substr(1, close - 1));
     authority.remove_prefix(close + 1);
     if (authority.starts_with(":")) out.port = std::string(authority.substr(1));
@@ -75,12 +78,14 @@ Result<ServerUrl> parseUrl(std::string_view url) {
 }
 
 std::string basicAuth(std::string_view user, std::string_view password) {
-  static constexpr char kTable[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kTable[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string in = std::string(user) + ":" + std::string(password);
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t v = (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
+    std::uint32_t v =
+        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
     for (int s : {18, 12, 6, 0}) out += kTable[(v >> s) & 63];
   }
   if (i < in.size()) {
@@ -155,7 +160,8 @@ Result<Reply> Transport::options(const Account& account) {
 }
 
 Result<Reply> Transport::command(const Account& account, std::string_view cmd,
-                                 const std::vector<std::uint8_t>& body, std::chrono::seconds timeout) {
+                                 const std::vector<std::uint8_t>& body,
+                                 std::chrono::seconds timeout) {
   // MS-ASHTTP 2.2.1.1.1.2: the plain query; the version and key go in headers.
   eas::EasRequest line;
   line.command = std::string(cmd);

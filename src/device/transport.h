@@ -40,9 +40,9 @@ struct Reply {
   int status = 0;  // HTTP status
   std::string body;
   std::string content_type;
-  std::optional<std::string> retry_after;     // Retry-After, seconds or an HTTP date
-  std::optional<std::string> versions;        // MS-ASProtocolVersions (OPTIONS)
-  std::optional<std::string> commands;        // MS-ASProtocolCommands (OPTIONS)
+  std::optional<std::string> retry_after;  // Retry-After, seconds or an HTTP date
+  std::optional<std::string> versions;     // MS-ASProtocolVersions (OPTIONS)
+  std::optional<std::string> commands;     // MS-ASProtocolCommands (OPTIONS)
 };
 
 class Transport {
@@ -55,13 +55,15 @@ class Transport {
   Result<Reply> options(const Account& account);
   // POST of a WBXML command body; `policy_key` empty sends no X-MS-PolicyKey.
   // `timeout` bounds each read and write (Ping needs more than the heartbeat).
-  Result<Reply> command(const Account& account, std::string_view cmd, const std::vector<std::uint8_t>& body,
+  Result<Reply> command(const Account& account, std::string_view cmd,
+                        const std::vector<std::uint8_t>& body,
                         std::chrono::seconds timeout = std::chrono::seconds(60));
   // POST /autodiscover/autodiscover.xml (MS-ASCMD 2.2.1.1) with a text/xml body.
   Result<Reply> autodiscover(const Account& account, const std::string& xml);
 
  private:
-  Transport(ServerUrl url, std::shared_ptr<tls::ssl::context> tls) : url_(std::move(url)), tls_(std::move(tls)) {}
+  Transport(ServerUrl url, std::shared_ptr<tls::ssl::context> tls)
+      : url_(std::move(url)), tls_(std::move(tls)) {}
   Result<Reply> send(http::Request req, std::chrono::seconds timeout);
 
   ServerUrl url_;

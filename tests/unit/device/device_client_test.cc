@@ -29,8 +29,8 @@ using http::Response;
 struct Seen {
   std::string command;
   std::string xml;
-  std::string policy_key;   // X-MS-PolicyKey
-  std::string version;      // MS-ASProtocolVersion
+  std::string policy_key;  // X-MS-PolicyKey
+  std::string version;     // MS-ASProtocolVersion
   std::string authorization;
 };
 
@@ -40,8 +40,9 @@ class FakeEas {
   using Script = std::function<Response(const std::string& cmd, const std::string& xml, int n)>;
 
   explicit FakeEas(Script script) : script_(std::move(script)) {
-    auto server = http::Server::bind(io_.get_executor(), net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
-                                     {}, [this](Request& r) { return handle(r); });
+    auto server = http::Server::bind(io_.get_executor(),
+                                     net::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0), {},
+                                     [this](Request& r) { return handle(r); });
     EXPECT_TRUE(server) << server.error().message();
     server_ = std::move(*server);
     server_->start();
@@ -53,7 +54,9 @@ class FakeEas {
     thread_.join();
   }
 
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(server_->localEndpoint().port()); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_->localEndpoint().port());
+  }
   std::vector<Seen> seen() {
     std::lock_guard lock(mutex_);
     return seen_;
@@ -94,7 +97,8 @@ class FakeEas {
     if (req.method() == http::Verb::options) {
       Response res{http::Status::ok, 11};
       res.set("MS-ASProtocolVersions", versions_);
-      res.set("MS-ASProtocolCommands", "Sync,FolderSync,Provision,Ping,ItemOperations,MoveItems,SendMail");
+      res.set("MS-ASProtocolCommands",
+              "Sync,FolderSync,Provision,Ping,ItemOperations,MoveItems,SendMail");
       res.prepare_payload();
       return res;
     }
@@ -108,7 +112,8 @@ class FakeEas {
     s.authorization = std::string(req[http::Field::authorization]);
     const std::string& body = req.body();
     if (!body.empty()) {
-      auto doc = wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
+      auto doc =
+          wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(body.data()), body.size()));
       EXPECT_TRUE(doc);
       if (doc) s.xml = wbxml::toXml(*doc);
     }
@@ -134,21 +139,25 @@ class FakeEas {
   std::map<std::string, int> calls_;
 };
 
-bool has(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool has(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 // Provision: phase 1 gives temporary key 111, the acknowledgment of 111 the final key 222.
 Response provisionAnswer(const std::string& xml) {
   if (has(xml, "<RemoteWipe>")) {
-    return FakeEas::wbxml(R"(<Provision xmlns="Provision:"><Status>1</Status><RemoteWipe/></Provision>)");
+    return FakeEas::wbxml(
+        R"(<Provision xmlns="Provision:"><Status>1</Status><RemoteWipe/></Provision>)");
   }
   std::string key = has(xml, "<PolicyKey>111</PolicyKey>") ? "222" : "111";
   return FakeEas::wbxml(R"(<Provision xmlns="Provision:"><Status>1</Status><Policies><Policy>
-      <PolicyType>MS-EAS-Provisioning-WBXML</PolicyType><Status>1</Status><PolicyKey>)" + key +
-                        R"(</PolicyKey></Policy></Policies></Provision>)");
+      <PolicyType>MS-EAS-Provisioning-WBXML</PolicyType><Status>1</Status><PolicyKey>)" +
+                        key + R"(</PolicyKey></Policy></Policies></Provision>)");
 }
 
 Response folderSyncAnswer() {
-  return FakeEas::wbxml(R"(<FolderSync xmlns="FolderHierarchy:"><Status>1</Status><SyncKey>h1</SyncKey>
+  return FakeEas::wbxml(
+      R"(<FolderSync xmlns="FolderHierarchy:"><Status>1</Status><SyncKey>h1</SyncKey>
     <Changes><Count>2</Count>
     <Add><ServerId>in</ServerId><ParentId>0</ParentId><DisplayName>Inbox</DisplayName><Type>2</Type></Add>
     <Add><ServerId>arch</ServerId><ParentId>0</ParentId><DisplayName>Archive</DisplayName><Type>12</Type></Add>
@@ -156,19 +165,25 @@ Response folderSyncAnswer() {
 }
 
 std::string addXml(const std::string& id, const std::string& subject) {
-  return "<Add><ServerId>" + id + "</ServerId><ApplicationData><email:From>bob@example.test</email:From>"
-         "<email:Subject>" + subject + "</email:Subject><email:DateReceived>2026-11-24T12:00:00.000Z"
+  return "<Add><ServerId>" + id +
+         "</ServerId><ApplicationData><email:From>bob@example.test</email:From>"
+         "<email:Subject>" +
+         subject +
+         "</email:Subject><email:DateReceived>2026-11-24T12:00:00.000Z"
          "</email:DateReceived><email:Read>0</email:Read></ApplicationData></Add>";
 }
 
 Response syncAnswer(const std::string& key, const std::string& commands, bool more = false,
                     const std::string& responses = "") {
-  return FakeEas::wbxml(R"(<Sync xmlns="AirSync:" xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:">
-      <Collections><Collection><SyncKey>)" + key + R"(</SyncKey><CollectionId>in</CollectionId>
-      <Status>1</Status>)" + (more ? "<MoreAvailable/>" : "") +
-                        (commands.empty() ? "" : "<Commands>" + commands + "</Commands>") +
-                        (responses.empty() ? "" : "<Responses>" + responses + "</Responses>") +
-                        "</Collection></Collections></Sync>");
+  return FakeEas::wbxml(
+      R"(<Sync xmlns="AirSync:" xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:">
+      <Collections><Collection><SyncKey>)" +
+      key + R"(</SyncKey><CollectionId>in</CollectionId>
+      <Status>1</Status>)" +
+      (more ? "<MoreAvailable/>" : "") +
+      (commands.empty() ? "" : "<Commands>" + commands + "</Commands>") +
+      (responses.empty() ? "" : "<Responses>" + responses + "</Responses>") +
+      "</Collection></Collections></Sync>");
 }
 
 // A server with two pages of mail (MoreAvailable), then quiet.
@@ -177,7 +192,8 @@ Response standard(const std::string& cmd, const std::string& xml, int /*n*/) {
   if (cmd == "FolderSync") return folderSyncAnswer();
   if (cmd == "Sync") {
     if (has(xml, "<SyncKey>0</SyncKey>")) return syncAnswer("s1", "");
-    if (has(xml, "<SyncKey>s1</SyncKey>")) return syncAnswer("s2", addXml("in:1", "one") + addXml("in:2", "two"), true);
+    if (has(xml, "<SyncKey>s1</SyncKey>"))
+      return syncAnswer("s2", addXml("in:1", "one") + addXml("in:2", "two"), true);
     if (has(xml, "<SyncKey>s2</SyncKey>")) return syncAnswer("s3", addXml("in:3", "three"));
     Response empty{http::Status::ok, 11};
     empty.prepare_payload();
@@ -269,7 +285,8 @@ TEST_F(DeviceClientTest, ReprovisionsOn142And449AndWaitsOn503) {
   FakeEas server([&](const std::string& cmd, const std::string& xml, int n) {
     if (cmd == "Sync") {
       ++sync_calls;
-      if (sync_calls == 1) return FakeEas::wbxml(R"(<Sync xmlns="AirSync:"><Status>142</Status></Sync>)");
+      if (sync_calls == 1)
+        return FakeEas::wbxml(R"(<Sync xmlns="AirSync:"><Status>142</Status></Sync>)");
       if (sync_calls == 2) return FakeEas::status(http::Status(449));
       if (sync_calls == 3) return FakeEas::status(http::Status::service_unavailable, "1");
     }
@@ -281,7 +298,8 @@ TEST_F(DeviceClientTest, ReprovisionsOn142And449AndWaitsOn503) {
   auto start = std::chrono::steady_clock::now();
   auto r = client->sync("Inbox");
   ASSERT_TRUE(r) << r.error().message();
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900)) << "Retry-After: 1";
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(900))
+      << "Retry-After: 1";
   EXPECT_EQ(r->added.size(), 3u);
   // Setup's two Provisions, then two more for the 142 and two for the 449.
   EXPECT_EQ(server.seen("Provision").size(), 6u);
@@ -291,9 +309,11 @@ TEST_F(DeviceClientTest, RemoteWipeIsAcknowledgedAndErasesTheState) {
   bool wipe = false;
   FakeEas server([&](const std::string& cmd, const std::string& xml, int n) {
     if (cmd == "Provision" && wipe && !has(xml, "<RemoteWipe>")) {
-      return FakeEas::wbxml(R"(<Provision xmlns="Provision:"><Status>1</Status><RemoteWipe/></Provision>)");
+      return FakeEas::wbxml(
+          R"(<Provision xmlns="Provision:"><Status>1</Status><RemoteWipe/></Provision>)");
     }
-    if (cmd == "Sync" && wipe) return FakeEas::wbxml(R"(<Sync xmlns="AirSync:"><Status>142</Status></Sync>)");
+    if (cmd == "Sync" && wipe)
+      return FakeEas::wbxml(R"(<Sync xmlns="AirSync:"><Status>142</Status></Sync>)");
     return standard(cmd, xml, n);
   });
   ASSERT_TRUE(setup(server));
@@ -307,7 +327,8 @@ TEST_F(DeviceClientTest, RemoteWipeIsAcknowledgedAndErasesTheState) {
   }
   auto provisions = server.seen("Provision");
   ASSERT_GE(provisions.size(), 2u);
-  EXPECT_TRUE(has(provisions.back().xml, "<RemoteWipe>") && has(provisions.back().xml, "<Status>1</Status>"))
+  EXPECT_TRUE(has(provisions.back().xml, "<RemoteWipe>") &&
+              has(provisions.back().xml, "<Status>1</Status>"))
       << provisions.back().xml;
   EXPECT_FALSE(std::filesystem::exists(path_));
 }
@@ -317,8 +338,10 @@ TEST_F(DeviceClientTest, ReadFallsBackToSyncFetchAndMarksRead) {
     if (cmd == "Sync" && has(xml, "<Fetch>")) {
       return syncAnswer("s4", "", false,
                         "<Fetch><ServerId>in:2</ServerId><Status>1</Status><ApplicationData>"
-                        "<email:To>alice@example.test</email:To><airsyncbase:Body><airsyncbase:Type>1</airsyncbase:Type>"
-                        "<airsyncbase:Data>the body</airsyncbase:Data></airsyncbase:Body></ApplicationData></Fetch>");
+                        "<email:To>alice@example.test</"
+                        "email:To><airsyncbase:Body><airsyncbase:Type>1</airsyncbase:Type>"
+                        "<airsyncbase:Data>the "
+                        "body</airsyncbase:Data></airsyncbase:Body></ApplicationData></Fetch>");
     }
     if (cmd == "Sync" && has(xml, "<SyncKey>s4</SyncKey>") && has(xml, "<Change>")) {
       return syncAnswer("s5", "");
@@ -337,7 +360,9 @@ TEST_F(DeviceClientTest, ReadFallsBackToSyncFetchAndMarksRead) {
   EXPECT_TRUE(m->item.read);
   EXPECT_EQ(server.seen("ItemOperations").size(), 1u) << "tried first";
   auto last = server.seen("Sync").back().xml;
-  EXPECT_TRUE(has(last, "<ServerId>in:2</ServerId>") && has(last, "<Read xmlns=\"Email:\">1</Read>")) << last;
+  EXPECT_TRUE(has(last, "<ServerId>in:2</ServerId>") &&
+              has(last, "<Read xmlns=\"Email:\">1</Read>"))
+      << last;
   auto item = client->list("Inbox");
   ASSERT_TRUE(item);
   EXPECT_TRUE((*item)[1].read);
@@ -346,8 +371,10 @@ TEST_F(DeviceClientTest, ReadFallsBackToSyncFetchAndMarksRead) {
 TEST_F(DeviceClientTest, MoveKeepsTheLocalId) {
   FakeEas server([](const std::string& cmd, const std::string& xml, int n) {
     if (cmd == "MoveItems") {
-      EXPECT_TRUE(has(xml, "<SrcMsgId>in:1</SrcMsgId>") && has(xml, "<DstFldId>arch</DstFldId>")) << xml;
-      return FakeEas::wbxml(R"(<MoveItems xmlns="Move:"><Response><SrcMsgId>in:1</SrcMsgId><Status>3</Status>
+      EXPECT_TRUE(has(xml, "<SrcMsgId>in:1</SrcMsgId>") && has(xml, "<DstFldId>arch</DstFldId>"))
+          << xml;
+      return FakeEas::wbxml(
+          R"(<MoveItems xmlns="Move:"><Response><SrcMsgId>in:1</SrcMsgId><Status>3</Status>
           <DstMsgId>arch:7</DstMsgId></Response></MoveItems>)");
     }
     return standard(cmd, xml, n);
@@ -369,12 +396,15 @@ TEST_F(DeviceClientTest, WatchAdjustsTheHeartbeatAndReportsNewMail) {
   FakeEas server([](const std::string& cmd, const std::string& xml, int n) {
     if (cmd == "Ping") {
       if (!has(xml, "<HeartbeatInterval>60</HeartbeatInterval>")) {
-        return FakeEas::wbxml(R"(<Ping xmlns="Ping:"><Status>5</Status><HeartbeatInterval>60</HeartbeatInterval></Ping>)");
+        return FakeEas::wbxml(
+            R"(<Ping xmlns="Ping:"><Status>5</Status><HeartbeatInterval>60</HeartbeatInterval></Ping>)");
       }
       if (n == 2) return FakeEas::wbxml(R"(<Ping xmlns="Ping:"><Status>1</Status></Ping>)");
-      return FakeEas::wbxml(R"(<Ping xmlns="Ping:"><Status>2</Status><Folders><Folder>in</Folder></Folders></Ping>)");
+      return FakeEas::wbxml(
+          R"(<Ping xmlns="Ping:"><Status>2</Status><Folders><Folder>in</Folder></Folders></Ping>)");
     }
-    if (cmd == "Sync" && has(xml, "<SyncKey>s3</SyncKey>")) return syncAnswer("s4", addXml("in:9", "pushed"));
+    if (cmd == "Sync" && has(xml, "<SyncKey>s3</SyncKey>"))
+      return syncAnswer("s4", addXml("in:9", "pushed"));
     return standard(cmd, xml, n);
   });
   ASSERT_TRUE(setup(server));
@@ -388,7 +418,8 @@ TEST_F(DeviceClientTest, WatchAdjustsTheHeartbeatAndReportsNewMail) {
     got.push_back(r.folder_name + " " + item.from + " " + item.subject);
   });
   ASSERT_TRUE(st) << st.error().message();
-  EXPECT_EQ(got, std::vector<std::string>{"Inbox bob@example.test pushed"}) << "the first sync's mail is not new";
+  EXPECT_EQ(got, std::vector<std::string>{"Inbox bob@example.test pushed"})
+      << "the first sync's mail is not new";
   EXPECT_EQ(server.seen("Ping").size(), 3u);
 }
 

@@ -59,12 +59,15 @@ TEST(DeviceProtocol, FolderSyncRequestAndResponse) {
   EXPECT_EQ(r->updates[0].display_name, "Renamed");
   EXPECT_EQ(r->deletes, std::vector<std::string>{"9"});
 
-  auto bad_key = parseFolderSync(response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>9</Status></FolderSync>)"));
+  auto bad_key = parseFolderSync(
+      response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>9</Status></FolderSync>)"));
   ASSERT_TRUE(bad_key);
   EXPECT_EQ(bad_key->status, 9);
 
-  EXPECT_FALSE(parseFolderSync(response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>x</Status></FolderSync>)")));
-  EXPECT_FALSE(parseFolderSync(response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>1</Status></FolderSync>)")))
+  EXPECT_FALSE(parseFolderSync(
+      response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>x</Status></FolderSync>)")));
+  EXPECT_FALSE(parseFolderSync(
+      response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>1</Status></FolderSync>)")))
       << "success without a SyncKey";
   EXPECT_FALSE(parseFolderSync(response(R"(<Ping xmlns="Ping:"><Status>1</Status></Ping>)")));
 }
@@ -81,7 +84,8 @@ TEST(DeviceProtocol, SyncRequestShapes) {
   SyncRequest q;
   q.collection_id = "5";
   q.sync_key = "s2";
-  q.changes = {{ClientChange::Kind::mark_read, "5:1", true}, {ClientChange::Kind::delete_item, "5:2", false}};
+  q.changes = {{ClientChange::Kind::mark_read, "5:1", true},
+               {ClientChange::Kind::delete_item, "5:2", false}};
   q.fetch = {"5:3"};
   xml = xmlOf(buildSync(q));
   EXPECT_TRUE(contains(xml, "<WindowSize>512</WindowSize>")) << xml;
@@ -97,7 +101,8 @@ TEST(DeviceProtocol, SyncRequestShapes) {
 }
 
 TEST(DeviceProtocol, SyncResponse) {
-  auto r = parseSync(response(R"(<Sync xmlns="AirSync:" xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:">
+  auto r = parseSync(
+      response(R"(<Sync xmlns="AirSync:" xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:">
     <Collections><Collection><SyncKey>s3</SyncKey><CollectionId>5</CollectionId><Status>1</Status>
     <MoreAvailable/>
     <Commands>
@@ -165,7 +170,8 @@ TEST(DeviceProtocol, SyncStatusesAndEmptyResponses) {
   EXPECT_FALSE(parseSync(response(R"(<Sync xmlns="AirSync:"><Collections><Collection>
     <CollectionId>5</CollectionId><Status>1</Status></Collection></Collections></Sync>)")))
       << "success without a SyncKey";
-  EXPECT_FALSE(parseSync(response(R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>1</SyncKey>
+  EXPECT_FALSE(
+      parseSync(response(R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>1</SyncKey>
     <Status>1</Status><Commands><Add><ApplicationData/></Add></Commands></Collection></Collections></Sync>)")))
       << "an Add without a ServerId";
 }
@@ -182,10 +188,12 @@ TEST(DeviceProtocol, Ping) {
   EXPECT_EQ(changed->status, 2);
   EXPECT_EQ(changed->changed, (std::vector<std::string>{"5", "6"}));
 
-  auto hb = parsePing(response(R"(<Ping xmlns="Ping:"><Status>5</Status><HeartbeatInterval>120</HeartbeatInterval></Ping>)"));
+  auto hb = parsePing(response(
+      R"(<Ping xmlns="Ping:"><Status>5</Status><HeartbeatInterval>120</HeartbeatInterval></Ping>)"));
   ASSERT_TRUE(hb);
   EXPECT_EQ(hb->heartbeat, 120u);
-  auto max = parsePing(response(R"(<Ping xmlns="Ping:"><Status>6</Status><MaxFolders>1</MaxFolders></Ping>)"));
+  auto max = parsePing(
+      response(R"(<Ping xmlns="Ping:"><Status>6</Status><MaxFolders>1</MaxFolders></Ping>)"));
   ASSERT_TRUE(max);
   EXPECT_EQ(max->max_folders, 1u);
   EXPECT_FALSE(parsePing(response(R"(<Ping xmlns="Ping:"><Folders/></Ping>)")));
@@ -224,7 +232,8 @@ TEST(DeviceProtocol, ComposeCommands) {
   bad.client_id = std::string(41, 'x');
   EXPECT_FALSE(buildCompose(bad));
 
-  auto status = parseComposeStatus(response(R"(<SendMail xmlns="ComposeMail:"><Status>120</Status></SendMail>)"));
+  auto status = parseComposeStatus(
+      response(R"(<SendMail xmlns="ComposeMail:"><Status>120</Status></SendMail>)"));
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 120);
 }
@@ -234,7 +243,8 @@ TEST(DeviceProtocol, MoveItemsAndItemOperations) {
   EXPECT_TRUE(contains(xml, "<SrcMsgId>5:10</SrcMsgId>")) << xml;
   EXPECT_TRUE(contains(xml, "<SrcFldId>5</SrcFldId>")) << xml;
   EXPECT_TRUE(contains(xml, "<DstFldId>8</DstFldId>")) << xml;
-  auto moved = parseMoveItems(response(R"(<MoveItems xmlns="Move:"><Response><SrcMsgId>5:10</SrcMsgId>
+  auto moved =
+      parseMoveItems(response(R"(<MoveItems xmlns="Move:"><Response><SrcMsgId>5:10</SrcMsgId>
     <Status>3</Status><DstMsgId>8:1</DstMsgId></Response></MoveItems>)"));
   ASSERT_TRUE(moved);
   EXPECT_EQ(moved->status, 3);
@@ -244,7 +254,8 @@ TEST(DeviceProtocol, MoveItemsAndItemOperations) {
   EXPECT_TRUE(contains(xml, "<Store>Mailbox</Store>")) << xml;
   EXPECT_TRUE(contains(xml, "<CollectionId xmlns=\"AirSync:\">5</CollectionId>")) << xml;
   EXPECT_TRUE(contains(xml, "<ServerId xmlns=\"AirSync:\">5:10</ServerId>")) << xml;
-  auto fetched = parseItemFetch(response(R"(<ItemOperations xmlns="ItemOperations:" xmlns:airsync="AirSync:"
+  auto fetched =
+      parseItemFetch(response(R"(<ItemOperations xmlns="ItemOperations:" xmlns:airsync="AirSync:"
       xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:"><Status>1</Status><Response><Fetch>
       <Status>1</Status><airsync:CollectionId>5</airsync:CollectionId><airsync:ServerId>5:10</airsync:ServerId>
       <airsync:Class>Email</airsync:Class><Properties><email:Subject>Lunch?</email:Subject>
@@ -258,7 +269,9 @@ TEST(DeviceProtocol, MoveItemsAndItemOperations) {
 }
 
 TEST(DeviceProtocol, RootStatusFindsProvisioningCodes) {
-  EXPECT_EQ(rootStatus(response(R"(<FolderSync xmlns="FolderHierarchy:"><Status>142</Status></FolderSync>)")), 142);
+  EXPECT_EQ(rootStatus(response(
+                R"(<FolderSync xmlns="FolderHierarchy:"><Status>142</Status></FolderSync>)")),
+            142);
   EXPECT_EQ(rootStatus(response(R"(<Ping xmlns="Ping:"><Status>144</Status></Ping>)")), 144);
   EXPECT_EQ(rootStatus(response(R"(<Sync xmlns="AirSync:"><Collections/></Sync>)")), std::nullopt);
 }
@@ -278,11 +291,14 @@ TEST(DeviceProtocol, Autodiscover) {
      <Name>https://mail.example.test/Microsoft-Server-ActiveSync</Name></Server>
   </Settings></Action></Response></Autodiscover>)");
   EXPECT_EQ(ok.url, "https://mail.example.test/Microsoft-Server-ActiveSync");
-  auto redirect = parseAutodiscover("<Autodiscover><Response><Action><Redirect>a@b.test</Redirect></Action></Response></Autodiscover>");
+  auto redirect = parseAutodiscover(
+      "<Autodiscover><Response><Action><Redirect>a@b.test</Redirect></Action></Response></"
+      "Autodiscover>");
   EXPECT_FALSE(redirect.url);
   EXPECT_EQ(redirect.redirect, "a@b.test");
-  auto error = parseAutodiscover("<Autodiscover><Response><Error><ErrorCode>600</ErrorCode>"
-                                 "<Message>Invalid Request</Message></Error></Response></Autodiscover>");
+  auto error = parseAutodiscover(
+      "<Autodiscover><Response><Error><ErrorCode>600</ErrorCode>"
+      "<Message>Invalid Request</Message></Error></Response></Autodiscover>");
   EXPECT_EQ(error.error, "Invalid Request");
 }
 
