@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "codec/eas/item_requests.h"
+#include "codec/mime/body.h"
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
 #include "server/eas/detail/email_encoding.h"
@@ -33,14 +34,35 @@ std::string fold(std::string_view s) {
   return out;
 }
 
-bool matchesText(const store::Item& item, const std::vector<std::string>& folded_terms) {
-  if (folded_terms.empty()) return true;
+std::string summaryText(const store::Item& item) {
   const mime::Summary& s = item.summary;
   std::string haystack = s.subject + "\n" + s.from + "\n" + s.to + "\n" + s.cc + "\n" + s.preview;
   for (const auto& a : s.attachments) haystack += "\n" + a.filename;
-  haystack = fold(haystack);
+  return fold(haystack);
+}
+
+bool containsAll(const std::string& haystack, const std::vector<std::string>& folded_terms) {
   return std::all_of(folded_terms.begin(), folded_terms.end(),
                      [&](const std::string& t) { return haystack.find(t) != std::string::npos; });
+}
+
+// Whether every term occurs in the item's summary fields or, while
+// `body_budget` (bytes of messages still to read) lasts, in its text body.
+Result<bool> matchesText(store::MailStore& mail, const store::Item& item,
+                         const std::vector<std::string>& folded_terms, std::size_t& body_budget) {
+  if (folded_terms.empty()) return true;
+  std::string haystack = summaryText(item);
+  if (containsAll(haystack, folded_terms)) return true;
+  if (item.summary.size > body_budget) return false;
+  auto bytes = mail.messageBytes(item.id);
+  if (!bytes) {
+    if (bytes.error().is(Errc::not_found)) return false;  // deleted meanwhile
+    return fail(bytes.error());
+  }
+  body_budget -= std::min(body_budget, bytes->size());
+  mime::Bodies bodies = mime::extractBodies(*bytes);
+  haystack += "\n" + fold(bodies.plain);
+  return containsAll(haystack, folded_terms);
 }
 
 // Writes the response with only a Store Status (no results).
@@ -120,6 +142,7 @@ Result<std::vector<std::uint8_t>> runSearch(CommandContext& ctx, const wbxml::Do
   if (email_wanted) {
     std::int64_t since = q.received_after ? *q.received_after + 1 : 0;
     std::size_t budget = kMaxSearchScanned;
+    std::size_t body_budget = kMaxSearchBodyBytes;
     for (store::FolderId folder : searchFolders(*folders, *request)) {
       if (budget == 0) break;
       auto items = ctx.mail.listItems(folder, since, 0, budget);
@@ -130,7 +153,9 @@ Result<std::vector<std::uint8_t>> runSearch(CommandContext& ctx, const wbxml::Do
       budget -= std::min(budget, items->size());
       for (auto& item : *items) {
         if (q.received_before && item.received_at >= *q.received_before) continue;
-        if (!matchesText(item, terms)) continue;
+        auto matched = matchesText(ctx.mail, item, terms, body_budget);
+        if (!matched) return fail(matched.error());
+        if (!*matched) continue;
         matches.push_back(std::move(item));
       }
     }

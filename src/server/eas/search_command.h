@@ -26,13 +26,17 @@ enum class SearchStoreStatus : std::uint8_t {
 // looked at per search, newest first in each folder.
 inline constexpr std::size_t kMaxSearchResults = 100;
 inline constexpr std::size_t kMaxSearchScanned = 10'000;
+// Message bytes read per search to look for FreeText in bodies; past it,
+// items are matched on their summary (subject, addresses, preview) only.
+inline constexpr std::size_t kMaxSearchBodyBytes = std::size_t{64} << 20;
 
 // Answers one Search request; returns the WBXML response body:
 // Search { Status 1, Response { Store { Status, Result*, Range?, Total? } } }.
 //
 // The query is a conjunction (And): every FreeText must occur,
-// case-insensitively, in the subject, sender, recipients, preview or an
-// attachment name; airsync:Class restricts to "Email" (anything else matches
+// case-insensitively (ASCII case folding), in the subject, sender,
+// recipients, preview, an attachment name or the plain-text body (bodies are
+// read while kMaxSearchBodyBytes lasts); airsync:Class restricts to "Email" (anything else matches
 // nothing); airsync:CollectionId restricts to those folders (and their
 // subfolders with DeepTraversal; folders of other mailboxes or unknown ids are
 // ignored), else every folder is searched; GreaterThan/LessThan on

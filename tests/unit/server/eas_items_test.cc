@@ -534,6 +534,19 @@ TEST_F(EasItemsTest, SearchMailboxByFreeTextFolderAndDate) {
   EXPECT_TRUE(all(*found, "Result")[0]->children.empty());
 }
 
+TEST_F(EasItemsTest, SearchFindsFreeTextInTheBodyPastThePreview) {
+  store::ItemId hit = deliver(plainMessage("plain subject", std::string(600, 'x') + " Zebracorn"));
+  deliver(plainMessage("other subject", "nothing here"));
+  auto doc = search(
+      R"(<Search xmlns="Search:"><Store><Name>Mailbox</Name><Query><And><FreeText>zebracorn</FreeText></And></Query></Store></Search>)");
+  const auto* found = path(doc.root, {"Response", "Store"});
+  ASSERT_TRUE(found) << wbxml::toXml(doc);
+  EXPECT_EQ(text(*found, "Total"), "1") << wbxml::toXml(doc);
+  auto results = all(*found, "Result");
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(text(*results[0], "LongId"), serverId(inbox_, hit));
+}
+
 TEST_F(EasItemsTest, SearchResultLongIdFetches) {
   store::ItemId a = deliver(plainMessage("findable"));
   auto doc = search(
