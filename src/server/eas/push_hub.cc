@@ -232,13 +232,16 @@ PushHub::~PushHub() { impl_->stop(); }
 net::Task<WakeResult> PushHub::wait(const std::string& user, const std::string& device_id,
                                     const std::vector<WatchedFolder>& folders,
                                     std::chrono::milliseconds timeout) {
-  auto initiation = [impl = impl_](auto handler, const std::string& u, const std::string& d,
-                                   const std::vector<WatchedFolder>& f,
+  // Pointers, not copies: asio keeps the initiation's arguments in a frame
+  // that lives as long as the wait, and the initiation runs before the
+  // awaiting coroutine (which owns the pointees) is suspended.
+  auto initiation = [impl = impl_](auto handler, const std::string* u, const std::string* d,
+                                   const std::vector<WatchedFolder>* f,
                                    std::chrono::milliseconds t) {
-    impl->start(std::move(handler), u, d, f, t);
+    impl->start(std::move(handler), *u, *d, *f, t);
   };
   return asio::async_initiate<decltype(asio::use_awaitable), void(WakeResult)>(
-      initiation, asio::use_awaitable, user, device_id, folders, timeout);
+      initiation, asio::use_awaitable, &user, &device_id, &folders, timeout);
 }
 
 void PushHub::stop() { impl_->stop(); }
