@@ -12,6 +12,7 @@
 //
 // The clients run in a forked child (blocking OpenSSL), so their memory is not
 // counted. Kernel socket buffers are not user-space memory and are not counted.
+#include <dlfcn.h>
 #include <malloc.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -46,6 +47,7 @@ std::array<std::atomic<long>, kMaxTracked + 1> g_new_by_size{};
 std::array<std::atomic<long>, kMaxTracked + 1> g_ssl_by_size{};
 std::atomic<long> g_new_bytes{0};
 std::atomic<long> g_ssl_bytes{0};
+std::array<std::atomic<void*>, kMaxTracked + 1> g_new_caller{};  // last caller per size
 std::atomic<long> g_live_allocs{0};  // both kinds: their headers are not the program's
 
 std::size_t slot(std::size_t n) { return n < kMaxTracked ? n : kMaxTracked; }
@@ -181,6 +183,27 @@ void waitParked(long target) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
 }
 
+// Where a C++ allocation of this size last came from, as "binary+offset" for
+// addr2line -f -C -e <binary> <offset> (coroutine frames name their coroutine).
+std::string callerOf(std::size_t size) {
+  void* addr = g_new_caller[size].load();
+  Dl_info info{};
+  if (!addr || ::dladdr(addr, &info) == 0 || !info.dli_fname) return "?";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "+0x%zx",
+                static_cast<std::size_t>(static_cast<char*>(addr) - static_cast<char*>(info.dli_fbase)));
+  std::string name = info.dli_fname;
+  return name.substr(name.rfind('/') + 1) + buf;
+}
+
+void printCallers(const std::vector<long>& before, const std::vector<long>& after, int n) {
+  std::printf("  C++ allocation sites (size: binary+offset):\n");
+  for (std::size_t i = 0; i < kMaxTracked; ++i) {
+    long d = after[i] - before[i];
+    if (d * 10 >= n * 9) std::printf("    %zu: %s\n", i, callerOf(i).c_str());
+  }
+}
+
 void printSizes(const char* what, const std::vector<long>& before, const std::vector<long>& after,
                 int n) {
   long total = 0;
@@ -205,6 +228,7 @@ void* operator new(std::size_t n) {
   *p = n;
   g_new_bytes += static_cast<long>(n);
   ++g_new_by_size[slot(n)];
+  g_new_caller[slot(n)].store(__builtin_return_address(0), std::memory_order_relaxed);
   ++g_live_allocs;
   return reinterpret_cast<char*>(p) + 16;
 }
@@ -303,6 +327,7 @@ int main(int argc, char** argv) {
               per(after.cxx, before.cxx), allocs);
   printSizes("OpenSSL", before.ssl_sizes, after.ssl_sizes, n);
   printSizes("C++ new", before.new_sizes, after.new_sizes, n);
+  if (std::getenv("TLS_PARK_SITES")) printCallers(before.new_sizes, after.new_sizes, n);
   std::fflush(stdout);
 
   ::close(go[1]);
