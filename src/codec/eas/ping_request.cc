@@ -104,10 +104,10 @@ Result<std::vector<PingFolder>> decodeFolders(const Element& folders,
 
 }  // namespace
 
-Result<PingRequest> decodePingRequest(const wbxml::Document& doc,
-                                      const PingRequestLimits& limits) {
+Result<PingRequest> decodePingRequest(const wbxml::Document& doc, const PingRequestLimits& limits) {
   const Element& root = doc.root;
-  if (!is(root, "Ping")) return invalid("the root element is " + qualified(root) + ", not Ping:Ping");
+  if (!is(root, "Ping"))
+    return invalid("the root element is " + qualified(root) + ", not Ping:Ping");
   if (!root.opaque.empty() || !root.text.empty()) return invalid("Ping:Ping must not carry text");
   PingRequest request;
   for (const Element& c : root.children) {

@@ -38,7 +38,7 @@ struct PingRequestLimits {
 };
 
 struct PingFolder {
-  std::string id;          // the folder's server id as the client sent it
+  std::string id;            // the folder's server id as the client sent it
   std::string folder_class;  // Email, Calendar, Contacts, Tasks or Notes
 
   bool operator==(const PingFolder&) const = default;

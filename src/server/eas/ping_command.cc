@@ -102,7 +102,8 @@ Result<PingPlan> preparePing(CommandContext& ctx, const wbxml::Document* body,
     codec_limits.max_folders = limits.max_folders;
     auto decoded = rampart::eas::decodePingRequest(*body, codec_limits);
     if (!decoded) {
-      log::get("eas")->debug("ping: {} from {}/{}", decoded.error().message(), ctx.user, ctx.device_id);
+      log::get("eas")->debug("ping: {} from {}/{}", decoded.error().message(), ctx.user,
+                             ctx.device_id);
       if (decoded.error().is(Errc::limit_exceeded)) {
         return answer(PingStatus::too_many_folders, {}, limits.max_folders);
       }

@@ -2,11 +2,10 @@
 #include "server/eas/push_hub.h"
 
 #include <algorithm>
+#include <boost/asio/post.hpp>
 #include <mutex>
 #include <unordered_map>
 #include <utility>
-
-#include <boost/asio/post.hpp>
 
 namespace rampart::server::eas {
 
@@ -24,10 +23,10 @@ class PushHub::Impl : public std::enable_shared_from_this<PushHub::Impl> {
     // Resumes the awaiting coroutine; runs on `timer`'s executor, once.
     virtual void resume(WakeResult result) = 0;
 
-    asio::steady_timer timer;            // on the awaiting coroutine's executor
-    std::string key;                     // user '\0' device id
+    asio::steady_timer timer;              // on the awaiting coroutine's executor
+    std::string key;                       // user '\0' device id
     std::vector<store::FolderId> folders;  // sorted, unique
-    bool done = false;                   // guarded by Impl::mutex_
+    bool done = false;                     // guarded by Impl::mutex_
   };
 
   template <class Handler>
@@ -86,10 +85,8 @@ class PushHub::Impl : public std::enable_shared_from_this<PushHub::Impl> {
             // The store calls this on its writer thread; onChange only looks
             // up and posts.
             Impl* self = this;
-            fw.subscription =
-                mail_.subscribe(id, [self](store::FolderId folder, store::Seq) {
-                  self->onChange(folder);
-                });
+            fw.subscription = mail_.subscribe(
+                id, [self](store::FolderId folder, store::Seq) { self->onChange(folder); });
           }
           fw.waiters.push_back(waiter);
         }

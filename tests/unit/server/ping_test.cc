@@ -6,8 +6,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <deque>
 #include <cstdlib>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -141,7 +141,8 @@ TEST(PingRequestCodec, RejectsMalformedWithTheElementNamed) {
 TEST(PingRequestCodec, TooManyFoldersIsTheOnlyLimit) {
   rampart::eas::PingRequestLimits limits;
   limits.max_folders = 2;
-  auto two = rampart::eas::decodePingRequest(xml(pingXml(60, {folderXml("1"), folderXml("2")})), limits);
+  auto two =
+      rampart::eas::decodePingRequest(xml(pingXml(60, {folderXml("1"), folderXml("2")})), limits);
   EXPECT_TRUE(two);
   auto three = rampart::eas::decodePingRequest(
       xml(pingXml(60, {folderXml("1"), folderXml("2"), folderXml("3")})), limits);
@@ -298,9 +299,10 @@ TEST_F(PreparePingTest, MalformedIsStatus4) {
   EXPECT_EQ(answered(prepare(pingXml(480, {"<Folder><Id>5</Id></Folder>"}))).status, 4);
   EXPECT_EQ(answered(prepare(pingXml(480, {folderXml(id(inbox_)), folderXml(id(inbox_))}))).status,
             4);
-  EXPECT_EQ(answered(prepare(R"(<Ping xmlns="Ping:"><HeartbeatInterval>x</HeartbeatInterval></Ping>)"))
-                .status,
-            4);
+  EXPECT_EQ(
+      answered(prepare(R"(<Ping xmlns="Ping:"><HeartbeatInterval>x</HeartbeatInterval></Ping>)"))
+          .status,
+      4);
   EXPECT_EQ(answered(prepare(R"(<FolderSync xmlns="FolderHierarchy:"/>)")).status, 4);
 }
 
@@ -333,8 +335,8 @@ TEST_F(PreparePingTest, UnknownOrForeignFolderIsStatus7) {
     EXPECT_EQ(answered(prepare(pingXml(480, {f}))).status, 7) << f;
   }
   // A deleted folder in the cache.
-  store::Folder work = *mail_->createFolder(mailbox_, std::nullopt, "Work",
-                                            store::FolderType::user_mail);
+  store::Folder work =
+      *mail_->createFolder(mailbox_, std::nullopt, "Work", store::FolderType::user_mail);
   ASSERT_TRUE(prepare(pingXml(480, {folderXml(id(work.id))})).parks());
   ASSERT_TRUE(mail_->deleteFolder(work.id));
   EXPECT_EQ(answered(prepare(nullptr, nothing_)).status, 7);
