@@ -687,6 +687,10 @@ Status Client::watch(const WatchOptions& o,
     watched.push_back(*f);
   }
   std::uint32_t heartbeat = std::clamp<std::uint32_t>(o.heartbeat, 1, 3540);
+  std::string names_line;
+  for (const LocalFolder& f : watched)
+    names_line += (names_line.empty() ? "" : ", ") + f.folder.display_name;
+  say("watching " + names_line + " (heartbeat " + std::to_string(heartbeat) + " s)");
   std::size_t seen = 0;
   int failures = 0;
   for (;;) {

@@ -16,8 +16,6 @@ import re
 import signal
 import ssl
 import stat
-import subprocess
-import time
 
 from harness import RAMPART_BIN, Harness, main, require, wait_for
 
@@ -162,7 +160,7 @@ def test(h: Harness):
             # watch: a Ping loop; new mail arrives while it waits.
             watcher = h.start([RAMPART_BIN, "device", "--state", state, "watch", "--heartbeat", "120",
                                "--count", "2"], "watch")
-            time.sleep(2)
+            wait_for(lambda: "watching Inbox" in h.log(watcher), timeout=60, what="watch to start")
             swaks(h, lmtp, "alice@example.test", "pushed one", "push 1")
             wait_for(lambda: "new: Inbox" in h.log(watcher) and "pushed one" in h.log(watcher),
                      timeout=60, what="the first pushed message")
