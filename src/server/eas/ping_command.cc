@@ -182,7 +182,11 @@ Result<PingPlan> preparePing(CommandContext& ctx, const wbxml::Document* body,
   std::vector<store::FolderId> changed;
   for (const WatchedFolder& f : plan.folders) {
     auto pending = has_pending(f.id);
-    if (!pending) return serverError(ctx, "checking for changes", pending.error());
+    if (!pending) {
+      // Deleted since it was resolved: the hierarchy moved on.
+      if (pending.error().is(Errc::not_found)) return answer(PingStatus::hierarchy_changed);
+      return serverError(ctx, "checking for changes", pending.error());
+    }
     if (*pending) changed.push_back(f.id);
   }
   if (!changed.empty()) return answer(PingStatus::changes, changed);

@@ -356,6 +356,11 @@ TEST_F(PreparePingTest, StoreTroubleIsStatus8) {
   };
   wbxml::Document doc = xml(pingXml(480, {folderXml(id(inbox_))}));
   EXPECT_EQ(answered(prepare(&doc, broken)).status, 8);
+  // A folder gone between resolving and checking it is a hierarchy change.
+  HasPending gone = [](store::FolderId) -> Result<bool> {
+    return fail(Errc::not_found, "no such folder");
+  };
+  EXPECT_EQ(answered(prepare(&doc, gone)).status, 7);
 }
 
 // --- PushHub ---------------------------------------------------------------------
