@@ -74,11 +74,7 @@ class PushHub::Impl : public std::enable_shared_from_this<PushHub::Impl> {
         w->done = true;
       } else {
         auto [slot, fresh] = by_device_.try_emplace(w->key, waiter);
-        if (!fresh) {
-          superseded = std::exchange(slot->second, waiter);
-          superseded->done = true;
-          detachLocked(*superseded, drop);
-        }
+        if (!fresh) superseded = std::exchange(slot->second, waiter);
         for (store::FolderId id : w->folders) {
           FolderWatch& fw = fanout_[id];
           if (!fw.subscription) {
@@ -89,6 +85,11 @@ class PushHub::Impl : public std::enable_shared_from_this<PushHub::Impl> {
                 id, [self](store::FolderId folder, store::Seq) { self->onChange(folder); });
           }
           fw.waiters.push_back(waiter);
+        }
+        // After the new waiter joined: folders both watch keep their subscription.
+        if (superseded) {
+          superseded->done = true;
+          detachLocked(*superseded, drop);
         }
       }
     }

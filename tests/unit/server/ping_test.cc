@@ -486,15 +486,22 @@ TEST_F(PushHubTest, NewerWaitOfTheSameDeviceSupersedes) {
   EXPECT_EQ(first.result->reason, WakeReason::superseded);
   EXPECT_EQ(hub_->parked(), 1u);
   EXPECT_EQ(hub_->subscriptions(), 1u);  // the first one's folder was dropped
+  // A newer wait on the same folder keeps it.
+  Parked& third = watching("dev1", {drafts_});
+  start(third);
+  ASSERT_TRUE(woken(second));
+  EXPECT_EQ(second.result->reason, WakeReason::superseded);
+  EXPECT_EQ(hub_->parked(), 1u);
+  EXPECT_EQ(hub_->subscriptions(), 1u);
   // Another user's device of the same name is someone else.
   Parked& bobs = watching("dev1", {inbox_});
   bobs.user = "bob";
   start(bobs);
   ASSERT_TRUE(parkedCount(2));
-  EXPECT_FALSE(second.result);
+  EXPECT_FALSE(third.result);
   deliverTo(drafts_);
-  ASSERT_TRUE(woken(second));
-  EXPECT_EQ(second.result->reason, WakeReason::changed);
+  ASSERT_TRUE(woken(third));
+  EXPECT_EQ(third.result->reason, WakeReason::changed);
 }
 
 TEST_F(PushHubTest, UnrelatedFolderDoesNotWake) {
