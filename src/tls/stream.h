@@ -23,9 +23,11 @@
 // armed only while an operation waits on the socket, never while idle.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <string>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/compose.hpp>
