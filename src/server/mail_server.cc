@@ -134,7 +134,7 @@ Status MailServer::startEas(net::asio::io_context& io) {
   auto devices = store::sqlite::openSqliteDeviceStore(databasePath(config_), systemRandom());
   if (!devices) return fail(devices.error());
   eas_ = std::make_shared<eas::EasService>(directory_, store_, std::shared_ptr<store::DeviceStore>(std::move(*devices)),
-                                           config_.eas, blocking_->get_executor());
+                                           config_.eas, blocking_->get_executor(), outbound_.get());
   http::ServerOptions options;
   options.handshake_timeout = config_.eas.handshake_timeout;
   options.header_timeout = config_.eas.header_timeout;
@@ -164,6 +164,7 @@ net::tcp::endpoint MailServer::adminEndpoint() const {
 void MailServer::stop() {
   if (admin_http_) admin_http_->stop();
   if (eas_http_) eas_http_->stop();
+  if (eas_) eas_->stop();  // parked Pings answer now, so the drain can finish
   if (lmtp_) lmtp_->stop();
   if (relay_) relay_->stop();
 }

@@ -28,6 +28,8 @@ struct CommandContext {
   // The user's primary address and display name (From: of mail the device sends).
   std::string address{};
   std::string display_name{};
+  // The raw request body when it is not WBXML (12.1 SendMail: message/rfc822).
+  const std::string* raw_body = nullptr;
 
   // 16.0 and later (MS-ASCMD differences between versions are keyed on this).
   bool atLeast16() const { return protocol_version >= "16.0"; }

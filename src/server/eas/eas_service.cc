@@ -11,9 +11,19 @@
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
 #include "server/eas/folder_commands.h"
+#include "server/eas/ping_command.h"
+#include "server/eas/send_mail_command.h"
+#include "server/eas/autodiscover.h"
+#include "server/eas/sync_command.h"
+#include "server/eas/settings_command.h"
+#include "server/eas/search_command.h"
+#include "server/eas/move_items_command.h"
+#include "server/eas/item_operations_command.h"
+#include "server/eas/get_item_estimate_command.h"
 #include "server/eas/folder_sync_command.h"
 #include "server/eas/policy_gate.h"
 #include "server/eas/provision_command.h"
+#include "codec/mime/summary.h"
 #include "core/log.h"
 #include "net/blocking.h"
 
@@ -27,6 +37,12 @@ namespace {
 // where they are implemented.
 constexpr std::array<std::string_view, 5> kVersions = {"12.1", "14.0", "14.1", "16.0", "16.1"};
 constexpr std::string_view kServerVersion = "15.20.0.0";  // MS-Server-ActiveSync (informative)
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
 
 http::Response unauthorized(const http::Request& req) {
   // Non-browser clients need 401 + WWW-Authenticate, never a redirect.
@@ -74,14 +90,18 @@ std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header)
 EasService::EasService(std::shared_ptr<directory::Directory> directory,
                        std::shared_ptr<store::MailStore> mail,
                        std::shared_ptr<store::DeviceStore> devices, const EasConfig& config,
-                       asio::any_io_executor blocking)
+                       asio::any_io_executor blocking, smtp::Outbound* outbound)
     : directory_(std::move(directory)),
       mail_(std::move(mail)),
       devices_(std::move(devices)),
       cache_(*directory_, systemClock(), systemRandom(),
              directory::CredentialCacheOptions{config.credential_cache_ttl, 100'000}),
       blocking_(std::move(blocking)),
-      limiter_(config.device_limits, systemClock()) {}
+      limiter_(config.device_limits, systemClock()),
+      hub_(*mail_, blocking_),
+      outbound_(outbound) {}
+
+void EasService::stop() { hub_.stop(); }
 
 net::Task<Result<std::string>> EasService::authenticate(const http::Request& req) {
   auto it = req.find(http::Field::authorization);
@@ -113,7 +133,9 @@ net::Task<Result<std::string>> EasService::authenticate(const http::Request& req
 
 net::Task<http::Response> EasService::handle(http::Request& req) {
   std::string_view target = req.target();
-  if (target.substr(0, target.find('?')) != kEasPath) {
+  std::string_view path = target.substr(0, target.find('?'));
+  const bool is_autodiscover = iequals(path, kAutodiscoverPath);
+  if (path != kEasPath && !is_autodiscover) {
     co_return http::textResponse(req, http::Status::not_found, "not found\n");
   }
   if (req.method() != http::Verb::options && req.method() != http::Verb::post) {
@@ -129,6 +151,14 @@ net::Task<http::Response> EasService::handle(http::Request& req) {
     }
     log::get("eas")->error("authentication error: {}", user.error().message());
     co_return http::textResponse(req, http::Status::service_unavailable, "try again later\n");
+  }
+  if (is_autodiscover) {
+    if (req.method() != http::Verb::post) {
+      http::Response res = http::textResponse(req, http::Status::method_not_allowed, "method not allowed\n");
+      res.set(http::Field::allow, "POST");
+      co_return res;
+    }
+    co_return co_await autodiscover(req, *user);
   }
   if (req.method() == http::Verb::options) {
     // MS-ASHTTP 2.2.4 and 3.2.5.2: both headers MUST be present.
@@ -216,7 +246,13 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
   // cached one (MS-ASCMD 2.2.1.21, 2.2.1.13).
   const std::string& raw = req.body();
   std::shared_ptr<rampart::wbxml::Document> doc;
-  if (!raw.empty()) {
+  // 12.1 sends the message itself for SendMail/SmartReply/SmartForward
+  // (MS-ASCMD 2.2.1.17: Content-Type message/rfc822).
+  const bool raw_mime = !raw.empty() && iequals(std::string_view(req[http::Field::content_type]).substr(0, 14),
+                                                "message/rfc822");
+  if (raw_mime) {
+    // composeOutgoing reads it from the context.
+  } else if (!raw.empty()) {
     auto body = rampart::wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
     if (!body) co_return http::textResponse(req, http::Status::bad_request, "WBXML: " + body.error().message() + "\n");
     doc = std::make_shared<rampart::wbxml::Document>(std::move(*body));
@@ -236,7 +272,10 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     if (ec == std::errc() && end == text.data() + text.size()) sent_key = key;
     else sent_key = 0;  // present but not a key: treated as none
   }
-  auto work = [this, ctx, doc, user_agent, sent_key]() -> Result<Outcome> {
+  auto cmd = std::make_shared<CommandContext>(CommandContext{*mail_, *devices_, user, request->device_id, version,
+                                                             ctx->now, &ctx->request});
+  if (raw_mime) cmd->raw_body = &raw;
+  auto work = [this, ctx, cmd, doc, user_agent, sent_key]() -> Result<Outcome> {
     store::DeviceSeen seen{ctx->request.device_type, *user_agent, ctx->now};
     auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen);
     if (!device) return fail(device.error());
@@ -249,12 +288,10 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     if (auto status = policyGate(*device, sent_key)) {
       // 12.1 clients are sent to Provision by HTTP 449 (MS-ASPROV 3.2.5.1);
       // 14.0 and later by the command's Status (MS-ASCMD 2.2.2).
-      if (ctx->protocol_version == "12.1") return Outcome{Outcome::Kind::retry_with_provision, {}};
+      if (ctx->protocol_version == "12.1") return Outcome{Outcome::Kind::retry_with_provision};
       return finished(statusOnlyResponse(ctx->request.command, *status));
     }
-    CommandContext cmd{*mail_, ctx->devices, ctx->user, ctx->request.device_id, ctx->protocol_version,
-                       ctx->now, &ctx->request};
-    return runCommand(cmd, doc.get());
+    return runCommand(*cmd, doc.get());
   };
   Result<Outcome> out = co_await net::runBlocking<Result<Outcome>>(blocking_, work);
   if (!out && out.error().is(Errc::permission_denied)) {
@@ -268,13 +305,131 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     log::get("eas")->error("{} for {}/{}: {}", request->command, user, request->device_id, out.error().message());
     co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
   }
-  if (out->kind == Outcome::Kind::retry_with_provision) {
-    // MS-ASHTTP 2.2.2: 449 Retry after sending a PROVISION command.
-    http::Response res = http::textResponse(req, static_cast<http::Status>(449), "provision first\n");
-    res.reason("Retry after sending a PROVISION command");
+  switch (out->kind) {
+    case Outcome::Kind::retry_with_provision: {
+      // MS-ASHTTP 2.2.2: 449 Retry after sending a PROVISION command.
+      http::Response res = http::textResponse(req, static_cast<http::Status>(449), "provision first\n");
+      res.reason("Retry after sending a PROVISION command");
+      co_return res;
+    }
+    case Outcome::Kind::ping: {
+      // Direct Push: parked on a timer and the store's change feed, no thread.
+      const std::vector<WatchedFolder>& folders = out->ping.folders;
+      std::chrono::milliseconds heartbeat = out->ping.heartbeat;
+      WakeResult woke = co_await hub_.wait(user, request->device_id, folders, heartbeat);
+      auto body = pingWakeResponse(woke);
+      if (!body) co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
+      co_return wbxmlResponse(req, *body);
+    }
+    case Outcome::Kind::sync_wait: {
+      // Sync with Wait/HeartbeatInterval and nothing to send yet (MS-ASCMD
+      // 2.2.3.198): park like a Ping, then run the same request once more.
+      const std::vector<WatchedFolder>& folders = out->watch;
+      std::chrono::milliseconds wait = out->wait;
+      WakeResult woke = co_await hub_.wait(user, request->device_id, folders, wait);
+      if (woke.reason == WakeReason::superseded || woke.reason == WakeReason::stopping) {
+        co_return wbxmlResponse(req, {});  // an empty Sync answer: nothing changed
+      }
+      co_return co_await finishSync(req, cmd, doc);
+    }
+    case Outcome::Kind::send:
+      co_return co_await send(req, cmd, *out->mail);
+    case Outcome::Kind::done:
+      break;
+  }
+  if (out->multipart) {
+    http::Response res{http::Status::ok, req.version()};
+    res.keep_alive(req.keep_alive());
+    res.set(http::Field::content_type, "application/vnd.ms-sync.multipart");
+    res.body().assign(out->body.begin(), out->body.end());
+    res.prepare_payload();
     co_return res;
   }
   co_return wbxmlResponse(req, out->body);
+}
+
+net::Task<http::Response> EasService::finishSync(http::Request& req, std::shared_ptr<CommandContext> cmd,
+                                                 std::shared_ptr<rampart::wbxml::Document> doc) {
+  auto again = [this, cmd, doc]() -> Result<SyncOutcome> {
+    cmd->now = unixSeconds(systemClock().now());
+    return runSync(*cmd, doc.get());
+  };
+  Result<SyncOutcome> synced = co_await net::runBlocking<Result<SyncOutcome>>(blocking_, again);
+  if (!synced) {
+    log::get("eas")->error("Sync for {}/{}: {}", cmd->user, cmd->device_id, synced.error().message());
+    co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
+  }
+  co_return wbxmlResponse(req, synced->body);
+}
+
+net::Task<http::Response> EasService::send(http::Request& req, std::shared_ptr<CommandContext> cmd,
+                                           OutgoingMail mail) {
+  const std::string command = cmd->request->command;
+  auto answer = [&](SendMailStatus status) -> http::Response {
+    auto body = sendStatusResponse(command, static_cast<int>(status));
+    if (!body) return http::textResponse(req, http::Status::internal_server_error, "server error\n");
+    return wbxmlResponse(req, *body);
+  };
+  if (!outbound_) co_return answer(SendMailStatus::mail_submission_failed);
+  std::string sender = mail.sender;
+  std::vector<std::string> recipients = mail.recipients;
+  std::shared_ptr<const std::string> bytes = mail.bytes;
+  Result<smtp::SubmitResult> sent = co_await outbound_->submit(sender, recipients, bytes);
+  if (!sent) {
+    log::get("eas")->info("{} from {}/{}: submission failed: {}", command, cmd->user, cmd->device_id,
+                          sent.error().message());
+    // Refused recipients (no relay for remote ones) are the device's to fix.
+    if (sent.error().is(Errc::permission_denied)) co_return answer(SendMailStatus::message_recipient_unresolved);
+    co_return answer(SendMailStatus::mail_submission_failed);
+  }
+  if (mail.save_in_sent && mail.sent_copy) {
+    // SaveInSentItems (MS-ASCMD 2.2.3.157): the copy goes to Sent Items, read.
+    std::shared_ptr<const std::string> copy = mail.sent_copy;
+    auto file = [this, cmd, copy]() -> Status {
+      auto mailbox = mail_->openMailbox(cmd->user);
+      if (!mailbox) return fail(mailbox.error());
+      store::Delivery d;
+      d.bytes = copy;
+      d.summary = mime::summarize(*copy);
+      d.received_at = unixSeconds(systemClock().now());
+      d.targets.push_back({*mailbox, std::nullopt, store::FolderType::sent_items, true});
+      auto receipt = mail_->deliverSync(std::move(d));
+      if (!receipt) return fail(receipt.error());
+      return {};
+    };
+    Status filed = co_await net::runBlocking<Status>(blocking_, file);
+    // The mail has gone out: a failed copy is logged, not reported as a failed send.
+    if (!filed) log::get("eas")->error("{} for {}/{}: Sent Items copy: {}", command, cmd->user, cmd->device_id,
+                                       filed.error().message());
+  }
+  // Success is an empty 200 (MS-ASCMD 2.2.1.17).
+  co_return wbxmlResponse(req, {});
+}
+
+net::Task<http::Response> EasService::autodiscover(http::Request& req, const std::string& user) {
+  auto name = std::make_shared<std::string>(user);
+  auto lookup = [this, name] { return directory_->findUser(*name); };
+  Result<std::optional<directory::User>> found =
+      co_await net::runBlocking<Result<std::optional<directory::User>>>(blocking_, lookup);
+  if (!found || !*found || (*found)->addresses.empty()) {
+    co_return http::textResponse(req, http::Status::service_unavailable, "try again later\n");
+  }
+  AutodiscoverSettings settings;
+  // The URL the client reached us at: behind the gateway the Host is the public name.
+  std::string host(req[http::Field::host]);
+  if (host.empty() || host.find_first_of("/\\ \"<>") != std::string::npos) host = "localhost";
+  settings.server_url = "https://" + host + std::string(kEasPath);
+  settings.display_name = (*found)->display_name.empty() ? (*found)->name : (*found)->display_name;
+  settings.email = (*found)->addresses.front();
+  settings.now = unixSeconds(systemClock().now());
+  auto xml = autodiscoverResponse(req.body(), settings);
+  std::string text = xml ? *xml : autodiscoverError(kAutodiscoverInvalidRequest, settings.now);
+  http::Response res{http::Status::ok, req.version()};
+  res.keep_alive(req.keep_alive());
+  res.set(http::Field::content_type, "text/xml; charset=utf-8");
+  res.body() = std::move(text);
+  res.prepare_payload();
+  co_return res;
 }
 
 bool EasService::allowsEmptyBody(std::string_view command) {
@@ -288,12 +443,79 @@ Result<EasService::Outcome> EasService::finished(Result<std::vector<std::uint8_t
 
 Result<EasService::Outcome> EasService::runCommand(CommandContext& cmd, const rampart::wbxml::Document* doc) {
   const std::string& command = cmd.request->command;
+  if (command == "Sync") {
+    auto synced = runSync(cmd, doc);
+    if (!synced) return fail(synced.error());
+    if (synced->changes || !synced->wait_seconds || !synced->body.empty()) {
+      return Outcome{Outcome::Kind::done, std::move(synced->body)};
+    }
+    // Nothing to send and the client asked to wait. Note where each folder's
+    // log stands before the final pending check, so a change landing between
+    // here and the subscription still wakes the wait (push_hub.h).
+    Outcome wait{Outcome::Kind::sync_wait};
+    wait.wait = std::chrono::seconds(*synced->wait_seconds);
+    for (store::FolderId id : synced->watched) {
+      auto folder = mail_->getFolder(id);
+      if (!folder) return fail(folder.error());
+      auto pending = hasPendingChanges(cmd, id);
+      if (!pending) return fail(pending.error());
+      if (*pending) {
+        auto again = runSync(cmd, doc);
+        if (!again) return fail(again.error());
+        return Outcome{Outcome::Kind::done, std::move(again->body)};
+      }
+      wait.watch.push_back({id, folder->last_seq});
+    }
+    return wait;
+  }
+  if (command == "Ping") {
+    HasPending pending = [&cmd](store::FolderId folder) { return hasPendingChanges(cmd, folder); };
+    auto plan = preparePing(cmd, doc, PingLimits{}, pending);
+    if (!plan) return fail(plan.error());
+    if (!plan->parks()) return Outcome{Outcome::Kind::done, std::move(*plan->response)};
+    Outcome park{Outcome::Kind::ping};
+    park.ping = std::move(*plan);
+    return park;
+  }
+  if (command == "SendMail" || command == "SmartReply" || command == "SmartForward") {
+    if (auto st = fillUser(cmd); !st) return fail(st.error());
+    std::string_view raw = cmd.raw_body ? std::string_view(*cmd.raw_body) : std::string_view();
+    auto composed = composeOutgoing(cmd, command, doc, raw);
+    if (!composed) return fail(composed.error());
+    if (!composed->mail) return Outcome{Outcome::Kind::done, std::move(composed->status_response)};
+    Outcome send{Outcome::Kind::send};
+    send.mail = std::move(composed->mail);
+    return send;
+  }
   if (!doc) return fail(Errc::invalid_argument, command + " needs a body");
   if (command == "FolderSync") return finished(runFolderSync(cmd, *doc));
   if (command == "FolderCreate") return finished(runFolderCreate(cmd, *doc));
   if (command == "FolderUpdate") return finished(runFolderUpdate(cmd, *doc));
   if (command == "FolderDelete") return finished(runFolderDelete(cmd, *doc));
+  if (command == "GetItemEstimate") return finished(runGetItemEstimate(cmd, *doc));
+  if (command == "MoveItems") return finished(runMoveItems(cmd, *doc));
+  if (command == "Search") return finished(runSearch(cmd, *doc));
+  if (command == "Settings") {
+    if (auto st = fillUser(cmd); !st) return fail(st.error());
+    return finished(runSettings(cmd, *doc));
+  }
+  if (command == "ItemOperations") {
+    auto ops = runItemOperations(cmd, *doc);
+    if (!ops) return fail(ops.error());
+    Outcome done{Outcome::Kind::done, std::move(ops->body)};
+    done.multipart = ops->multipart;
+    return done;
+  }
   return fail(Errc::internal, "no handler for " + command);
+}
+
+Status EasService::fillUser(CommandContext& cmd) {
+  auto found = directory_->findUser(cmd.user);
+  if (!found) return fail(found.error());
+  if (!*found) return fail(Errc::not_found, "user " + cmd.user + " left the directory");
+  cmd.address = (*found)->addresses.empty() ? cmd.user : (*found)->addresses.front();
+  cmd.display_name = (*found)->display_name;
+  return {};
 }
 
 }  // namespace rampart::server::eas

@@ -17,6 +17,10 @@
 #include "server/eas/command_context.h"
 #include "server/eas/device_limiter.h"
 #include "server/eas/eas_config.h"
+#include "server/eas/ping_command.h"
+#include "server/eas/push_hub.h"
+#include "server/eas/send_mail_command.h"
+#include "server/smtp/outbound.h"
 #include "store/device_store.h"
 #include "store/mail_store.h"
 
@@ -27,9 +31,17 @@ inline constexpr std::string_view kEasPath = "/Microsoft-Server-ActiveSync";
 class EasService {
  public:
   // `blocking` runs password checks (argon2id) off the I/O threads.
+  // `outbound` sends what devices send (SendMail, SmartReply, SmartForward);
+  // null answers those commands with Status 120 (tests without a relay).
   EasService(std::shared_ptr<directory::Directory> directory, std::shared_ptr<store::MailStore> mail,
              std::shared_ptr<store::DeviceStore> devices, const EasConfig& config,
-             net::asio::any_io_executor blocking);
+             net::asio::any_io_executor blocking, smtp::Outbound* outbound = nullptr);
+
+  // Ends every parked Ping and Sync (Status 1 / empty answer) and refuses new
+  // waits; the HTTP server's drain then finishes. Thread-safe, idempotent.
+  void stop();
+  // Pings and Syncs parked now (for /metrics and benchmarks).
+  std::size_t parked() const { return hub_.parked(); }
 
   net::Task<http::Response> handle(http::Request& req);
 
@@ -43,10 +55,22 @@ class EasService {
   // What the blocking part of a command produced: a finished answer, or work
   // the service finishes asynchronously (parking, sending).
   struct Outcome {
-    enum class Kind { done, retry_with_provision };
+    enum class Kind { done, retry_with_provision, ping, sync_wait, send };
     Kind kind = Kind::done;
-    std::vector<std::uint8_t> body;  // WBXML (may be empty) when done
+    std::vector<std::uint8_t> body{};  // WBXML (may be empty) when done
+    bool multipart = false;            // body is MS-ASCMD 2.2.1.10.1.1 multipart
+    PingPlan ping{};                   // kind == ping: park on these folders
+    std::vector<WatchedFolder> watch{};  // kind == sync_wait
+    std::chrono::seconds wait{0};
+    std::optional<OutgoingMail> mail{};  // kind == send
   };
+  net::Task<http::Response> send(http::Request& req, std::shared_ptr<CommandContext> cmd, OutgoingMail mail);
+  // Fills cmd.address and cmd.display_name from the directory (blocking).
+  Status fillUser(CommandContext& cmd);
+  net::Task<http::Response> autodiscover(http::Request& req, const std::string& user);
+  // The blocking part after a parked Sync woke: run it again, once.
+  net::Task<http::Response> finishSync(http::Request& req, std::shared_ptr<CommandContext> cmd,
+                                       std::shared_ptr<rampart::wbxml::Document> doc);
   static bool allowsEmptyBody(std::string_view command);
   static Result<Outcome> finished(Result<std::vector<std::uint8_t>> body);
   // Runs a command past the policy gate, on the blocking pool.
@@ -58,8 +82,12 @@ class EasService {
   directory::CredentialCache cache_;
   net::asio::any_io_executor blocking_;
   DeviceLimiter limiter_;
-  std::vector<std::string> commands_ = {"FolderSync", "FolderCreate", "FolderUpdate", "FolderDelete",
-                                        "Provision"};
+  PushHub hub_;
+  smtp::Outbound* outbound_;
+  std::vector<std::string> commands_ = {"Sync",         "SendMail",     "SmartForward",   "SmartReply",
+                                        "FolderSync",   "FolderCreate", "FolderDelete",   "FolderUpdate",
+                                        "MoveItems",    "GetItemEstimate", "Search",      "Settings",
+                                        "Ping",         "ItemOperations", "Provision"};
 };
 
 // Splits "Basic base64(user:password)" (RFC 7617); nullopt when malformed.
