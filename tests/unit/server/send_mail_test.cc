@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -298,6 +300,23 @@ TEST_F(SendMailTest, RawBodyForm) {
   line_ = {};
   EXPECT_EQ(statusOf(run("SmartForward", nullptr, kNew), "SmartForward"), 103);
   EXPECT_EQ(statusOf(run("SendMail", nullptr, ""), "SendMail"), 101);
+}
+
+// The fuzz seeds (byte 0 picks the command, the rest is WBXML) are real
+// requests: each gives a mail to send.
+TEST_F(SendMailTest, FuzzSeedsCompose) {
+  for (const char* name : {"sendmail.wbxml", "smartforward_replace.wbxml",
+                           "smartforward_longid.wbxml"}) {
+    std::ifstream f(std::string(RAMPART_SOURCE_DIR) + "/fuzz/corpus/eas_send_mail/" + name,
+                    std::ios::binary);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), {});
+    ASSERT_GT(bytes.size(), 1u) << name;
+    static const char* kCommands[] = {"SendMail", "SmartReply", "SmartForward"};
+    auto doc = wbxml::decode(std::span<const std::uint8_t>(bytes).subspan(1));
+    ASSERT_TRUE(doc) << name << ": " << doc.error().message();
+    auto out = run(kCommands[bytes[0] % 3], &*doc);
+    EXPECT_TRUE(out.mail) << name << ": Status " << out.status;
+  }
 }
 
 TEST_F(SendMailTest, Errors) {
