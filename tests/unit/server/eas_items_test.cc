@@ -363,6 +363,20 @@ TEST_F(EasItemsTest, FetchEmailByServerIdAndLongId) {
   EXPECT_FALSE(fetches[2]->child("Properties"));
 }
 
+TEST_F(EasItemsTest, FetchEmailAsMime) {
+  store::ItemId item = deliver(plainMessage("as mime", "Raw body."));
+  auto out = itemOperations(
+      R"(<ItemOperations xmlns="ItemOperations:" xmlns:A="AirSync:" xmlns:B="AirSyncBase:"><Fetch><Store>Mailbox</Store><A:CollectionId>)" +
+      std::to_string(inbox_) + "</A:CollectionId><A:ServerId>" + serverId(inbox_, item) +
+      "</A:ServerId><Options><A:MIMESupport>2</A:MIMESupport><B:BodyPreference><B:Type>4</B:Type>"
+      "</B:BodyPreference></Options></Fetch></ItemOperations>");
+  auto doc = decoded(out.body);
+  const auto* body = path(doc.root, {"Response", "Fetch", "Properties", "Body"});
+  ASSERT_TRUE(body) << wbxml::toXml(doc);
+  EXPECT_EQ(text(*body, "Type"), "4") << wbxml::toXml(doc);
+  EXPECT_NE(text(*body, "Data").find("Subject: as mime"), std::string::npos) << wbxml::toXml(doc);
+}
+
 TEST_F(EasItemsTest, FetchAttachmentInlineRangeAndMultipart) {
   store::ItemId item = deliver(withAttachment("with file", "0123456789"));
   auto summary = mail_->getItem(item);
