@@ -5,14 +5,14 @@
 // message (item ids 1 and up). Every input must give either a mail to send
 // or a decodable ComposeMail status response, never an error, crash or hang.
 // Seed corpus: fuzz/corpus/eas_send_mail/.
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
 #include <span>
 #include <string>
-
-#include <unistd.h>
 
 #include "codec/eas/request_line.h"
 #include "codec/mime/summary.h"

@@ -188,13 +188,25 @@ std::string escapeHtml(std::string_view text) {
   out.reserve(text.size() + 16);
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\r': break;
-      case '\n': out += "<br>\r\n"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\r':
+        break;
+      case '\n':
+        out += "<br>\r\n";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -235,7 +247,7 @@ struct OriginalInfo {
   std::string date;        // as in the header
   std::string message_id;  // with brackets
   std::string references;
-  std::string text;        // plain text, UTF-8
+  std::string text;  // plain text, UTF-8
 };
 
 OriginalInfo describe(GMimeMessage* orig, std::string_view bytes, const ComposeLimits& limits) {
@@ -320,8 +332,7 @@ void addQuote(GMimeMessage* msg, const OriginalInfo& info, const ComposeLimits& 
       g_mime_object_set_header(obj, "In-Reply-To", info.message_id.c_str(), nullptr);
     }
     if (header(obj, "References").empty()) {
-      std::string refs =
-          boundedReferences(info.references, info.message_id, limits.max_references);
+      std::string refs = boundedReferences(info.references, info.message_id, limits.max_references);
       g_mime_object_set_header(obj, "References", refs.c_str(), nullptr);
     }
   }
@@ -332,8 +343,7 @@ void addQuote(GMimeMessage* msg, const OriginalInfo& info, const ComposeLimits& 
 void attachOriginal(GMimeMessage* msg, GMimeMessage* orig) {
   GPtr<GMimeMessagePart> part(g_mime_message_part_new_with_message("rfc822", orig));
   GPtr<GMimeContentDisposition> disposition(g_mime_content_disposition_new());
-  g_mime_content_disposition_set_disposition(disposition.get(),
-                                             GMIME_DISPOSITION_ATTACHMENT);
+  g_mime_content_disposition_set_disposition(disposition.get(), GMIME_DISPOSITION_ATTACHMENT);
   g_mime_object_set_content_disposition(GMIME_OBJECT(part.get()), disposition.get());
 
   GMimeObject* body = g_mime_message_get_mime_part(msg);
@@ -459,7 +469,8 @@ bool isUsableAddress(std::string_view a) {
     }
   }
   if (domain.front() == '[') return domain.back() == ']' && domain.size() > 2;
-  if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos) {
+  if (domain.front() == '.' || domain.back() == '.' ||
+      domain.find("..") != std::string_view::npos) {
     return false;
   }
   for (char ch : domain) {

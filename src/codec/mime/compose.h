@@ -60,23 +60,23 @@ struct ComposeRequest {
   std::string user_address;   // "alice@example.org"; From: when the device's is not allowed
   std::string user_display_name;
   std::vector<std::string> allowed_from;  // further addresses From: may name (aliases)
-  std::int64_t now = 0;       // Unix seconds, for a missing Date:
-  std::string message_id;     // "<id@domain>" (brackets optional), for a missing Message-ID:
+  std::int64_t now = 0;                   // Unix seconds, for a missing Date:
+  std::string message_id;  // "<id@domain>" (brackets optional), for a missing Message-ID:
 };
 
 struct ComposeLimits {
   std::size_t max_message_size = 50u * 1024 * 1024;  // before and after composing
   std::size_t max_recipients = 500;
-  std::size_t max_depth = 32;            // MIME nesting searched for text parts
-  std::size_t max_references = 20;       // message ids kept in a reply's References:
+  std::size_t max_depth = 32;       // MIME nesting searched for text parts
+  std::size_t max_references = 20;  // message ids kept in a reply's References:
 };
 
 struct Composed {
   ComposeProblem problem = ComposeProblem::none;
-  std::string detail;                    // what was wrong, for a log line
-  std::string message;                   // to submit: Bcc removed
-  std::string sent_copy;                 // for Sent Items: Bcc kept
-  std::vector<std::string> recipients;   // envelope recipients, in header order
+  std::string detail;                   // what was wrong, for a log line
+  std::string message;                  // to submit: Bcc removed
+  std::string sent_copy;                // for Sent Items: Bcc kept
+  std::vector<std::string> recipients;  // envelope recipients, in header order
 };
 
 // Composes the message to submit. Never throws; a message it cannot send

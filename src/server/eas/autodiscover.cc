@@ -31,7 +31,7 @@ struct Node {
 struct Binding {
   std::string prefix;  // "" for the default namespace
   std::string uri;
-  std::size_t depth;   // element depth that declared it
+  std::size_t depth;  // element depth that declared it
 };
 
 bool isNameStart(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
@@ -66,7 +66,8 @@ class Reader {
     if (in_.substr(0, 3) == "\xEF\xBB\xBF") pos_ = 3;  // UTF-8 byte order mark
     if (in_.substr(pos_, 5) == "<?xml") {
       auto end = in_.find("?>", pos_);
-      if (end == std::string_view::npos) return fail(Errc::parse_error, "unterminated XML declaration");
+      if (end == std::string_view::npos)
+        return fail(Errc::parse_error, "unterminated XML declaration");
       pos_ = end + 2;
     }
     if (auto s = misc(); !s) return fail(s.error());
@@ -217,7 +218,8 @@ class Reader {
       for (const auto& a : attributes) {
         if (a.first == *attr) return fail(Errc::parse_error, "repeated attribute");
       }
-      if (attributes.size() == kMaxAttributes) return fail(Errc::limit_exceeded, "too many attributes");
+      if (attributes.size() == kMaxAttributes)
+        return fail(Errc::limit_exceeded, "too many attributes");
       attributes.emplace_back(*attr, std::move(*value));
     }
 
@@ -300,11 +302,21 @@ std::string escape(std::string_view s) {
   out.reserve(s.size());
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
       default:
         // Control characters other than tab/newline are not allowed in XML 1.0.
         if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
@@ -382,8 +394,9 @@ Result<std::string> autodiscoverResponse(std::string_view request_xml,
     return autodiscoverError(kAutodiscoverNoProvider, s.now);
   }
   std::string out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n";
-  out += "<Autodiscover xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-         "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns=\"";
+  out +=
+      "<Autodiscover xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
+      "xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" xmlns=\"";
   out += kAutodiscoverResponseSchema;
   out += "\">\r\n  <Response xmlns=\"";
   out += kMobileSyncResponseSchema;

@@ -59,7 +59,7 @@ struct AutodiscoverSettings {
   std::string display_name;  // of the authenticated user
   std::string email;         // the authenticated user's primary address
   std::string culture = "en:us";
-  std::int64_t now = 0;      // Unix seconds, for the Error element's Time attribute
+  std::int64_t now = 0;  // Unix seconds, for the Error element's Time attribute
 };
 
 // The response document for `request_xml`: the MobileSync settings, or the

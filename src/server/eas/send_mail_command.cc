@@ -2,8 +2,8 @@
 
 #include <charconv>
 #include <span>
-#include <variant>
 #include <utility>
+#include <variant>
 
 #include "codec/mime/compose.h"
 #include "codec/wbxml/writer.h"
@@ -242,12 +242,18 @@ SendMailStatus statusOf(mime::ComposeProblem p) {
   using P = mime::ComposeProblem;
   using S = SendMailStatus;
   switch (p) {
-    case P::too_large: return S::attachment_too_large;
-    case P::invalid_mime: return S::invalid_mime;
-    case P::no_recipients: return S::message_has_no_recipient;
-    case P::too_many_recipients: return S::send_quota_exceeded;
-    case P::bad_recipient: return S::message_recipient_unresolved;
-    case P::none: break;
+    case P::too_large:
+      return S::attachment_too_large;
+    case P::invalid_mime:
+      return S::invalid_mime;
+    case P::no_recipients:
+      return S::message_has_no_recipient;
+    case P::too_many_recipients:
+      return S::send_quota_exceeded;
+    case P::bad_recipient:
+      return S::message_recipient_unresolved;
+    case P::none:
+      break;
   }
   return S::server_error;
 }
@@ -265,7 +271,8 @@ Result<ComposeOutcome> refuse(std::string_view command, SendMailStatus status) {
 
 Result<std::vector<std::uint8_t>> sendStatusResponse(std::string_view command, int status) {
   auto token = commandToken(command);
-  if (!token) return fail(Errc::invalid_argument, "not a ComposeMail command: " + std::string(command));
+  if (!token)
+    return fail(Errc::invalid_argument, "not a ComposeMail command: " + std::string(command));
   wbxml::Writer w;
   w.start(kComposePage, *token);
   w.start(kComposePage, kStatus);
@@ -279,7 +286,8 @@ Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view com
                                        const wbxml::Document* body, std::string_view raw_body,
                                        const SendMailLimits& limits) {
   auto token = commandToken(command);
-  if (!token) return fail(Errc::invalid_argument, "not a ComposeMail command: " + std::string(command));
+  if (!token)
+    return fail(Errc::invalid_argument, "not a ComposeMail command: " + std::string(command));
   if (ctx.address.empty()) return fail(Errc::internal, "the user has no mail address");
   bool smart = *token != kSendMail;
   auto logger = log::get("eas");
@@ -311,7 +319,7 @@ Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view com
   }
 
   mime::ComposeRequest cr;
-  cr.kind = *token == kSendMail      ? mime::ComposeKind::send
+  cr.kind = *token == kSendMail     ? mime::ComposeKind::send
             : *token == kSmartReply ? mime::ComposeKind::reply
                                     : mime::ComposeKind::forward;
   cr.message = req.mime;

@@ -40,13 +40,13 @@ namespace rampart::server::eas {
 // SmartForward answer (2.2.3.177.14, 2.2.3.177.16). Success is an empty
 // response body (HTTP 200), never a Status element.
 enum class SendMailStatus : int {
-  invalid_content = 101,        // a body that is neither WBXML nor a message (12.1 form: empty)
-  invalid_wbxml = 102,          // the service's answer when the WBXML does not decode
-  invalid_xml = 103,            // wrong root, a required element missing or repeated
+  invalid_content = 101,  // a body that is neither WBXML nor a message (12.1 form: empty)
+  invalid_wbxml = 102,    // the service's answer when the WBXML does not decode
+  invalid_xml = 103,      // wrong root, a required element missing or repeated
   invalid_combination_of_ids = 105,  // LongId together with ItemId/FolderId
-  invalid_mime = 107,           // Mime is not an RFC 5322 message
+  invalid_mime = 107,                // Mime is not an RFC 5322 message
   server_error = 110,
-  send_quota_exceeded = 115,    // more recipients than the server takes in one message
+  send_quota_exceeded = 115,           // more recipients than the server takes in one message
   message_recipient_unresolved = 116,  // an address that is not a usable addr-spec
   message_previously_sent = 118,       // for the service: a ClientId seen before
   message_has_no_recipient = 119,
@@ -68,7 +68,7 @@ struct OutgoingMail {
   // The copy for Sent Items (Bcc kept); set only when save_in_sent.
   std::shared_ptr<const std::string> sent_copy;
   bool save_in_sent = false;
-  std::optional<std::string> client_id;      // 14.0+ ClientId, for duplicate detection
+  std::optional<std::string> client_id;  // 14.0+ ClientId, for duplicate detection
 };
 
 // Exactly one of `mail` (send it) and `status_response` (answer it, HTTP 200)

@@ -49,7 +49,7 @@ TEST(ComposeTest, CollectsRecipientsAndDropsBcc) {
   auto c = compose(baseRequest(kSimple));
   ASSERT_EQ(c.problem, ComposeProblem::none) << c.detail;
   EXPECT_EQ(c.recipients, (std::vector<std::string>{"bob@example.com", "carol@Example.COM",
-                                                     "denis@example.net", "eve@example.net"}));
+                                                    "denis@example.net", "eve@example.net"}));
   EXPECT_FALSE(hasHeader(c.message, "Bcc")) << c.message;
   EXPECT_EQ(c.message.find("eve@example.net"), std::string::npos);
   EXPECT_TRUE(hasHeader(c.sent_copy, "Bcc")) << c.sent_copy;
@@ -302,7 +302,8 @@ TEST(ComposeTest, ForwardIntoExistingMixed) {
 TEST(ComposeTest, OddOriginalIdsAreNotCopied) {
   std::string orig =
       "From: b@example.com\r\nMessage-ID: <a b@x>\r\n"
-      "References: <ok@x> <bad id@x> <also\x01" "bad@x>\r\n\r\nhello\r\n";
+      "References: <ok@x> <bad id@x> <also\x01"
+      "bad@x>\r\n\r\nhello\r\n";
   auto r = baseRequest("To: b@example.com\r\n\r\nok\r\n");
   r.kind = ComposeKind::reply;
   r.original = orig;

@@ -46,10 +46,12 @@ TEST(AutodiscoverTest, ParsesTheSpecRequest) {
 TEST(AutodiscoverTest, MobileSyncSettings) {
   std::string out = respond(kRequest);
   EXPECT_TRUE(has(out, "<Autodiscover xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\""));
-  EXPECT_TRUE(has(out, "xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/"
-                       "responseschema/2006\">"));
-  EXPECT_TRUE(has(out, "<Response xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/"
-                       "mobilesync/responseschema/2006\">"));
+  EXPECT_TRUE(has(out,
+                  "xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/"
+                  "responseschema/2006\">"));
+  EXPECT_TRUE(has(out,
+                  "<Response xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/"
+                  "mobilesync/responseschema/2006\">"));
   EXPECT_TRUE(has(out, "<Culture>en:us</Culture>"));
   EXPECT_TRUE(has(out, "<DisplayName>Alice &lt;&amp; Co&gt;</DisplayName>")) << out;
   EXPECT_TRUE(has(out, "<EMailAddress>alice@example.org</EMailAddress>"));
@@ -96,24 +98,26 @@ TEST(AutodiscoverTest, BadRequestsAre600) {
       "",
       "not xml",
       "<Autodiscover " + ns + "><Request><EMailAddress>a@b</EMailAddress>" + schema +
-          "</Request>",                                                        // unterminated
+          "</Request>",  // unterminated
       "<Autodiscover><Request><EMailAddress>a@b</EMailAddress>" + schema +
-          "</Request></Autodiscover>",                                         // no namespace
+          "</Request></Autodiscover>",                                              // no namespace
       "<Autodiscover " + ns + "><Request>" + schema + "</Request></Autodiscover>",  // no email
       "<Autodiscover " + ns + "><Request><EMailAddress>a@b</EMailAddress>" + schema +
           "</Request><Request><EMailAddress>a@b</EMailAddress>" + schema +
-          "</Request></Autodiscover>",                                         // two Requests
-      "<Autodiscover " + ns + "><Request><EMailAddress>a@b</EMailAddress><EMailAddress>c@d"
-          "</EMailAddress>" + schema + "</Request></Autodiscover>",
+          "</Request></Autodiscover>",  // two Requests
+      "<Autodiscover " + ns +
+          "><Request><EMailAddress>a@b</EMailAddress><EMailAddress>c@d"
+          "</EMailAddress>" +
+          schema + "</Request></Autodiscover>",
       "<Other " + ns + "/>",
       "<Autodiscover " + ns + "><Request><EMailAddress>a@b</EMailAddress>" + schema +
           "</Request></Autodiscover><extra/>",
-      "<x:Autodiscover><Request/></x:Autodiscover>",                           // unbound prefix
-      "<Autodiscover " + ns + " " + ns + "/>",                                 // repeated attr
+      "<x:Autodiscover><Request/></x:Autodiscover>",  // unbound prefix
+      "<Autodiscover " + ns + " " + ns + "/>",        // repeated attr
       "<Autodiscover " + ns + "><Request><EMailAddress>&nbsp;</EMailAddress>" + schema +
-          "</Request></Autodiscover>",                                         // unknown entity
-      "<Autodiscover " + ns + "><Request><EMailAddress><![CDATA[a@b]]></EMailAddress>" +
-          schema + "</Request></Autodiscover>",
+          "</Request></Autodiscover>",  // unknown entity
+      "<Autodiscover " + ns + "><Request><EMailAddress><![CDATA[a@b]]></EMailAddress>" + schema +
+          "</Request></Autodiscover>",
       "<Autodiscover " + ns + "><Request><EMailAddress>&#0;</EMailAddress>" + schema +
           "</Request></Autodiscover>",
       "<Autodiscover " + ns + "></Autodiscoverx>",

@@ -1,7 +1,5 @@
 // SendMail, SmartReply, SmartForward (MS-ASCMD 2.2.1.17, 2.2.1.20, 2.2.1.19):
 // request decoding, source lookup and composition over real SQLite stores.
-#include "server/eas/send_mail_command.h"
-
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -16,6 +14,7 @@
 #include "codec/wbxml/reader.h"
 #include "codec/wbxml/xml.h"
 #include "core/clock.h"
+#include "server/eas/send_mail_command.h"
 #include "store/sqlite/sqlite_device_store.h"
 #include "store/sqlite/sqlite_mail_store.h"
 #include "testing/temp_dir.h"
@@ -47,9 +46,8 @@ constexpr const char* kNew =
 // `mime` as OPAQUE data (as devices send it).
 wbxml::Document request(std::string_view command, std::string_view inner, std::string_view mime,
                         bool with_mime = true) {
-  auto doc = wbxml::parseXml(std::string("<") + std::string(command) +
-                             " xmlns=\"ComposeMail:\">" + std::string(inner) + "</" +
-                             std::string(command) + ">");
+  auto doc = wbxml::parseXml(std::string("<") + std::string(command) + " xmlns=\"ComposeMail:\">" +
+                             std::string(inner) + "</" + std::string(command) + ">");
   EXPECT_TRUE(doc) << doc.error().message();
   if (!doc) return {};
   if (with_mime) {
@@ -159,8 +157,9 @@ TEST_F(SendMailTest, SendMailComposes) {
 }
 
 TEST_F(SendMailTest, MimeAsStringAndNoSaveInSent) {
-  auto body = request("SendMail", std::string("<ClientId>c-2</ClientId><Mime>") +
-                                      "To: bob@example.com&#13;\n&#13;\nhi&#13;\n</Mime>",
+  auto body = request("SendMail",
+                      std::string("<ClientId>c-2</ClientId><Mime>") +
+                          "To: bob@example.com&#13;\n&#13;\nhi&#13;\n</Mime>",
                       "", false);
   auto out = run("SendMail", &body);
   ASSERT_TRUE(out.mail);
@@ -217,11 +216,11 @@ TEST_F(SendMailTest, ComposeProblemsMapToStatuses) {
 }
 
 TEST_F(SendMailTest, SmartReplyQuotesTheSource) {
-  auto body = request("SmartReply",
-                      "<ClientId>r-1</ClientId><Source><FolderId>" + std::to_string(inbox_) +
-                          "</FolderId><ItemId>" + serverId(item_) +
-                          "</ItemId></Source><SaveInSentItems/>",
-                      kNew);
+  auto body =
+      request("SmartReply",
+              "<ClientId>r-1</ClientId><Source><FolderId>" + std::to_string(inbox_) +
+                  "</FolderId><ItemId>" + serverId(item_) + "</ItemId></Source><SaveInSentItems/>",
+              kNew);
   auto out = run("SmartReply", &body);
   ASSERT_TRUE(out.mail) << out.status;
   auto plain = mime::extractBodies(*out.mail->bytes).plain;
@@ -232,10 +231,10 @@ TEST_F(SendMailTest, SmartReplyQuotesTheSource) {
 
 TEST_F(SendMailTest, SmartForwardAttachesTheSourceAndReplaceMimeDoesNot) {
   // Bare item id, no FolderId: an Inbox item (MS-ASCMD 2.2.3.93).
-  auto body = request("SmartForward",
-                      "<ClientId>f-1</ClientId><Source><ItemId>" + std::to_string(item_) +
-                          "</ItemId></Source>",
-                      kNew);
+  auto body = request(
+      "SmartForward",
+      "<ClientId>f-1</ClientId><Source><ItemId>" + std::to_string(item_) + "</ItemId></Source>",
+      kNew);
   auto out = run("SmartForward", &body);
   ASSERT_TRUE(out.mail) << out.status;
   auto s = mime::summarize(*out.mail->bytes);
@@ -253,7 +252,8 @@ TEST_F(SendMailTest, SmartForwardAttachesTheSourceAndReplaceMimeDoesNot) {
 
 TEST_F(SendMailTest, SourceNotFoundIs150) {
   auto smart = [&](const std::string& source) {
-    auto body = request("SmartReply", "<ClientId>c</ClientId><Source>" + source + "</Source>", kNew);
+    auto body =
+        request("SmartReply", "<ClientId>c</ClientId><Source>" + source + "</Source>", kNew);
     return statusOf(run("SmartReply", &body), "SmartReply");
   };
   EXPECT_EQ(smart("<ItemId>999999</ItemId>"), 150);
@@ -265,9 +265,9 @@ TEST_F(SendMailTest, SourceNotFoundIs150) {
   EXPECT_EQ(smart("<FolderId>" + std::to_string(sent->id) + "</FolderId><ItemId>" +
                   std::to_string(item_) + "</ItemId>"),
             150);
-  EXPECT_EQ(smart("<ItemId>" + std::to_string(sent->id) + ":" + std::to_string(item_) +
-                  "</ItemId>"),
-            150);
+  EXPECT_EQ(
+      smart("<ItemId>" + std::to_string(sent->id) + ":" + std::to_string(item_) + "</ItemId>"),
+      150);
   // Another user's item.
   store::ItemId bobs = deliver("bob", kOriginal);
   EXPECT_EQ(smart("<ItemId>" + std::to_string(bobs) + "</ItemId>"), 150);
@@ -275,10 +275,9 @@ TEST_F(SendMailTest, SourceNotFoundIs150) {
   EXPECT_EQ(smart("<LongId>" + serverId(item_) + "</LongId><ItemId>1</ItemId>"), 105);
   EXPECT_EQ(smart("<FolderId>" + std::to_string(inbox_) + "</FolderId>"), 103);
   // LongId alone works.
-  auto body = request("SmartReply",
-                      "<ClientId>c</ClientId><Source><LongId>" + serverId(item_) +
-                          "</LongId></Source>",
-                      kNew);
+  auto body = request(
+      "SmartReply",
+      "<ClientId>c</ClientId><Source><LongId>" + serverId(item_) + "</LongId></Source>", kNew);
   EXPECT_TRUE(run("SmartReply", &body).mail);
 }
 
@@ -305,8 +304,8 @@ TEST_F(SendMailTest, RawBodyForm) {
 // The fuzz seeds (byte 0 picks the command, the rest is WBXML) are real
 // requests: each gives a mail to send.
 TEST_F(SendMailTest, FuzzSeedsCompose) {
-  for (const char* name : {"sendmail.wbxml", "smartforward_replace.wbxml",
-                           "smartforward_longid.wbxml"}) {
+  for (const char* name :
+       {"sendmail.wbxml", "smartforward_replace.wbxml", "smartforward_longid.wbxml"}) {
     std::ifstream f(std::string(RAMPART_SOURCE_DIR) + "/fuzz/corpus/eas_send_mail/" + name,
                     std::ios::binary);
     std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), {});
