@@ -198,6 +198,31 @@ Result<std::string> CollectionSync::writeTail(const store::Folder& folder,
   wbxml::Writer& w = t.w();
   element(w, "CollectionId", col_.collection_id);
   element(w, "Status", "1");
+  // Responses, Commands, MoreAvailable: the order of MS-ASCMD's examples
+  // (4.5.8 puts MoreAvailable after Commands).
+  if (!responses_.empty()) {
+    w.start("AirSync", "Responses");
+    for (const ClientResponse& r : responses_) {
+      const char* name = r.kind == ClientResponse::Kind::add      ? "Add"
+                         : r.kind == ClientResponse::Kind::change ? "Change"
+                         : r.kind == ClientResponse::Kind::remove ? "Delete"
+                                                                  : "Fetch";
+      w.start("AirSync", name);
+      element(w, r.kind == ClientResponse::Kind::add ? "ClientId" : "ServerId", r.id);
+      element(w, "Status", std::to_string(static_cast<int>(r.status)));
+      if (r.item) {
+        w.start("AirSync", "ApplicationData");
+        if (auto st = writeEmailProperties(w, *r.item, ctx_.mail, prefs_, ctx_.protocol_version,
+                                           encode_);
+            !st && !st.error().is(Errc::not_found)) {
+          return fail(st.error());
+        }
+        w.end();
+      }
+      w.end();
+    }
+    w.end();
+  }
   if (!delta.deltas.empty()) {
     w.start("AirSync", "Commands");
     for (const ItemDelta& d : delta.deltas) {
@@ -248,29 +273,6 @@ Result<std::string> CollectionSync::writeTail(const store::Folder& folder,
   }
   if (delta.more) {
     w.start("AirSync", "MoreAvailable");
-    w.end();
-  }
-  if (!responses_.empty()) {
-    w.start("AirSync", "Responses");
-    for (const ClientResponse& r : responses_) {
-      const char* name = r.kind == ClientResponse::Kind::add      ? "Add"
-                         : r.kind == ClientResponse::Kind::change ? "Change"
-                         : r.kind == ClientResponse::Kind::remove ? "Delete"
-                                                                  : "Fetch";
-      w.start("AirSync", name);
-      element(w, r.kind == ClientResponse::Kind::add ? "ClientId" : "ServerId", r.id);
-      element(w, "Status", std::to_string(static_cast<int>(r.status)));
-      if (r.item) {
-        w.start("AirSync", "ApplicationData");
-        if (auto st = writeEmailProperties(w, *r.item, ctx_.mail, prefs_, ctx_.protocol_version,
-                                           encode_);
-            !st && !st.error().is(Errc::not_found)) {
-          return fail(st.error());
-        }
-        w.end();
-      }
-      w.end();
-    }
     w.end();
   }
   return std::move(t).finish();
@@ -358,6 +360,7 @@ Result<CollectionOut> CollectionSync::run() {
     DeltaLimits limits;
     limits.window = col_.window_size.value_or(req_.window_size.value_or(kDefaultWindowSize));
     limits.suppress = &suppress_;
+    limits.suppress_after = folder->last_seq;  // read before applyCommands()
     auto d = computeDelta(ctx_.mail, folder->id, *state, cutoff_now, limits);
     if (!d) return fail(d.error());
     delta = std::move(*d);

@@ -552,6 +552,70 @@ TEST_F(SyncTest, LargeInitialSyncKeepsTheStateSmall) {
   EXPECT_LT((*cur)->blob.size() - state->response_tail.size(), 64u);
 }
 
+// Differential: libwbxml2's wbxml2xml reads our Sync and GetItemEstimate
+// responses as we do (the spliced collections included).
+TEST_F(SyncTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
+  if (std::system("command -v wbxml2xml >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "libwbxml2-utils (wbxml2xml) not installed";
+  }
+  version_ = "14.1";
+  std::string msg =
+      "From: Bob <bob@example.org>\r\nTo: alice@example.org\r\nSubject: R&D <caf\xc3\xa9>\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+      "Content-Type: text/html; charset=utf-8\r\n\r\n<b>bold</b> &amp; more\r\n--b\r\n"
+      "Content-Type: image/png; name=p.png\r\nContent-ID: <p1>\r\nContent-Disposition: inline\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
+  store::ItemId a = deliver(msg);
+  deliver(message("second"));
+  store::Folder other = *mail_->createFolder(mailbox_, std::nullopt, "Other", store::FolderType::user_mail);
+  std::vector<std::vector<std::uint8_t>> responses;
+  // (wbxml2xml drops text's trailing whitespace: truncate where there is none.)
+  const std::string opts =
+      "<Options><airsyncbase:BodyPreference><airsyncbase:Type>2</airsyncbase:Type>"
+      "<airsyncbase:TruncationSize>11</airsyncbase:TruncationSize><airsyncbase:Preview>20"
+      "</airsyncbase:Preview></airsyncbase:BodyPreference></Options>";
+  SyncView v = run(syncXml(collection("0") + collection("0", "", other.id)));
+  responses.push_back(v.bytes);
+  std::string k1 = v.collections.at(0).key, k2 = v.collections.at(1).key;
+  v = run(syncXml(collection(k1, "<WindowSize>1</WindowSize>" + opts) + collection(k2, "", other.id)));
+  responses.push_back(v.bytes);
+  k1 = v.collections.at(0).key;
+  ASSERT_TRUE(mail_->setRead(a, true));
+  v = run(syncXml(collection(k1, opts + "<Commands><Fetch><ServerId>" + sid(a) +
+                                     "</ServerId></Fetch><Delete><ServerId>" + sid(4242) +
+                                     "</ServerId></Delete></Commands>")));
+  responses.push_back(v.bytes);
+  responses.push_back(sync("bogus").bytes);
+  responses.push_back(run(syncXml(collection("0"), "<Wait>0</Wait>")).bytes);
+  {
+    auto doc = wbxml::parseXml(
+        R"(<GetItemEstimate xmlns="GetItemEstimate:" xmlns:airsync="AirSync:"><Collections><Collection><airsync:SyncKey>)" +
+        k1 + "</airsync:SyncKey><CollectionId>" + std::to_string(inbox_) +
+        "</CollectionId></Collection><Collection><airsync:SyncKey>x</airsync:SyncKey><CollectionId>9999"
+        "</CollectionId></Collection></Collections></GetItemEstimate>");
+    ASSERT_TRUE(doc);
+    CommandContext ctx = context();
+    auto bytes = runGetItemEstimate(ctx, *doc);
+    ASSERT_TRUE(bytes);
+    responses.push_back(*bytes);
+  }
+  for (const auto& bytes : responses) {
+    ASSERT_FALSE(bytes.empty());
+    std::string in = dir_.file("resp.wbxml"), out = dir_.file("resp.xml");
+    {
+      std::ofstream f(in, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    std::string cmd = "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir_.file("log") + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream theirs_in(out, std::ios::binary);
+    std::string theirs((std::istreambuf_iterator<char>(theirs_in)), std::istreambuf_iterator<char>());
+    auto ours = wbxml::decode(bytes);
+    ASSERT_TRUE(ours);
+    EXPECT_EQ(theirs, wbxml::toXml(*ours));
+  }
+}
+
 TEST(SyncRequestTest, DecodesAndBounds) {
   auto doc = wbxml::parseXml(
       R"(<Sync xmlns="AirSync:" xmlns:airsyncbase="AirSyncBase:"><Collections><Collection><SyncKey>k1</SyncKey><CollectionId>5</CollectionId><DeletesAsMoves>0</DeletesAsMoves><GetChanges/><WindowSize>9999</WindowSize><Options><FilterType>2</FilterType><MIMESupport>1</MIMESupport><airsyncbase:BodyPreference><airsyncbase:Type>2</airsyncbase:Type><airsyncbase:TruncationSize>500</airsyncbase:TruncationSize><airsyncbase:Preview>100</airsyncbase:Preview></airsyncbase:BodyPreference></Options></Collection></Collections><HeartbeatInterval>600</HeartbeatInterval></Sync>)");

@@ -169,8 +169,8 @@ Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
       ++scanned;
       seen.insert(c.item);
       b.seq = c.seq;
-      if (limits.suppress != nullptr && limits.suppress->contains(c.item) &&
-          c.kind != store::ChangeKind::add) {
+      if (limits.suppress != nullptr && c.seq > limits.suppress_after &&
+          limits.suppress->contains(c.item) && c.kind != store::ChangeKind::add) {
         continue;  // the client's own change
       }
       bool was_in = c.kind != store::ChangeKind::add;

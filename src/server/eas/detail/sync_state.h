@@ -70,9 +70,12 @@ struct DeltaBatch {
 struct DeltaLimits {
   std::size_t window = 100;             // commands
   std::size_t max_scan = 20000;         // log entries read per call
-  // Items whose change entries are the client's own (this request's Change
-  // and Delete): not echoed back.
+  // Items the client changed or deleted in this request, and the folder's
+  // log position before it did: their entries after that position are the
+  // client's own and are not echoed back (an earlier server-side change
+  // still is).
   const std::set<store::ItemId>* suppress = nullptr;
+  store::Seq suppress_after = 0;
   bool load_items = true;               // false: count only (GetItemEstimate)
 };
 
