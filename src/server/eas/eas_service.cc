@@ -212,6 +212,9 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
   auto parsed = rampart::eas::decodeRequestTarget(req.target());
   if (!parsed) co_return http::textResponse(req, http::Status::bad_request, parsed.error().message() + "\n");
   auto request = std::make_shared<rampart::eas::EasRequest>(std::move(*parsed));
+  // The plain query form asks for a multipart ItemOperations answer by header
+  // (MS-ASCMD 2.2.1.10.1: MS-ASAcceptMultiPart: T).
+  if (iequals(req["MS-ASAcceptMultiPart"], "T")) request->accept_multipart = true;
   if (!request->user.empty()) {
     // The User parameter must name the authenticated user, or one of its addresses.
     auto named = std::make_shared<std::string>(request->user);
