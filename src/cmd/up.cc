@@ -167,11 +167,19 @@ int runUp(const Args& args) {
         "  %s admin --data-dir %s mailbox show alice 1\n"
         "  %s admin --data-dir %s user list\n"
         "  curl --cacert %s -u alice:PASSWORD -X OPTIONS -i %s\n"
+        "\nA phone, from the device client (state in ~/.rampart-device.db):\n"
+        "  read -rs RAMPART_PW && export RAMPART_PW   # alice's password from the file above\n"
+        "  %s device setup --url https://localhost:%u --user alice --password-env RAMPART_PW --ca %s\n"
+        "  %s device sync && %s device list && %s device watch\n"
+        "\npyactivesync (docs/interop.md): REQUESTS_CA_BUNDLE=%s, then\n"
+        "  Client(server=\"localhost:%u\", username=\"alice\", password=..., device_id=\"PYAS0001\")\n"
         "\nPress Ctrl-C to stop.\n",
         data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), eas_at.c_str(), pki->ca_cert.c_str(), domain.c_str(), domain.c_str(),
         users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
         self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(),
-        pki->ca_cert.c_str(), eas_at.c_str());
+        pki->ca_cert.c_str(), eas_at.c_str(), self().c_str(), static_cast<unsigned>(eas.port()),
+        pki->ca_cert.c_str(), self().c_str(), self().c_str(), self().c_str(), pki->ca_cert.c_str(),
+        static_cast<unsigned>(eas.port()));
     std::fflush(stdout);
   });
 }
