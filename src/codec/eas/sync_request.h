@@ -37,10 +37,10 @@ struct BodyPreference {
 
 inline constexpr std::size_t kMaxBodyPreferences = 8;
 inline constexpr std::size_t kMaxSyncCollections = 100;
-inline constexpr std::size_t kMaxSyncCommands = 1000;   // client commands per collection
+inline constexpr std::size_t kMaxSyncCommands = 1000;  // client commands per collection
 inline constexpr std::size_t kMaxSyncKeyLength = 64;
-inline constexpr std::size_t kMaxServerIdLength = 64;   // MS-ASCMD 2.2.3.166.x: 64 characters
-inline constexpr std::uint32_t kMaxWindowSize = 512;    // MS-ASCMD 2.2.3.199
+inline constexpr std::size_t kMaxServerIdLength = 64;  // MS-ASCMD 2.2.3.166.x: 64 characters
+inline constexpr std::uint32_t kMaxWindowSize = 512;   // MS-ASCMD 2.2.3.199
 
 // The AirSyncBase:BodyPreference children of an Options element (any other
 // child is ignored). Errors as above: a Type outside 1..4, a Preview over 255,
@@ -49,11 +49,11 @@ Result<std::vector<BodyPreference>> decodeBodyPreferences(const wbxml::Element& 
 
 // MS-ASCMD 2.2.3.125.6 Options (Sync), the parts an email collection uses.
 struct SyncOptions {
-  std::optional<int> filter_type;    // 2.2.3.68.2: 0..8 for email (0 = no filter)
+  std::optional<int> filter_type;  // 2.2.3.68.2: 0..8 for email (0 = no filter)
   std::vector<BodyPreference> body_preferences;
-  int mime_support = 0;              // 2.2.3.108: 0 never, 1 S/MIME only, 2 always
+  int mime_support = 0;                // 2.2.3.108: 0 never, 1 S/MIME only, 2 always
   std::optional<int> mime_truncation;  // 2.2.3.109: 0..8
-  std::optional<int> conflict;       // 2.2.3.34: 0 client wins, 1 server wins
+  std::optional<int> conflict;         // 2.2.3.34: 0 client wins, 1 server wins
 
   bool operator==(const SyncOptions&) const = default;
 };
@@ -69,8 +69,8 @@ struct SyncFlag {
 struct SyncClientCommand {
   enum class Kind { add, change, remove, fetch };
   Kind kind = Kind::change;
-  std::string server_id;   // Change, Delete, Fetch
-  std::string client_id;   // Add (2.2.3.28.4)
+  std::string server_id;  // Change, Delete, Fetch
+  std::string client_id;  // Add (2.2.3.28.4)
   // Change's ApplicationData, the email properties a client may change
   // (MS-ASEMAIL 3.1.5.3: Read, Flag, Categories).
   std::optional<bool> read;
@@ -80,12 +80,12 @@ struct SyncClientCommand {
 };
 
 struct SyncCollectionRequest {
-  std::string sync_key;        // 2.2.3.181.4
-  std::string collection_id;   // 2.2.3.30.6
-  std::optional<bool> get_changes;       // 2.2.3.84: absent = yes, except with key 0
-  std::optional<bool> deletes_as_moves;  // 2.2.3.43: absent = yes
+  std::string sync_key;                      // 2.2.3.181.4
+  std::string collection_id;                 // 2.2.3.30.6
+  std::optional<bool> get_changes;           // 2.2.3.84: absent = yes, except with key 0
+  std::optional<bool> deletes_as_moves;      // 2.2.3.43: absent = yes
   std::optional<std::uint32_t> window_size;  // clamped to 1..512
-  std::optional<SyncOptions> options;    // the first Options (without Class or Class Email)
+  std::optional<SyncOptions> options;        // the first Options (without Class or Class Email)
   std::vector<SyncClientCommand> commands;
 
   bool operator==(const SyncCollectionRequest&) const = default;
@@ -94,10 +94,10 @@ struct SyncCollectionRequest {
 struct SyncRequest {
   std::vector<SyncCollectionRequest> collections;
   // Raw values (range checks belong to the command: Status 14 with Limit).
-  std::optional<std::uint32_t> wait_minutes;        // 2.2.3.198: 1..59
-  std::optional<std::uint32_t> heartbeat_seconds;   // 2.2.3.88.2: 60..3540
-  std::optional<std::uint32_t> window_size;         // 2.2.3.199, clamped to 1..512
-  bool partial = false;                             // 2.2.3.131
+  std::optional<std::uint32_t> wait_minutes;       // 2.2.3.198: 1..59
+  std::optional<std::uint32_t> heartbeat_seconds;  // 2.2.3.88.2: 60..3540
+  std::optional<std::uint32_t> window_size;        // 2.2.3.199, clamped to 1..512
+  bool partial = false;                            // 2.2.3.131
 
   bool operator==(const SyncRequest&) const = default;
 };

@@ -94,8 +94,9 @@ std::string htmlToText(std::string_view html) {
     }
   };
   // Tags after which text continues on a new line.
-  static constexpr std::string_view kBreaks[] = {"<br", "</p", "<p>", "<p ", "</div", "</tr",
-                                                 "</li", "</h1", "</h2", "</h3", "</h4", "</table"};
+  static constexpr std::string_view kBreaks[] = {"<br",   "</p",  "<p>",  "<p ",
+                                                 "</div", "</tr", "</li", "</h1",
+                                                 "</h2",  "</h3", "</h4", "</table"};
   while (i < html.size()) {
     char c = html[i];
     if (c == '<') {
@@ -121,8 +122,8 @@ std::string htmlToText(std::string_view html) {
     }
     if (c == '&') {
       static constexpr std::pair<std::string_view, std::string_view> kEntities[] = {
-          {"&amp;", "&"},   {"&lt;", "<"},       {"&gt;", ">"},        {"&quot;", "\""},
-          {"&#39;", "'"},   {"&apos;", "'"},     {"&nbsp;", "\xC2\xA0"}};
+          {"&amp;", "&"}, {"&lt;", "<"},   {"&gt;", ">"},         {"&quot;", "\""},
+          {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", "\xC2\xA0"}};
       bool matched = false;
       for (auto [entity, text] : kEntities) {
         if (startsWithNoCase(i, entity)) {

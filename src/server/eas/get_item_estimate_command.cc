@@ -15,7 +15,7 @@ namespace {
 
 using namespace detail;
 
-constexpr std::uint8_t kPage = 6;       // GetItemEstimate
+constexpr std::uint8_t kPage = 6;  // GetItemEstimate
 constexpr std::uint8_t kAirSync = 0;
 constexpr std::size_t kMaxCollections = 100;
 constexpr std::size_t kMaxCounted = 100000;  // log entries walked per collection
@@ -78,8 +78,8 @@ struct Answer {
 
 Result<Answer> estimate(CommandContext& ctx, store::MailboxId mailbox, const Ask& a) {
   store::FolderId id = 0;
-  auto [p, ec] = std::from_chars(a.collection_id.data(),
-                                 a.collection_id.data() + a.collection_id.size(), id);
+  auto [p, ec] =
+      std::from_chars(a.collection_id.data(), a.collection_id.data() + a.collection_id.size(), id);
   if (a.collection_id.empty() || ec != std::errc() ||
       p != a.collection_id.data() + a.collection_id.size()) {
     return Answer{EstimateStatus::invalid_collection};
@@ -103,8 +103,8 @@ Result<Answer> estimate(CommandContext& ctx, store::MailboxId mailbox, const Ask
   auto state = decodeSyncState(s.blob);
   if (!state) return Answer{EstimateStatus::invalid_sync_key};
   int filter = a.filter_type.value_or(state->filter_type);
-  std::int64_t cutoff = std::max(filterCutoff(filter, ctx.now),
-                                 filter == state->filter_type ? state->cutoff : 0);
+  std::int64_t cutoff =
+      std::max(filterCutoff(filter, ctx.now), filter == state->filter_type ? state->cutoff : 0);
   if (cutoff < state->cutoff) return Answer{EstimateStatus::invalid_sync_key};
   DeltaLimits limits;
   limits.window = kMaxCounted;
@@ -123,8 +123,7 @@ Result<std::vector<std::uint8_t>> runGetItemEstimate(CommandContext& ctx,
   wbxml::Writer w;
   w.start("GetItemEstimate", "GetItemEstimate");
   if (!asks) {
-    log::get("eas")->info("GetItemEstimate from {}/{}: malformed request", ctx.user,
-                          ctx.device_id);
+    log::get("eas")->info("GetItemEstimate from {}/{}: malformed request", ctx.user, ctx.device_id);
     w.start("GetItemEstimate", "Response");
     element(w, "Status", std::to_string(static_cast<int>(EstimateStatus::invalid_collection)));
     w.end();

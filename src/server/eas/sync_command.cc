@@ -136,8 +136,8 @@ Status CollectionSync::applyCommands(const store::Folder& folder) {
     if (cmd.kind == K::add) {
       // Email items are not created by Sync before 16.0 drafts (MS-ASEMAIL
       // 3.1.5.3); this server takes none.
-      responses_.push_back({ClientResponse::Kind::add, cmd.client_id,
-                            SyncStatus::conversion_error, std::nullopt});
+      responses_.push_back(
+          {ClientResponse::Kind::add, cmd.client_id, SyncStatus::conversion_error, std::nullopt});
       continue;
     }
     auto kind = cmd.kind == K::change   ? ClientResponse::Kind::change
@@ -170,8 +170,8 @@ Status CollectionSync::applyCommands(const store::Folder& folder) {
       }
     } else {
       // MS-ASCMD 2.2.3.43 DeletesAsMoves: absent or 1 moves to Deleted Items.
-      bool as_move = col_.deletes_as_moves.value_or(true) &&
-                     folder.type != store::FolderType::deleted_items;
+      bool as_move =
+          col_.deletes_as_moves.value_or(true) && folder.type != store::FolderType::deleted_items;
       if (as_move && !trash) {
         auto t = ctx_.mail.folderOfType(mailbox_, store::FolderType::deleted_items);
         if (!t) return fail(t.error());
@@ -212,8 +212,8 @@ Result<std::string> CollectionSync::writeTail(const store::Folder& folder,
       element(w, "Status", std::to_string(static_cast<int>(r.status)));
       if (r.item) {
         w.start("AirSync", "ApplicationData");
-        if (auto st = writeEmailProperties(w, *r.item, ctx_.mail, prefs_, ctx_.protocol_version,
-                                           encode_);
+        if (auto st =
+                writeEmailProperties(w, *r.item, ctx_.mail, prefs_, ctx_.protocol_version, encode_);
             !st && !st.error().is(Errc::not_found)) {
           return fail(st.error());
         }
@@ -341,8 +341,8 @@ Result<CollectionOut> CollectionSync::run() {
     return statusOnly(cid, SyncStatus::invalid_sync_key, "0");
   }
   if (filter < 0) filter = state->filter_type;
-  std::int64_t cutoff_now = std::max(filterCutoff(filter, ctx_.now),
-                                     filter == state->filter_type ? state->cutoff : 0);
+  std::int64_t cutoff_now =
+      std::max(filterCutoff(filter, ctx_.now), filter == state->filter_type ? state->cutoff : 0);
   if (cutoff_now < state->cutoff) {
     // A wider FilterType: the client lacks items this state cannot name;
     // it starts over (Status 3, key 0).
@@ -377,8 +377,8 @@ Result<CollectionOut> CollectionSync::run() {
   next.filter_type = filter;
   next.cutoff = delta.cutoff;
   next.response_tail = *tail;
-  auto key = ctx_.devices.commit(ctx_.user, ctx_.device_id, cid, col_.sync_key,
-                                 encodeSyncState(next));
+  auto key =
+      ctx_.devices.commit(ctx_.user, ctx_.device_id, cid, col_.sync_key, encodeSyncState(next));
   if (!key) {
     if (!key.error().is(Errc::already_exists)) return fail(key.error());
     logger->info("Sync from {}/{}: lost a race on the key of {}", ctx_.user, ctx_.device_id, cid);
@@ -431,11 +431,10 @@ Result<SyncOutcome> runSync(CommandContext& ctx, const wbxml::Document* body) {
       logger->info("Sync from {}/{}: {}", ctx.user, ctx.device_id, decoded.error().message());
       bool too_many = decoded.error().is(Errc::limit_exceeded) &&
                       decoded.error().detail.rfind("Sync:Collections", 0) == 0;
-      return topLevelStatus(too_many ? SyncStatus::too_many_collections
-                                     : SyncStatus::protocol_error,
-                            too_many ? std::optional<std::uint32_t>(
-                                           rampart::eas::kMaxSyncCollections)
-                                     : std::nullopt);
+      return topLevelStatus(
+          too_many ? SyncStatus::too_many_collections : SyncStatus::protocol_error,
+          too_many ? std::optional<std::uint32_t>(rampart::eas::kMaxSyncCollections)
+                   : std::nullopt);
     }
     req = std::move(*decoded);
     bool reuse_all = req.partial || req.collections.empty();
@@ -443,10 +442,10 @@ Result<SyncOutcome> runSync(CommandContext& ctx, const wbxml::Document* body) {
     if (cached) mergeCached(req, *cached, reuse_all);
   }
   // MS-ASCMD 2.2.3.198 / 2.2.3.88.2, Status 14 with the Limit exceeded.
-  if (req.wait_minutes && (*req.wait_minutes < kMinWaitMinutes || *req.wait_minutes > kMaxWaitMinutes)) {
-    return topLevelStatus(SyncStatus::invalid_wait, *req.wait_minutes < kMinWaitMinutes
-                                                        ? kMinWaitMinutes
-                                                        : kMaxWaitMinutes);
+  if (req.wait_minutes &&
+      (*req.wait_minutes < kMinWaitMinutes || *req.wait_minutes > kMaxWaitMinutes)) {
+    return topLevelStatus(SyncStatus::invalid_wait,
+                          *req.wait_minutes < kMinWaitMinutes ? kMinWaitMinutes : kMaxWaitMinutes);
   }
   if (req.heartbeat_seconds && (*req.heartbeat_seconds < kMinHeartbeatSeconds ||
                                 *req.heartbeat_seconds > kMaxHeartbeatSeconds)) {
@@ -488,8 +487,10 @@ Result<SyncOutcome> runSync(CommandContext& ctx, const wbxml::Document* body) {
   std::vector<std::uint8_t>& b = out.body;
   for (const CollectionOut& r : results) {
     if (!r.include) continue;
-    if (b.empty()) b = {0x03, 0x01, 0x6A, 0x00, 0x45, 0x5C};
-    else b.insert(b.end(), {0x00, 0x00});
+    if (b.empty())
+      b = {0x03, 0x01, 0x6A, 0x00, 0x45, 0x5C};
+    else
+      b.insert(b.end(), {0x00, 0x00});
     b.push_back(0x4F);  // Collection, with content
     b.push_back(0x4B);  // SyncKey
     b.push_back(0x03);  // STR_I

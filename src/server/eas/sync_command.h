@@ -36,7 +36,7 @@ enum class SyncStatus : std::uint8_t {
   invalid_sync_key = 3,
   protocol_error = 4,
   server_error = 5,
-  conversion_error = 6,     // an item the server cannot take (email Add)
+  conversion_error = 6,  // an item the server cannot take (email Add)
   object_not_found = 8,
   hierarchy_changed = 12,   // unknown collection: FolderSync first
   incomplete_request = 13,  // empty or partial Sync without a cached one
@@ -56,8 +56,8 @@ struct SyncOutcome {
   // changes or failures): the service answers 200 with an empty body, or
   // waits first when wait_seconds is set.
   std::vector<std::uint8_t> body;
-  bool changes = false;                 // whether anything was sent
-  std::vector<store::FolderId> watched;  // the request's collections
+  bool changes = false;                      // whether anything was sent
+  std::vector<store::FolderId> watched;      // the request's collections
   std::optional<std::int64_t> wait_seconds;  // Wait*60 or HeartbeatInterval
 };
 

@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <cstdlib>
-#include <iostream>
 #include <fstream>
+#include <iostream>
 #include <iterator>
 #include <memory>
 #include <optional>
@@ -88,8 +88,8 @@ void parseSync(SyncView& v) {
       cv.responses = c.child("Responses");
       if (const auto* cmds = c.child("Commands")) {
         for (const auto& cmd : cmds->children) {
-          cv.commands.push_back({std::string(cmd.name), text(cmd, "ServerId"),
-                                 cmd.child("ApplicationData")});
+          cv.commands.push_back(
+              {std::string(cmd.name), text(cmd, "ServerId"), cmd.child("ApplicationData")});
         }
       }
       v.collections.push_back(std::move(cv));
@@ -99,9 +99,11 @@ void parseSync(SyncView& v) {
 
 std::string message(const std::string& subject, const std::string& body = "Hello.",
                     const std::string& extra_headers = "") {
-  return "From: Bob <bob@example.org>\r\nTo: \"Alice A.\" <alice@example.org>, carol@example.org\r\n"
-         "Subject: " + subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n" +
-         extra_headers + "\r\n" + body + "\r\n";
+  return "From: Bob <bob@example.org>\r\nTo: \"Alice A.\" <alice@example.org>, "
+         "carol@example.org\r\n"
+         "Subject: " +
+         subject + "\r\nMessage-ID: <" + subject + "@example.org>\r\n" + extra_headers + "\r\n" +
+         body + "\r\n";
 }
 
 class SyncTest : public ::testing::Test {
@@ -190,7 +192,8 @@ class SyncTest : public ::testing::Test {
       EXPECT_EQ(v.collections.size(), 1u) << v.xml;
       if (v.collections.empty()) return key;
       key = v.collections[0].key;
-      if (all) all->insert(all->end(), v.collections[0].commands.begin(), v.collections[0].commands.end());
+      if (all)
+        all->insert(all->end(), v.collections[0].commands.begin(), v.collections[0].commands.end());
       bool more = v.collections[0].more;
       if (views) views->push_back(std::move(v));
       if (!more) return key;
@@ -198,7 +201,9 @@ class SyncTest : public ::testing::Test {
     ADD_FAILURE() << "never drained";
     return key;
   }
-  std::string sid(store::ItemId item) { return std::to_string(inbox_) + ":" + std::to_string(item); }
+  std::string sid(store::ItemId item) {
+    return std::to_string(inbox_) + ":" + std::to_string(item);
+  }
 
   testing::TempDir dir_{"rampart-sync"};
   std::unique_ptr<store::MailStore> mail_;
@@ -243,7 +248,8 @@ TEST_F(SyncTest, InitialSyncThenWindowsWithMoreAvailable) {
 TEST_F(SyncTest, EmailPropertiesAndBodyTypes) {
   std::string html_msg =
       "From: Bob <bob@example.org>\r\nTo: \"Alice A.\" <alice@example.org>\r\nSubject: hi\r\n"
-      "Importance: high\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"
+      "Importance: high\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; "
+      "boundary=b\r\n\r\n"
       "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
       "Caf\xc3\xa9 au lait\r\n--b\r\nContent-Type: text/html; charset=iso-8859-1\r\n"
       "Content-Transfer-Encoding: quoted-printable\r\n\r\n<p>Caf=E9</p>\r\n--b--\r\n";
@@ -260,35 +266,39 @@ TEST_F(SyncTest, EmailPropertiesAndBodyTypes) {
     ASSERT_NE(body, nullptr) << v.xml;
     expect(*data, *body, v.xml);
   };
-  check("<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>4</airsyncbase:TruncationSize>",
-        [&](const wbxml::Element& d, const wbxml::Element& body, const std::string& xml) {
-          EXPECT_EQ(text(body, "Type"), "1") << xml;
-          EXPECT_EQ(text(body, "Truncated"), "1") << xml;
-          EXPECT_EQ(text(body, "Data"), "Caf") << xml;  // é not split
-          EXPECT_EQ(text(d, "Subject"), "hi");
-          EXPECT_EQ(text(d, "Importance"), "2");
-          EXPECT_EQ(text(d, "Read"), "0");
-          EXPECT_EQ(text(d, "DisplayTo"), "Alice A.");
-          EXPECT_EQ(text(d, "DateReceived"), "2027-01-15T07:59:00.000Z");
-          EXPECT_EQ(text(d, "InternetCPID"), "65001");
-          EXPECT_EQ(text(d, "ContentClass"), "urn:content-classes:message");
-          EXPECT_EQ(text(d, "NativeBodyType"), "2");
-          EXPECT_EQ(text(d, "MessageClass"), "IPM.Note");
-        });
+  check(
+      "<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>4</"
+      "airsyncbase:TruncationSize>",
+      [&](const wbxml::Element& d, const wbxml::Element& body, const std::string& xml) {
+        EXPECT_EQ(text(body, "Type"), "1") << xml;
+        EXPECT_EQ(text(body, "Truncated"), "1") << xml;
+        EXPECT_EQ(text(body, "Data"), "Caf") << xml;  // é not split
+        EXPECT_EQ(text(d, "Subject"), "hi");
+        EXPECT_EQ(text(d, "Importance"), "2");
+        EXPECT_EQ(text(d, "Read"), "0");
+        EXPECT_EQ(text(d, "DisplayTo"), "Alice A.");
+        EXPECT_EQ(text(d, "DateReceived"), "2027-01-15T07:59:00.000Z");
+        EXPECT_EQ(text(d, "InternetCPID"), "65001");
+        EXPECT_EQ(text(d, "ContentClass"), "urn:content-classes:message");
+        EXPECT_EQ(text(d, "NativeBodyType"), "2");
+        EXPECT_EQ(text(d, "MessageClass"), "IPM.Note");
+      });
   check("<airsyncbase:Type>2</airsyncbase:Type>",
         [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
           EXPECT_EQ(text(body, "Type"), "2") << xml;
           EXPECT_EQ(body.child("Truncated"), nullptr) << xml;
           EXPECT_NE(text(body, "Data").find("<p>Caf\xc3\xa9</p>"), std::string::npos) << xml;
         });
-  check("<airsyncbase:Type>4</airsyncbase:Type><airsyncbase:TruncationSize>10</airsyncbase:TruncationSize>"
-        "<airsyncbase:AllOrNone>1</airsyncbase:AllOrNone>",
-        [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
-          EXPECT_EQ(text(body, "Type"), "4") << xml;
-          EXPECT_EQ(text(body, "Truncated"), "1") << xml;
-          EXPECT_EQ(body.child("Data"), nullptr) << xml;
-          EXPECT_EQ(text(body, "EstimatedDataSize"), std::to_string(html_msg.size())) << xml;
-        });
+  check(
+      "<airsyncbase:Type>4</airsyncbase:Type><airsyncbase:TruncationSize>10</"
+      "airsyncbase:TruncationSize>"
+      "<airsyncbase:AllOrNone>1</airsyncbase:AllOrNone>",
+      [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
+        EXPECT_EQ(text(body, "Type"), "4") << xml;
+        EXPECT_EQ(text(body, "Truncated"), "1") << xml;
+        EXPECT_EQ(body.child("Data"), nullptr) << xml;
+        EXPECT_EQ(text(body, "EstimatedDataSize"), std::to_string(html_msg.size())) << xml;
+      });
   check("<airsyncbase:Type>4</airsyncbase:Type>",
         [&](const wbxml::Element&, const wbxml::Element& body, const std::string& xml) {
           EXPECT_EQ(text(body, "Data"), html_msg) << xml;
@@ -338,9 +348,10 @@ TEST_F(SyncTest, ReadAndFlagBothWays) {
   EXPECT_EQ(text(*v.collections[0].commands[0].data->child("Flag"), "Status"), "2");
   key = v.collections[0].key;
   // Client side change: applied, no Responses (success), not echoed.
-  v = sync(key, "<Commands><Change><ServerId>" + sid(b) +
-                    "</ServerId><ApplicationData><email:Read>1</email:Read><email:Flag><email:Status>1"
-                    "</email:Status></email:Flag></ApplicationData></Change></Commands>");
+  v = sync(key,
+           "<Commands><Change><ServerId>" + sid(b) +
+               "</ServerId><ApplicationData><email:Read>1</email:Read><email:Flag><email:Status>1"
+               "</email:Status></email:Flag></ApplicationData></Change></Commands>");
   ASSERT_EQ(v.collections.size(), 1u) << v.xml;
   EXPECT_EQ(v.collections[0].responses, nullptr) << v.xml;
   EXPECT_TRUE(v.collections[0].commands.empty()) << v.xml;
@@ -362,7 +373,8 @@ TEST_F(SyncTest, DeleteMovesToDeletedItemsOrDeletes) {
   store::ItemId a = deliver(message("a"));
   store::ItemId b = deliver(message("b"));
   std::string key = drain(initial());
-  SyncView v = sync(key, "<Commands><Delete><ServerId>" + sid(a) + "</ServerId></Delete></Commands>");
+  SyncView v =
+      sync(key, "<Commands><Delete><ServerId>" + sid(a) + "</ServerId></Delete></Commands>");
   ASSERT_EQ(v.collections.size(), 1u) << v.xml;
   EXPECT_EQ(v.collections[0].responses, nullptr) << v.xml;
   EXPECT_TRUE(v.collections[0].commands.empty()) << v.xml;  // not echoed
@@ -435,9 +447,11 @@ TEST_F(SyncTest, BadKeyMalformedAndUnknownCollection) {
   ASSERT_EQ(v.collections.size(), 1u);
   EXPECT_EQ(v.collections[0].status, 3);
   EXPECT_EQ(v.collections[0].key, "0");
-  v = run(R"(<Sync xmlns="AirSync:"><Collections><Collection><CollectionId>1</CollectionId></Collection></Collections></Sync>)");
+  v = run(
+      R"(<Sync xmlns="AirSync:"><Collections><Collection><CollectionId>1</CollectionId></Collection></Collections></Sync>)");
   EXPECT_EQ(v.top_status, 4) << v.xml;
-  v = run(R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>0</SyncKey><CollectionId>1</CollectionId><WindowSize>x</WindowSize></Collection></Collections></Sync>)");
+  v = run(
+      R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>0</SyncKey><CollectionId>1</CollectionId><WindowSize>x</WindowSize></Collection></Collections></Sync>)");
   EXPECT_EQ(v.top_status, 4) << v.xml;
   v = run(syncXml(collection("0", "", 987654)));
   EXPECT_EQ(v.collections.at(0).status, 12) << v.xml;
@@ -485,11 +499,12 @@ TEST_F(SyncTest, EmptyAndPartialRequestsUseTheCache) {
 TEST_F(SyncTest, FetchAndClientAdd) {
   store::ItemId a = deliver(message("a", "fetched body"));
   std::string key = drain(initial());
-  SyncView v = sync(key, "<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
-                         "</airsyncbase:BodyPreference></Options><Commands><Fetch><ServerId>" + sid(a) +
-                         "</ServerId></Fetch><Fetch><ServerId>" + sid(424242) +
-                         "</ServerId></Fetch><Add><ClientId>c1</ClientId><ApplicationData>"
-                         "<email:Read>1</email:Read></ApplicationData></Add></Commands>");
+  SyncView v = sync(key,
+                    "<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
+                    "</airsyncbase:BodyPreference></Options><Commands><Fetch><ServerId>" +
+                        sid(a) + "</ServerId></Fetch><Fetch><ServerId>" + sid(424242) +
+                        "</ServerId></Fetch><Add><ClientId>c1</ClientId><ApplicationData>"
+                        "<email:Read>1</email:Read></ApplicationData></Add></Commands>");
   ASSERT_EQ(v.collections.size(), 1u) << v.xml;
   const auto* r = v.collections[0].responses;
   ASSERT_NE(r, nullptr) << v.xml;
@@ -498,7 +513,8 @@ TEST_F(SyncTest, FetchAndClientAdd) {
   EXPECT_EQ(r->children[0].name, "Fetch");
   EXPECT_EQ(text(r->children[0], "Status"), "1");
   ASSERT_NE(r->children[0].child("ApplicationData"), nullptr) << v.xml;
-  EXPECT_EQ(text(*r->children[0].child("ApplicationData")->child("Body"), "Data"), "fetched body\r\n");
+  EXPECT_EQ(text(*r->children[0].child("ApplicationData")->child("Body"), "Data"),
+            "fetched body\r\n");
   EXPECT_EQ(text(r->children[1], "Status"), "8");
   EXPECT_EQ(r->children[2].name, "Add");
   EXPECT_EQ(text(r->children[2], "ClientId"), "c1");
@@ -536,14 +552,17 @@ TEST_F(SyncTest, GetItemEstimate) {
 TEST_F(SyncTest, LargeInitialSyncKeepsTheStateSmall) {
   constexpr int kCount = 2000;
   for (int i = 0; i < kCount; ++i) deliver(message("m" + std::to_string(i)), kNow - kCount + i);
-  std::string key = initial("<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
-                            "<airsyncbase:TruncationSize>0</airsyncbase:TruncationSize>"
-                            "</airsyncbase:BodyPreference></Options>");
+  std::string key = initial(
+      "<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
+      "<airsyncbase:TruncationSize>0</airsyncbase:TruncationSize>"
+      "</airsyncbase:BodyPreference></Options>");
   std::vector<Command> all;
   auto start = std::chrono::steady_clock::now();
   key = drain(key, &all, "<WindowSize>512</WindowSize>");
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
-  std::cout << "initial sync of " << kCount << " messages in windows of 512: " << ms.count() << " ms\n";
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
+  std::cout << "initial sync of " << kCount << " messages in windows of 512: " << ms.count()
+            << " ms\n";
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kCount));
   auto cur = devices_->current(kUser, kDevice, std::to_string(inbox_));
   ASSERT_TRUE(cur && *cur);
@@ -567,7 +586,8 @@ TEST_F(SyncTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
       "Content-Transfer-Encoding: base64\r\n\r\niVBORw0K\r\n--b--\r\n";
   store::ItemId a = deliver(msg);
   deliver(message("second"));
-  store::Folder other = *mail_->createFolder(mailbox_, std::nullopt, "Other", store::FolderType::user_mail);
+  store::Folder other =
+      *mail_->createFolder(mailbox_, std::nullopt, "Other", store::FolderType::user_mail);
   std::vector<std::vector<std::uint8_t>> responses;
   // (wbxml2xml drops text's trailing whitespace: truncate where there is none.)
   const std::string opts =
@@ -577,7 +597,8 @@ TEST_F(SyncTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
   SyncView v = run(syncXml(collection("0") + collection("0", "", other.id)));
   responses.push_back(v.bytes);
   std::string k1 = v.collections.at(0).key, k2 = v.collections.at(1).key;
-  v = run(syncXml(collection(k1, "<WindowSize>1</WindowSize>" + opts) + collection(k2, "", other.id)));
+  v = run(
+      syncXml(collection(k1, "<WindowSize>1</WindowSize>" + opts) + collection(k2, "", other.id)));
   responses.push_back(v.bytes);
   k1 = v.collections.at(0).key;
   ASSERT_TRUE(mail_->setRead(a, true));
@@ -591,7 +612,8 @@ TEST_F(SyncTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
     auto doc = wbxml::parseXml(
         R"(<GetItemEstimate xmlns="GetItemEstimate:" xmlns:airsync="AirSync:"><Collections><Collection><airsync:SyncKey>)" +
         k1 + "</airsync:SyncKey><CollectionId>" + std::to_string(inbox_) +
-        "</CollectionId></Collection><Collection><airsync:SyncKey>x</airsync:SyncKey><CollectionId>9999"
+        "</CollectionId></Collection><Collection><airsync:SyncKey>x</"
+        "airsync:SyncKey><CollectionId>9999"
         "</CollectionId></Collection></Collections></GetItemEstimate>");
     ASSERT_TRUE(doc);
     CommandContext ctx = context();
@@ -604,12 +626,15 @@ TEST_F(SyncTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
     std::string in = dir_.file("resp.wbxml"), out = dir_.file("resp.xml");
     {
       std::ofstream f(in, std::ios::binary);
-      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      f.write(reinterpret_cast<const char*>(bytes.data()),
+              static_cast<std::streamsize>(bytes.size()));
     }
-    std::string cmd = "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir_.file("log") + " 2>&1";
+    std::string cmd =
+        "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir_.file("log") + " 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0);
     std::ifstream theirs_in(out, std::ios::binary);
-    std::string theirs((std::istreambuf_iterator<char>(theirs_in)), std::istreambuf_iterator<char>());
+    std::string theirs((std::istreambuf_iterator<char>(theirs_in)),
+                       std::istreambuf_iterator<char>());
     auto ours = wbxml::decode(bytes);
     ASSERT_TRUE(ours);
     EXPECT_EQ(theirs, wbxml::toXml(*ours));
@@ -641,7 +666,8 @@ TEST(SyncRequestTest, DecodesAndBounds) {
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, *r);
 
-  auto bad = wbxml::parseXml(R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>1</SyncKey><SyncKey>2</SyncKey><CollectionId>5</CollectionId></Collection></Collections></Sync>)");
+  auto bad = wbxml::parseXml(
+      R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>1</SyncKey><SyncKey>2</SyncKey><CollectionId>5</CollectionId></Collection></Collections></Sync>)");
   ASSERT_TRUE(bad);
   auto e = rampart::eas::decodeSyncRequest(*bad);
   ASSERT_FALSE(e);
@@ -652,14 +678,16 @@ TEST(EmailEncodingTest, Helpers) {
   EXPECT_EQ(detail::truncateUtf8("caf\xc3\xa9", 4), "caf");
   EXPECT_EQ(detail::truncateUtf8("caf\xc3\xa9", 5), "caf\xc3\xa9");
   EXPECT_EQ(detail::truncateUtf8("\xe2\x82\xac", 2), "");
-  EXPECT_EQ(detail::displayTo("\"Doe, John\" <j@x.org>, k@y.org, Kim <kim@z.org>"), "Doe, John; k@y.org; Kim");
+  EXPECT_EQ(detail::displayTo("\"Doe, John\" <j@x.org>, k@y.org, Kim <kim@z.org>"),
+            "Doe, John; k@y.org; Kim");
   EXPECT_EQ(detail::formatUtc(0), "1970-01-01T00:00:00.000Z");
 }
 
 TEST(BodiesTest, ExtractsAndDerives) {
   auto b = mime::extractBodies(
       "Subject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
-      "<html><head><title>t</title></head><body><p>Caf\xe9 &amp; tea</p><script>x()</script>ok</body></html>\r\n");
+      "<html><head><title>t</title></head><body><p>Caf\xe9 &amp; "
+      "tea</p><script>x()</script>ok</body></html>\r\n");
   EXPECT_TRUE(b.html_native);
   EXPECT_NE(b.html.find("Caf\xc3\xa9"), std::string::npos);
   EXPECT_EQ(b.plain, "Caf\xc3\xa9 & tea\r\nok");

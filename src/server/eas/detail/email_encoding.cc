@@ -37,10 +37,17 @@ std::string escapeHtml(std::string_view text) {
   out.append("<html><body><pre>");
   for (char c : text) {
     switch (c) {
-      case '&': out.append("&amp;"); break;
-      case '<': out.append("&lt;"); break;
-      case '>': out.append("&gt;"); break;
-      default: out.push_back(c);
+      case '&':
+        out.append("&amp;");
+        break;
+      case '<':
+        out.append("&lt;");
+        break;
+      case '>':
+        out.append("&gt;");
+        break;
+      default:
+        out.push_back(c);
     }
   }
   out.append("</pre></body></html>");
@@ -177,8 +184,7 @@ std::vector<BodyPreference> parseBodyPreferences(const wbxml::Element& options) 
 
 Status writeEmailProperties(wbxml::Writer& w, const store::Item& item, store::MailStore& mail,
                             const std::vector<BodyPreference>& prefs,
-                            std::string_view protocol_version,
-                            const EmailEncodeOptions& options) {
+                            std::string_view protocol_version, const EmailEncodeOptions& options) {
   const mime::Summary& s = item.summary;
   optionalElement(w, "Email", "To", s.to);
   optionalElement(w, "Email", "Cc", s.cc);
@@ -269,9 +275,12 @@ std::string displayTo(std::string_view to) {
   std::size_t start = 0;
   for (std::size_t i = 0; i < to.size(); ++i) {
     char c = to[i];
-    if (c == '"') quoted = !quoted;
-    else if (!quoted && c == '<') ++angle;
-    else if (!quoted && c == '>' && angle > 0) --angle;
+    if (c == '"')
+      quoted = !quoted;
+    else if (!quoted && c == '<')
+      ++angle;
+    else if (!quoted && c == '>' && angle > 0)
+      --angle;
     else if (!quoted && angle == 0 && c == ',') {
       addOne(to.substr(start, i - start));
       start = i + 1;

@@ -86,14 +86,22 @@ std::optional<EmailSyncState> decodeSyncState(std::string_view blob) {
 
 std::int64_t filterCutoff(int filter_type, std::int64_t now) {
   switch (filter_type) {
-    case 1: return now - kDay;
-    case 2: return now - 3 * kDay;
-    case 3: return now - 7 * kDay;
-    case 4: return now - 14 * kDay;
-    case 5: return now - 31 * kDay;
-    case 6: return now - 92 * kDay;
-    case 7: return now - 183 * kDay;
-    default: return 0;
+    case 1:
+      return now - kDay;
+    case 2:
+      return now - 3 * kDay;
+    case 3:
+      return now - 7 * kDay;
+    case 4:
+      return now - 14 * kDay;
+    case 5:
+      return now - 31 * kDay;
+    case 6:
+      return now - 92 * kDay;
+    case 7:
+      return now - 183 * kDay;
+    default:
+      return 0;
   }
 }
 

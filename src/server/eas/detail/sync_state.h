@@ -34,9 +34,9 @@
 namespace rampart::server::eas::detail {
 
 struct EmailSyncState {
-  store::Seq seq = 0;          // change-log position the client is up to date with
-  int filter_type = 0;         // MS-ASCMD 2.2.3.68.2; 0 = all items
-  std::int64_t cutoff = 0;     // received_at >= cutoff is in the window
+  store::Seq seq = 0;       // change-log position the client is up to date with
+  int filter_type = 0;      // MS-ASCMD 2.2.3.68.2; 0 = all items
+  std::int64_t cutoff = 0;  // received_at >= cutoff is in the window
   // The part of the response that moved the client to this state after its
   // SyncKey (WBXML tokens, code page 0 at the start), kept to answer a resent
   // previous key byte for byte (MS-ASCMD 2.2.3.181.4).
@@ -62,21 +62,21 @@ struct ItemDelta {
 
 struct DeltaBatch {
   std::vector<ItemDelta> deltas;
-  store::Seq seq = 0;          // the new state's position
-  std::int64_t cutoff = 0;     // the new state's cutoff
-  bool more = false;           // MoreAvailable
+  store::Seq seq = 0;       // the new state's position
+  std::int64_t cutoff = 0;  // the new state's cutoff
+  bool more = false;        // MoreAvailable
 };
 
 struct DeltaLimits {
-  std::size_t window = 100;             // commands
-  std::size_t max_scan = 20000;         // log entries read per call
+  std::size_t window = 100;      // commands
+  std::size_t max_scan = 20000;  // log entries read per call
   // Items the client changed or deleted in this request, and the folder's
   // log position before it did: their entries after that position are the
   // client's own and are not echoed back (an earlier server-side change
   // still is).
   const std::set<store::ItemId>* suppress = nullptr;
   store::Seq suppress_after = 0;
-  bool load_items = true;               // false: count only (GetItemEstimate)
+  bool load_items = true;  // false: count only (GetItemEstimate)
 };
 
 // The next window from `from` towards the folder's present, at cutoff
