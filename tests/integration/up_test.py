@@ -43,8 +43,10 @@ def eas_request(data, port, method, user=None, password=None, path="/Microsoft-S
 def check_eas(data, port, password):
     ok = eas_request(data, port, "OPTIONS", "alice", password)
     require(ok.status == 200, f"OPTIONS with the right password: {ok.status}")
-    require(ok.getheader("MS-ASProtocolVersions") == "14.0,14.1,16.0,16.1", ok.getheaders())
-    require(ok.getheader("MS-ASProtocolCommands") is not None, "MS-ASProtocolCommands is present")
+    require(ok.getheader("MS-ASProtocolVersions") == "12.1,14.0,14.1,16.0,16.1", ok.getheaders())
+    commands = set((ok.getheader("MS-ASProtocolCommands") or "").split(","))
+    for needed in ("Sync", "Ping", "FolderSync", "Provision", "SendMail", "ItemOperations", "MoveItems"):
+        require(needed in commands, f"MS-ASProtocolCommands lists {needed}: {sorted(commands)}")
     again = eas_request(data, port, "OPTIONS", "alice@example.test", password)
     require(again.status == 200, f"user@domain logs in too: {again.status}")
     for user, pw in [("alice", "wrong"), ("nobody", "x"), (None, None)]:
