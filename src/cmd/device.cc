@@ -262,9 +262,14 @@ int runDevice(const Args& args) {
     std::printf("Folder: %s\nFrom: %s\nTo: %s\n", m->folder_name.c_str(), m->item.from.c_str(),
                 m->to.c_str());
     if (!m->cc.empty()) std::printf("Cc: %s\n", m->cc.c_str());
-    std::printf("Date: %s\nSubject: %s\n\n%s", m->item.date.c_str(), m->item.subject.c_str(),
-                m->body.c_str());
-    if (!m->body.empty() && m->body.back() != '\n') std::printf("\n");
+    // The body as lines for a terminal: CRLF to LF, trailing blank lines dropped.
+    std::string text;
+    for (char c : m->body) {
+      if (c != '\r') text += c;
+    }
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    std::printf("Date: %s\nSubject: %s\n\n%s\n", m->item.date.c_str(), m->item.subject.c_str(),
+                text.c_str());
     if (m->truncated) std::printf("[truncated by the server]\n");
     return 0;
   }
