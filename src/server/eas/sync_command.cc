@@ -1,5 +1,6 @@
 #include "server/eas/sync_command.h"
 
+#include <algorithm>
 #include <charconv>
 #include <set>
 #include <string>
@@ -82,6 +83,21 @@ class TailWriter {
  private:
   wbxml::Writer w_;
 };
+
+// What one collection's answer may weigh (see DeltaLimits::max_bytes): it is
+// kept in the device store to answer a resent key.
+constexpr std::uint64_t kMaxResponseBytes = 8u << 20;
+
+// The most body bytes one item can carry under these preferences.
+std::uint64_t bodyCap(const std::vector<BodyPreference>& prefs) {
+  if (prefs.empty()) return 0;  // no Data without a preference (email_encoding.h)
+  std::uint64_t cap = 0;
+  for (const BodyPreference& p : prefs) {
+    if (!p.truncation_size) return UINT64_MAX;
+    cap = std::max<std::uint64_t>(cap, *p.truncation_size);
+  }
+  return cap;
+}
 
 struct CollectionOut {
   std::string key;   // the SyncKey to answer
@@ -361,6 +377,8 @@ Result<CollectionOut> CollectionSync::run() {
     limits.window = col_.window_size.value_or(req_.window_size.value_or(kDefaultWindowSize));
     limits.suppress = &suppress_;
     limits.suppress_after = folder->last_seq;  // read before applyCommands()
+    limits.max_bytes = kMaxResponseBytes;
+    limits.body_cap = bodyCap(prefs_);
     auto d = computeDelta(ctx_.mail, folder->id, *state, cutoff_now, limits);
     if (!d) return fail(d.error());
     delta = std::move(*d);

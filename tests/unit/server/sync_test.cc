@@ -71,7 +71,10 @@ void parseSync(SyncView& v) {
     v.empty = true;
     return;
   }
-  auto doc = wbxml::decode(v.bytes);
+  wbxml::Limits limits;  // room for the large-body test
+  limits.max_string = 16u << 20;
+  limits.max_total = 64u << 20;
+  auto doc = wbxml::decode(v.bytes, limits);
   ASSERT_TRUE(doc) << doc.error().message();
   v.doc = std::move(*doc);
   v.xml = wbxml::toXml(v.doc);
@@ -569,6 +572,30 @@ TEST_F(SyncTest, LargeInitialSyncKeepsTheStateSmall) {
   auto state = detail::decodeSyncState((*cur)->blob);
   ASSERT_TRUE(state);
   EXPECT_LT((*cur)->blob.size() - state->response_tail.size(), 64u);
+}
+
+TEST_F(SyncTest, LargeBodiesCloseTheWindowEarly) {
+  const std::string big(3u << 20, 'x');
+  for (int i = 0; i < 4; ++i) deliver(message("big" + std::to_string(i), big));
+  const std::string mime =
+      "<Options><MIMESupport>2</MIMESupport><airsyncbase:BodyPreference><airsyncbase:Type>4"
+      "</airsyncbase:Type></airsyncbase:BodyPreference></Options>";
+  std::string key = initial(mime);
+  SyncView v = sync(key, mime);
+  ASSERT_EQ(v.collections.size(), 1u);
+  EXPECT_EQ(v.collections[0].commands.size(), 3u);  // 9 MiB passes the 8 MiB bound
+  EXPECT_TRUE(v.collections[0].more);
+  std::vector<Command> rest;
+  drain(v.collections[0].key, &rest, mime);
+  EXPECT_EQ(rest.size(), 1u);
+  // With a truncation the same window takes them all.
+  const std::string small =
+      "<Options><airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
+      "<airsyncbase:TruncationSize>1000</airsyncbase:TruncationSize></airsyncbase:BodyPreference>"
+      "</Options>";
+  v = sync(initial(small), small);
+  EXPECT_EQ(v.collections.at(0).commands.size(), 4u);
+  EXPECT_FALSE(v.collections[0].more);
 }
 
 // Differential: libwbxml2's wbxml2xml reads our Sync and GetItemEstimate

@@ -160,6 +160,8 @@ Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
 
   std::set<store::ItemId> seen;
   std::size_t scanned = 0;
+  std::uint64_t bytes = 0;
+  constexpr std::uint64_t kItemOverhead = 1024;
   constexpr std::size_t kChunk = 1024;
   while (true) {
     auto chunk = mail.changes(folder, b.seq, kChunk);
@@ -170,7 +172,7 @@ Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
         b.seq = c.seq;
         continue;
       }
-      if (b.deltas.size() >= window || scanned >= limits.max_scan) {
+      if (b.deltas.size() >= window || scanned >= limits.max_scan || bytes >= limits.max_bytes) {
         b.more = true;
         return b;
       }
@@ -193,6 +195,7 @@ Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
       }
       bool now_in = now && now->received_at >= b.cutoff;
       if (!was_in && now_in) {
+        bytes += kItemOverhead + std::min<std::uint64_t>(now->summary.size, limits.body_cap);
         b.deltas.push_back({ItemDelta::Kind::add, c.item, std::move(now)});
       } else if (was_in && now_in) {
         b.deltas.push_back({ItemDelta::Kind::change, c.item, std::move(now)});

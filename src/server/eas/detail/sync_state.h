@@ -77,6 +77,12 @@ struct DeltaLimits {
   const std::set<store::ItemId>* suppress = nullptr;
   store::Seq suppress_after = 0;
   bool load_items = true;  // false: count only (GetItemEstimate)
+  // A bound on the response: each Add costs min(message size, body_cap) plus
+  // a fixed overhead, and the window closes once the sum passes max_bytes
+  // (never before the first Add), so a window of large MIME bodies stays a
+  // sane response and a sane sync-state blob.
+  std::uint64_t max_bytes = UINT64_MAX;
+  std::uint64_t body_cap = UINT64_MAX;
 };
 
 // The next window from `from` towards the folder's present, at cutoff
