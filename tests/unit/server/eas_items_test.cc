@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <span>
@@ -17,6 +20,8 @@
 #include "codec/wbxml/xml.h"
 #include "core/clock.h"
 #include "server/eas/item_operations_command.h"
+#include "server/eas/ping_command.h"
+#include "server/eas/send_mail_command.h"
 #include "server/eas/move_items_command.h"
 #include "server/eas/search_command.h"
 #include "server/eas/settings_command.h"
@@ -680,6 +685,78 @@ TEST_F(EasItemsTest, SettingsDeviceInformationUserInformationAndPassword) {
 
   auto bad = settings(R"(<Settings xmlns="Settings:"><Oof/></Settings>)");
   EXPECT_EQ(text(bad.root, "Status"), "2") << wbxml::toXml(bad);
+}
+
+// Differential: Debian's libwbxml2 (wbxml2xml) reads every response these
+// handlers build, and Ping's and SendMail's, as our own decoder does.
+TEST_F(EasItemsTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
+  if (std::system("command -v wbxml2xml >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "libwbxml2-utils (wbxml2xml) not installed";
+  }
+  store::ItemId plain = deliver(plainMessage("report due", "The quarterly report & more."));
+  store::ItemId attached = deliver(withAttachment("with file", "0123456789"));
+  std::string ref = std::to_string(attached) + ":" + mail_->getItem(attached)->summary.attachments[0].part_path;
+  std::vector<std::vector<std::uint8_t>> responses;
+  auto keep = [&](Result<std::vector<std::uint8_t>> r) {
+    ASSERT_TRUE(r) << r.error().message();
+    responses.push_back(std::move(*r));
+  };
+  auto ctx = context("14.1");
+  keep(runMoveItems(ctx, xml("<MoveItems xmlns=\"Move:\"><Move><SrcMsgId>" + serverId(inbox_, plain) +
+                             "</SrcMsgId><SrcFldId>" + std::to_string(inbox_) + "</SrcFldId><DstFldId>" +
+                             std::to_string(deleted_) + "</DstFldId></Move><Move><SrcMsgId>1:999</SrcMsgId>"
+                             "<SrcFldId>1</SrcFldId><DstFldId>77</DstFldId></Move></MoveItems>")));
+  for (const std::string& op :
+       {"<Fetch><Store>Mailbox</Store><A:CollectionId>" + std::to_string(inbox_) + "</A:CollectionId><A:ServerId>" +
+            serverId(inbox_, attached) +
+            "</A:ServerId><Options><B:BodyPreference><B:Type>1</B:Type><B:TruncationSize>5</B:TruncationSize>"
+            "</B:BodyPreference></Options></Fetch>",
+        "<Fetch><Store>Mailbox</Store><B:FileReference>" + ref + "</B:FileReference></Fetch>",
+        std::string("<Fetch><Store>Mailbox</Store><B:FileReference>nope</B:FileReference></Fetch>"),
+        "<EmptyFolderContents><A:CollectionId>" + std::to_string(deleted_) +
+            "</A:CollectionId></EmptyFolderContents>"}) {
+    auto out = runItemOperations(ctx, xml(R"(<ItemOperations xmlns="ItemOperations:" xmlns:A="AirSync:" xmlns:B="AirSyncBase:">)" +
+                                          op + "</ItemOperations>"));
+    ASSERT_TRUE(out) << out.error().message();
+    responses.push_back(out->body);
+  }
+  keep(runSearch(ctx, xml(R"(<Search xmlns="Search:" xmlns:A="AirSync:"><Store><Name>Mailbox</Name><Query><And>)"
+                          R"(<A:Class>Email</A:Class><FreeText>file</FreeText></And></Query><Options>)"
+                          R"(<Range>0-9</Range></Options></Store></Search>)")));
+  keep(runSettings(ctx, xml(R"(<Settings xmlns="Settings:"><Oof><Get><BodyType>Text</BodyType></Get></Oof>)"
+                            R"(<UserInformation><Get/></UserInformation><DeviceInformation><Set>)"
+                            R"(<Model>Phone</Model></Set></DeviceInformation></Settings>)")));
+  HasPending pending = [](store::FolderId) -> Result<bool> { return true; };
+  for (const std::string& ping :
+       {"<Ping xmlns=\"Ping:\"><HeartbeatInterval>10</HeartbeatInterval><Folders><Folder><Id>" +
+            std::to_string(inbox_) + "</Id><Class>Email</Class></Folder></Folders></Ping>",
+        "<Ping xmlns=\"Ping:\"><HeartbeatInterval>600</HeartbeatInterval><Folders><Folder><Id>" +
+            std::to_string(inbox_) + "</Id><Class>Email</Class></Folder></Folders></Ping>"}) {
+    auto doc = xml(ping);
+    auto plan = preparePing(ctx, &doc, PingLimits{}, pending);
+    ASSERT_TRUE(plan && plan->response) << "Ping answers at once here (status 5, then 2)";
+    responses.push_back(*plan->response);
+  }
+  keep(pingResponse(1, {}));
+  keep(sendStatusResponse("SendMail", 119));
+  keep(sendStatusResponse("SmartReply", 150));
+
+  int n = 0;
+  for (const auto& bytes : responses) {
+    std::string in = dir_.file("r" + std::to_string(n) + ".wbxml");
+    std::string out = dir_.file("r" + std::to_string(n++) + ".xml");
+    {
+      std::ofstream f(in, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    std::string cmd = "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir_.file("log") + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "response " << n;
+    std::ifstream theirs_in(out, std::ios::binary);
+    std::string theirs((std::istreambuf_iterator<char>(theirs_in)), std::istreambuf_iterator<char>());
+    auto ours = wbxml::decode(bytes);
+    ASSERT_TRUE(ours);
+    EXPECT_EQ(theirs, wbxml::toXml(*ours)) << "response " << n;
+  }
 }
 
 }  // namespace
