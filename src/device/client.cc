@@ -20,7 +20,7 @@ namespace rampart::device {
 namespace {
 
 constexpr std::string_view kWiped = "the server ordered a remote wipe; the local state was erased";
-constexpr int kMaxRetries = 3;          // 449/142 re-provisions and 503 waits per call
+constexpr int kMaxRetries = 3;          // 449/142 re-provisions and 503/111 waits per call
 constexpr int kMaxRetryAfter = 300;     // seconds: our bound on a server's Retry-After
 constexpr int kMaxSyncRounds = 10'000;  // MoreAvailable rounds per folder sync
 
@@ -256,6 +256,16 @@ Result<std::optional<wbxml::Document>> Client::call(std::string_view cmd, const 
       if (++provisions > kMaxRetries) return fail(Errc::protocol_error, statusError(cmd, *status));
       say(std::string(cmd) + ": Status " + std::to_string(*status) + ", provisioning again");
       if (auto st = provision(); !st) return fail(st.error());
+      continue;
+    }
+    // MS-ASCMD 2.2.2: 111 ServerErrorRetryLater (Rampart's per-device limits
+    // answer it with Retry-After, like HTTP 503).
+    if (auto status = rootStatus(*doc); status && *status == 111) {
+      if (++waits > kMaxRetries)
+        return fail(Errc::unavailable, statusError(cmd, 111) + " (retry later)");
+      int seconds = retryAfterSeconds(reply->retry_after);
+      say(std::string(cmd) + ": Status 111, retrying in " + std::to_string(seconds) + " s");
+      std::this_thread::sleep_for(std::chrono::seconds(seconds));
       continue;
     }
     return std::optional<wbxml::Document>{std::move(*doc)};

@@ -4,8 +4,8 @@
 //
 // Every operation returns a Result; the protocol's own recoveries happen
 // inside: HTTP 449 and Status 142-145 re-provision and retry once (MS-ASPROV
-// 3.1.5.1, MS-ASCMD 2.2.2), HTTP 503 waits for Retry-After (bounded) and
-// retries, Sync Status 3 starts the folder over from SyncKey 0, Sync Status 12
+// 3.1.5.1, MS-ASCMD 2.2.2), HTTP 503 and Status 111 wait for Retry-After
+// (bounded) and retry, Sync Status 3 starts the folder over from SyncKey 0, Sync Status 12
 // and Ping Status 7 run FolderSync, FolderSync Status 9 starts the hierarchy
 // over. Errors the user must act on come back with a clear detail:
 //   Errc::unauthenticated    HTTP 401: "authentication failed"

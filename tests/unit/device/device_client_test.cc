@@ -280,7 +280,7 @@ TEST_F(DeviceClientTest, UnauthorizedIsAuthenticationFailed) {
   EXPECT_EQ(report.error().detail, "authentication failed");
 }
 
-TEST_F(DeviceClientTest, ReprovisionsOn142And449AndWaitsOn503) {
+TEST_F(DeviceClientTest, ReprovisionsOn142And449AndWaitsOn503And111) {
   int sync_calls = 0;
   FakeEas server([&](const std::string& cmd, const std::string& xml, int n) {
     if (cmd == "Sync") {
@@ -289,6 +289,11 @@ TEST_F(DeviceClientTest, ReprovisionsOn142And449AndWaitsOn503) {
         return FakeEas::wbxml(R"(<Sync xmlns="AirSync:"><Status>142</Status></Sync>)");
       if (sync_calls == 2) return FakeEas::status(http::Status(449));
       if (sync_calls == 3) return FakeEas::status(http::Status::service_unavailable, "1");
+      if (sync_calls == 4) {
+        Response res = FakeEas::wbxml(R"(<Sync xmlns="AirSync:"><Status>111</Status></Sync>)");
+        res.set(http::Field::retry_after, "1");
+        return res;
+      }
     }
     return standard(cmd, xml, n);
   });
