@@ -21,6 +21,9 @@
 // Outbox 5; see the seeds), her folder "Work" and bob's folders after them,
 // items 1 and up (see setUp()). Sync keys come from a seeded generator.
 //
+// The hierarchy chain and the chains of Inbox and Work are started at key 0
+// in every fresh store, so "@" is a usable key from the first input on.
+//
 // Bad input must be answered in-protocol: a handler error other than
 // Errc::storage_error, a crash, a leak or a response that does not decode as
 // WBXML is a bug. Seed corpus: fuzz/corpus/eas_commands/.
@@ -40,8 +43,10 @@
 #include "codec/eas/request_line.h"
 #include "codec/mime/summary.h"
 #include "codec/wbxml/reader.h"
+#include "codec/wbxml/xml.h"
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/log.h"
 #include "server/eas/command_context.h"
 #include "server/eas/folder_commands.h"
 #include "server/eas/folder_sync_command.h"
@@ -101,6 +106,7 @@ const char kWithAttachment[] =
 class World {
  public:
   World() {
+    log::init("off");  // the handlers log every rejected request at info
     const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     std::string pattern = std::string(base) + "/rampart-commands-fuzz-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
@@ -157,10 +163,28 @@ class World {
     if (!work) std::abort();
     auto bob = mail->openMailbox("bob");  // someone else's: never reachable by alice
     if (!bob) std::abort();
-    deliver(*alice, std::nullopt, plainMessage("hello", "Lunch tomorrow?"));  // item 1
-    deliver(*alice, std::nullopt, kWithAttachment);                              // item 2
+    deliver(*alice, std::nullopt, plainMessage("hello", "Lunch tomorrow?"));       // item 1
+    deliver(*alice, std::nullopt, kWithAttachment);                                // item 2
     deliver(*alice, work->id, plainMessage("budget", "The budget is attached."));  // item 3
-    deliver(*bob, std::nullopt, plainMessage("private", "Bob's own."));          // item 4
+    deliver(*bob, std::nullopt, plainMessage("private", "Bob's own."));            // item 4
+    prime(work->id);
+  }
+
+  // Starts the hierarchy chain and the chains of Inbox and Work, so that "@"
+  // names a real key from the first input on (the folder commands and
+  // GetItemEstimate answer a bare key 0 with "sync first").
+  void prime(store::FolderId work) {
+    cmd::CommandContext ctx{*mail, *devices, kUser, kDevice, "16.1"};
+    ctx.now = 2'000'000'000;
+    auto hierarchy = wbxml::parseXml(
+        R"(<FolderSync xmlns="FolderHierarchy:"><SyncKey>0</SyncKey></FolderSync>)");
+    if (!hierarchy || !cmd::runFolderSync(ctx, *hierarchy)) std::abort();
+    for (store::FolderId folder : {store::FolderId{1}, work}) {
+      auto sync = wbxml::parseXml(
+          R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>0</SyncKey><CollectionId>)" +
+          std::to_string(folder) + "</CollectionId></Collection></Collections></Sync>");
+      if (!sync || !cmd::runSync(ctx, &*sync)) std::abort();
+    }
   }
 
   std::string dir_;
@@ -178,9 +202,9 @@ void substituteKeys(cmd::CommandContext& ctx, wbxml::Element& e) {
   const wbxml::Element* collection = e.child("CollectionId");
   for (auto& c : e.children) {
     if (c.name == "SyncKey" && c.text == "@") {
-      std::string chain = c.page == 7                 ? std::string(cmd::kHierarchyCollection)
-                          : collection != nullptr     ? collection->text
-                                                      : std::string();
+      std::string chain = c.page == 7             ? std::string(cmd::kHierarchyCollection)
+                          : collection != nullptr ? collection->text
+                                                  : std::string();
       auto current = ctx.devices.current(ctx.user, ctx.device_id, chain);
       c.text = current && *current ? (*current)->key : std::string("0");
     }
@@ -239,41 +263,67 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   static const char* const kCommands[] = {
-      "FolderSync", "FolderCreate",   "FolderUpdate", "FolderDelete", "GetItemEstimate", "Sync",
-      "MoveItems",  "ItemOperations", "Search",       "Settings",     "Ping"};
+      "FolderSync",      "FolderCreate", "FolderUpdate", "FolderDelete",
+      "GetItemEstimate", "Sync",         "MoveItems",    "ItemOperations",
+      "Search",          "Settings",     "Ping"};
   const std::size_t pick = (data[0] & 0x0f) % std::size(kCommands);
   const char* command = kCommands[pick];
   line.command = command;
   if (!doc && pick != 5 && pick != 10) return 0;  // only Sync and Ping take an empty body
 
   switch (pick) {
-    case 0: expectBody(command, cmd::runFolderSync(ctx, *doc)); break;
-    case 1: expectBody(command, cmd::runFolderCreate(ctx, *doc)); break;
-    case 2: expectBody(command, cmd::runFolderUpdate(ctx, *doc)); break;
-    case 3: expectBody(command, cmd::runFolderDelete(ctx, *doc)); break;
-    case 4: expectBody(command, cmd::runGetItemEstimate(ctx, *doc)); break;
+    case 0:
+      expectBody(command, cmd::runFolderSync(ctx, *doc));
+      break;
+    case 1:
+      expectBody(command, cmd::runFolderCreate(ctx, *doc));
+      break;
+    case 2:
+      expectBody(command, cmd::runFolderUpdate(ctx, *doc));
+      break;
+    case 3:
+      expectBody(command, cmd::runFolderDelete(ctx, *doc));
+      break;
+    case 4:
+      expectBody(command, cmd::runGetItemEstimate(ctx, *doc));
+      break;
     case 5: {
       auto out = cmd::runSync(ctx, doc ? &*doc : nullptr);
-      if (!out) return check(command, out.error()), 0;
+      if (!out) {
+        check(command, out.error());
+        break;
+      }
       checkBody(command, out->body);
       break;
     }
-    case 6: expectBody(command, cmd::runMoveItems(ctx, *doc)); break;
+    case 6:
+      expectBody(command, cmd::runMoveItems(ctx, *doc));
+      break;
     case 7: {
       auto out = cmd::runItemOperations(ctx, *doc);
-      if (!out) return check(command, out.error()), 0;
+      if (!out) {
+        check(command, out.error());
+        break;
+      }
       if (!out->multipart) checkBody(command, out->body);
       break;
     }
-    case 8: expectBody(command, cmd::runSearch(ctx, *doc)); break;
-    case 9: expectBody(command, cmd::runSettings(ctx, *doc)); break;
+    case 8:
+      expectBody(command, cmd::runSearch(ctx, *doc));
+      break;
+    case 9:
+      expectBody(command, cmd::runSettings(ctx, *doc));
+      break;
     case 10: {
       cmd::PingLimits ping_limits;
       cmd::HasPending pending = [&ctx](store::FolderId folder) {
         return cmd::hasPendingChanges(ctx, folder);
       };
       auto plan = cmd::preparePing(ctx, doc ? &*doc : nullptr, ping_limits, pending);
-      if (!plan) return check(command, plan.error()), 0;
+      if (!plan) {
+        check(command, plan.error());
+        break;
+      }
       if (plan->response) {
         checkBody(command, *plan->response);
       } else if (plan->folders.empty() || plan->folders.size() > ping_limits.max_folders ||
@@ -284,7 +334,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return 0;
 }
