@@ -3,6 +3,9 @@
 // FolderSync that must not send the client's own change back.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -305,6 +308,54 @@ TEST_F(FolderCommandsTest, MalformedIsStatus10) {
   EXPECT_EQ(w.command, "FolderCreate");
   EXPECT_FALSE(folderNamed("A"));
   expectNoChanges(key);
+}
+
+// Differential: libwbxml2's wbxml2xml reads FolderCreate/Update/Delete
+// answers (success and failure) as our decoder does.
+TEST_F(FolderCommandsTest, Wbxml2xmlReadsOurResponsesAsWeDo) {
+  if (std::system("command -v wbxml2xml >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "libwbxml2-utils (wbxml2xml) not installed";
+  }
+  std::string key = initial();
+  std::vector<std::vector<std::uint8_t>> responses;
+  auto keep = [&](Result<std::vector<std::uint8_t>> r) {
+    ASSERT_TRUE(r) << r.error().message();
+    responses.push_back(std::move(*r));
+  };
+  auto c = ctx();
+  keep(runFolderCreate(c, xml(R"(<FolderCreate xmlns="FolderHierarchy:">)" + tag("SyncKey", key) +
+                              tag("ParentId", "0") + tag("DisplayName", "R&amp;D &lt;caf\xc3\xa9&gt;") +
+                              tag("Type", "12") + "</FolderCreate>")));
+  Response made = parse(responses.back());
+  ASSERT_TRUE(made.key && made.server_id) << made.xml;
+  keep(runFolderCreate(c, xml(R"(<FolderCreate xmlns="FolderHierarchy:">)" + tag("SyncKey", "bogus") +
+                              tag("ParentId", "0") + tag("DisplayName", "x") + tag("Type", "12") +
+                              "</FolderCreate>")));
+  keep(runFolderUpdate(c, xml(R"(<FolderUpdate xmlns="FolderHierarchy:">)" + tag("SyncKey", *made.key) +
+                              tag("ServerId", *made.server_id) + tag("ParentId", "0") +
+                              tag("DisplayName", "Renamed") + "</FolderUpdate>")));
+  std::string key2 = parse(responses.back()).key.value_or("");
+  keep(runFolderDelete(c, xml(R"(<FolderDelete xmlns="FolderHierarchy:">)" + tag("SyncKey", key2) +
+                              tag("ServerId", "424242") + "</FolderDelete>")));
+  keep(runFolderDelete(c, xml(R"(<FolderDelete xmlns="FolderHierarchy:">)" + tag("SyncKey", key2) +
+                              tag("ServerId", *made.server_id) + "</FolderDelete>")));
+  int n = 0;
+  for (const auto& bytes : responses) {
+    SCOPED_TRACE(n);
+    std::string in = dir_.file("r" + std::to_string(n) + ".wbxml");
+    std::string out = dir_.file("r" + std::to_string(n++) + ".xml");
+    {
+      std::ofstream f(in, std::ios::binary);
+      f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    }
+    std::string cmd = "wbxml2xml -l ACTIVESYNC -o " + out + " " + in + " >" + dir_.file("log") + " 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    std::ifstream theirs_in(out, std::ios::binary);
+    std::string theirs((std::istreambuf_iterator<char>(theirs_in)), std::istreambuf_iterator<char>());
+    auto ours = wbxml::decode(bytes);
+    ASSERT_TRUE(ours);
+    EXPECT_EQ(theirs, wbxml::toXml(*ours));
+  }
 }
 
 }  // namespace
