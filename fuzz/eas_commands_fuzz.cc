@@ -16,23 +16,29 @@
 // The stores are real SQLite stores in one temporary directory (on /dev/shm
 // when there is one), created on the first input and rebuilt from scratch
 // every kResetEvery inputs so they cannot grow without bound; the directory
-// is removed at exit. Fresh stores hand out the same ids every time:
-// alice's folders 1-5 (Inbox 1, Drafts 2, Deleted Items 3, Sent Items 4,
-// Outbox 5; see the seeds), her folder "Work" and bob's folders after them,
-// items 1 and up (see setUp()). Sync keys come from a seeded generator.
+// is removed at exit (after a crash, by the next run). Fresh stores hand out
+// the same ids every time: alice's Inbox 1, Drafts 2, Deleted Items 3, Sent
+// Items 4, Outbox 5 and her folder "Work" 6; bob's folders 7-11; items 1-3
+// are alice's (2 has an attachment, FileReference "2:2"), 4 is bob's (see
+// setUp()). Sync keys come from a seeded generator.
 //
 // The hierarchy chain and the chains of Inbox and Work are started at key 0
 // in every fresh store, so "@" is a usable key from the first input on.
+// State carries over between inputs (up to kResetEvery - 1 of them), so a
+// crash artifact may need the inputs before it to reproduce.
 //
 // Bad input must be answered in-protocol: a handler error other than
 // Errc::storage_error, a crash, a leak or a response that does not decode as
 // WBXML is a bug. Seed corpus: fuzz/corpus/eas_commands/.
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <memory>
 #include <span>
@@ -40,6 +46,7 @@
 #include <system_error>
 #include <vector>
 
+#include "codec/eas/multipart.h"
 #include "codec/eas/request_line.h"
 #include "codec/mime/summary.h"
 #include "codec/wbxml/reader.h"
@@ -68,6 +75,7 @@ namespace cmd = rampart::server::eas;
 constexpr const char* kUser = "alice";
 constexpr const char* kDevice = "FUZZ";
 constexpr int kResetEvery = 256;
+constexpr const char* kDirPrefix = "rampart-commands-fuzz-";
 
 // Deterministic sync key generations (splitmix64), restarted with the stores.
 class SeededRandom final : public Random {
@@ -108,7 +116,9 @@ class World {
   World() {
     log::init("off");  // the handlers log every rejected request at info
     const char* base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    std::string pattern = std::string(base) + "/rampart-commands-fuzz-XXXXXX";
+    removeStale(base);
+    std::string pattern =
+        std::string(base) + "/" + kDirPrefix + std::to_string(getpid()) + "-XXXXXX";
     if (mkdtemp(pattern.data()) == nullptr) std::abort();
     dir_ = pattern;
     setUp();
@@ -121,6 +131,20 @@ class World {
   }
   World(const World&) = delete;
   World& operator=(const World&) = delete;
+
+  // A crash ends the process before ~World; the next run removes what such
+  // a run left (directories named after a process that no longer exists).
+  static void removeStale(const std::string& base) {
+    std::error_code ec;
+    for (const auto& entry : std::filesystem::directory_iterator(base, ec)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind(kDirPrefix, 0) != 0) continue;
+      long pid = std::strtol(name.c_str() + std::strlen(kDirPrefix), nullptr, 10);
+      if (pid <= 0 || (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) {
+        std::filesystem::remove_all(entry.path(), ec);
+      }
+    }
+  }
 
   // Called before every input: rebuilds the stores every kResetEvery inputs.
   void tick() {
@@ -305,7 +329,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         check(command, out.error());
         break;
       }
-      if (!out->multipart) checkBody(command, out->body);
+      if (!out->multipart) {
+        checkBody(command, out->body);
+        break;
+      }
+      // MS-ASCMD 2.2.1.10.1.1: part 0 is the WBXML response.
+      auto parts = rampart::eas::decodeMultipart(out->body);
+      if (!parts || parts->empty()) {
+        std::fprintf(stderr, "ItemOperations wrote a multipart body that does not decode\n");
+        std::abort();
+      }
+      checkBody(command, std::vector<std::uint8_t>((*parts)[0].begin(), (*parts)[0].end()));
       break;
     }
     case 8:
