@@ -20,4 +20,8 @@ Status MailStore::setOof(MailboxId, const OofSettings&) {
   return fail(Errc::internal, "this mail store keeps no Out of Office settings");
 }
 
+Result<bool> MailStore::claimAutoReply(MailboxId, std::string_view, std::int64_t, std::int64_t) {
+  return fail(Errc::internal, "this mail store keeps no automatic-reply record");
+}
+
 }  // namespace rampart::store

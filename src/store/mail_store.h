@@ -119,8 +119,20 @@ class MailStore {
   // The mailbox's Out of Office settings; all off when never set. The base
   // implementations fail with Errc::internal for a backend without them.
   virtual Result<OofSettings> getOof(MailboxId mailbox);
-  // Replaces them. Errc::not_found for an unknown mailbox.
+  // Replaces them. Errc::not_found for an unknown mailbox. Setting the state
+  // to disabled also forgets whom the Out of Office has answered (below).
   virtual Status setOof(MailboxId mailbox, const OofSettings& oof);
+
+  // Out of Office answers each sender at most once per period (RFC 3834
+  // 3.1.1). Claims the reply from `mailbox`'s owner to `sender` (an address,
+  // compared case-insensitively) at `now` (Unix seconds): true when no reply
+  // to that sender was claimed in the `period` seconds up to `now`, and the
+  // claim is then committed durably before this returns, so a crash or a
+  // concurrent claim for the same pair never answers twice; false otherwise.
+  // Errc::not_found for an unknown mailbox; Errc::internal in the base
+  // implementation.
+  virtual Result<bool> claimAutoReply(MailboxId mailbox, std::string_view sender, std::int64_t now,
+                                      std::int64_t period);
 
   // --- change feed --------------------------------------------------------------
 

@@ -90,6 +90,18 @@ CREATE TABLE oof_settings(
   unknown_html INTEGER NOT NULL);
 )sql";
 
+// v3: whom each owner's Out of Office has answered, and when (RFC 3834 3.1.1:
+// one automatic reply per sender per period). `sender` is lower case. Rows
+// older than the period are pruned as new replies are claimed, and all of a
+// mailbox's rows go when its Out of Office is turned off.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE oof_replies(
+  mailbox INTEGER NOT NULL REFERENCES mailboxes(id),
+  sender TEXT NOT NULL,
+  replied_at INTEGER NOT NULL,
+  PRIMARY KEY(mailbox, sender)) WITHOUT ROWID;
+)sql";
+
 struct DefaultFolder {
   FolderType type;
   std::string_view name;
@@ -681,7 +693,44 @@ class SqliteMailStore final : public MailStore {
             .bind(6 + 3 * i, std::string_view(replies[i]->message))
             .bind(7 + 3 * i, std::int64_t{replies[i]->html ? 1 : 0});
       }
-      return (*q)->run();
+      if (auto st = (*q)->run(); !st) return st;
+      if (oof.state != OofState::disabled) return {};
+      // Turning Out of Office off ends the absence: the next one answers
+      // every sender afresh.
+      auto forget = w.conn.query("DELETE FROM oof_replies WHERE mailbox = ?1");
+      if (!forget) return fail(forget.error());
+      (*forget)->bind(1, mailbox);
+      return (*forget)->run();
+    });
+  }
+
+  Result<bool> claimAutoReply(MailboxId mailbox, std::string_view sender, std::int64_t now,
+                              std::int64_t period) override {
+    std::string key(sender);
+    std::transform(key.begin(), key.end(), key.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return write<Result<bool>>([=](WriteContext& w) -> Result<bool> {
+      if (auto st = mailboxExists(w.conn, mailbox); !st) return fail(st.error());
+      // One statement decides and records: the row is written only when there
+      // is none or it is older than the period, so of two racing claims for
+      // the same pair only one sees a change.
+      auto q = w.conn.query(
+          "INSERT INTO oof_replies(mailbox, sender, replied_at) VALUES(?1, ?2, ?3)"
+          " ON CONFLICT(mailbox, sender) DO UPDATE SET replied_at = excluded.replied_at"
+          " WHERE replied_at <= ?3 - ?4 OR replied_at > ?3");
+      if (!q) return fail(q.error());
+      (*q)->bind(1, mailbox).bind(2, std::string_view(key)).bind(3, now).bind(4, period);
+      if (auto st = (*q)->run(); !st) return fail(st.error());
+      const bool claimed = w.conn.db().changes() > 0;
+      if (claimed) {
+        // Forget the senders whose period is over, so the table stays as
+        // small as one period's correspondents.
+        auto prune = w.conn.query("DELETE FROM oof_replies WHERE mailbox = ?1 AND replied_at <= ?2 - ?3");
+        if (!prune) return fail(prune.error());
+        (*prune)->bind(1, mailbox).bind(2, now).bind(3, period);
+        if (auto st = (*prune)->run(); !st) return fail(st.error());
+      }
+      return claimed;
     });
   }
 
@@ -1083,7 +1132,7 @@ Result<std::unique_ptr<MailStore>> openSqliteMailStore(const std::string& path,
                                                        const SqliteStoreOptions& options) {
   auto db = Database::open(path, OpenOptions{false, options.busy_timeout_ms});
   if (!db) return fail(db.error());
-  if (auto st = db->migrate("mailstore", {{1, kSchemaV1}, {2, kSchemaV2}}); !st) return fail(st.error());
+  if (auto st = db->migrate("mailstore", {{1, kSchemaV1}, {2, kSchemaV2}, {3, kSchemaV3}}); !st) return fail(st.error());
   return std::unique_ptr<MailStore>(
       std::make_unique<SqliteMailStore>(path, options, std::move(*db)));
 }

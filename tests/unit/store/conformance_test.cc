@@ -689,6 +689,47 @@ TEST_P(MailStoreConformance, SubscriptionMayOutliveStore) {
 
 // --- durability ----------------------------------------------------------------------
 
+// --- automatic replies (RFC 3834 3.1.1) ------------------------------------------
+
+TEST_P(MailStoreConformance, AutoReplyClaimedOncePerPeriodPerSender) {
+  MailboxId a = mailbox("alice");
+  MailboxId b = mailbox("bob");
+  constexpr std::int64_t kWeek = 7 * 86400;
+  EXPECT_TRUE(*store_->claimAutoReply(a, "Carol@Example.net", 1000, kWeek));
+  // Same sender in any case, within the period: no second reply.
+  EXPECT_FALSE(*store_->claimAutoReply(a, "carol@example.NET", 1000 + kWeek - 1, kWeek));
+  // Another sender, or another owner, is its own pair.
+  EXPECT_TRUE(*store_->claimAutoReply(a, "dave@example.net", 1001, kWeek));
+  EXPECT_TRUE(*store_->claimAutoReply(b, "carol@example.net", 1002, kWeek));
+  // Once the period is over, one more.
+  EXPECT_TRUE(*store_->claimAutoReply(a, "carol@example.net", 1000 + kWeek, kWeek));
+  EXPECT_FALSE(*store_->claimAutoReply(a, "carol@example.net", 1000 + kWeek + 5, kWeek));
+  // Durable.
+  reopen();
+  EXPECT_FALSE(*store_->claimAutoReply(a, "carol@example.net", 1000 + kWeek + 6, kWeek));
+  // Turning Out of Office off forgets whom it answered.
+  OofSettings off;
+  ASSERT_TRUE(store_->setOof(a, off));
+  EXPECT_TRUE(*store_->claimAutoReply(a, "carol@example.net", 1000 + kWeek + 7, kWeek));
+  auto unknown = store_->claimAutoReply(9999, "carol@example.net", 1, kWeek);
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(unknown.error().is(Errc::not_found));
+}
+
+TEST_P(MailStoreConformance, AutoReplyConcurrentClaimsWinOnce) {
+  MailboxId a = mailbox("alice");
+  std::vector<std::thread> threads;
+  std::atomic<int> won{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      auto r = store_->claimAutoReply(a, "carol@example.net", 5000, 86400);
+      if (r && *r) ++won;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(won.load(), 1);
+}
+
 TEST_P(MailStoreConformance, ReopenSeesEverything) {
   MailboxId a = mailbox("alice");
   auto projects = store_->createFolder(a, std::nullopt, "Projects", FolderType::user_mail);
