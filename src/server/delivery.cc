@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <utility>
 
 namespace rampart::server {
 
@@ -53,6 +54,21 @@ Result<Resolution> LocalDelivery::resolve(std::string_view address) const {
 
 void LocalDelivery::deliver(std::shared_ptr<const std::string> bytes, std::vector<std::string> user_names,
                             std::function<void(Result<store::DeliveryReceipt>)> done) {
+  deliver(std::move(bytes), std::move(user_names), std::string(), std::move(done));
+}
+
+void LocalDelivery::onDelivered(DeliveredHook hook) {
+  DeliveredHook previous;
+  {
+    std::unique_lock lock(hook_slot_->mutex);
+    previous = std::exchange(hook_slot_->hook, std::move(hook));
+  }
+  // `previous` is destroyed here, outside the lock: its owner may join threads.
+}
+
+void LocalDelivery::deliver(std::shared_ptr<const std::string> bytes, std::vector<std::string> user_names,
+                            std::string envelope_sender,
+                            std::function<void(Result<store::DeliveryReceipt>)> done) {
   if (!bytes || user_names.empty()) {
     done(fail(Errc::invalid_argument, "delivery without message or recipients"));
     return;
@@ -74,9 +90,23 @@ void LocalDelivery::deliver(std::shared_ptr<const std::string> bytes, std::vecto
   // summarize() never fails: malformed MIME comes back with well_formed cleared
   // and is stored verbatim all the same.
   delivery.summary = mime::summarize(*bytes, summary_limits_);
-  delivery.bytes = std::move(bytes);
   delivery.received_at = unixSeconds(clock_.now());
-  store_->deliver(std::move(delivery), std::move(done));
+  auto delivered = std::make_shared<DeliveredMessage>();
+  delivered->bytes = bytes;
+  delivered->users.assign(seen.begin(), seen.end());
+  delivered->envelope_sender = std::move(envelope_sender);
+  delivered->received_at = delivery.received_at;
+  delivery.bytes = std::move(bytes);
+  store_->deliver(std::move(delivery),
+                  [done = std::move(done), slot = hook_slot_, delivered](Result<store::DeliveryReceipt> r) {
+                    const bool stored = r.has_value();
+                    done(std::move(r));
+                    // After the durable commit and after `done`: whatever the
+                    // hook does cannot delay or fail this delivery.
+                    if (!stored) return;
+                    std::shared_lock lock(slot->mutex);
+                    if (slot->hook) slot->hook(*delivered);
+                  });
 }
 
 }  // namespace rampart::server

@@ -13,6 +13,7 @@
 
 #include <functional>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,16 @@ struct Resolution {
   };
   Status status = Status::unknown_user;
   std::string user;  // the directory user name when `local`
+};
+
+// What LocalDelivery reports after each successful delivery (onDelivered):
+// enough for work that follows a delivery, such as Out of Office replies
+// (server/oof_replier.h), without LocalDelivery knowing about that work.
+struct DeliveredMessage {
+  std::shared_ptr<const std::string> bytes;  // the message as stored
+  std::vector<std::string> users;            // directory user names, each once
+  std::string envelope_sender;               // RFC 5321 reverse-path; empty for <>
+  std::int64_t received_at = 0;              // Unix seconds
 };
 
 class LocalDelivery {
@@ -59,6 +70,19 @@ class LocalDelivery {
   // on the calling thread when the delivery fails before reaching the store.
   void deliver(std::shared_ptr<const std::string> bytes, std::vector<std::string> user_names,
                std::function<void(Result<store::DeliveryReceipt>)> done);
+  // The same, naming the envelope sender (without angle brackets, empty for
+  // the null sender <>), which the onDelivered hook receives.
+  void deliver(std::shared_ptr<const std::string> bytes, std::vector<std::string> user_names,
+               std::string envelope_sender, std::function<void(Result<store::DeliveryReceipt>)> done);
+
+  // Called after each successful delivery, on the store thread, right after
+  // `done`; it must not block or call the store synchronously (queue the
+  // work elsewhere). A failed delivery is not reported. Replaces the previous
+  // hook; nullptr removes it. Thread-safe: once this returns, the previous
+  // hook is no longer running and is never called again (it is destroyed
+  // here, on the caller's thread).
+  using DeliveredHook = std::function<void(const DeliveredMessage&)>;
+  void onDelivered(DeliveredHook hook);
 
   // The clock that stamps deliveries; sessions use it for Received: too.
   Clock& clock() const { return clock_; }
@@ -71,6 +95,13 @@ class LocalDelivery {
   std::vector<std::string> local_domains_;
   Clock& clock_;
   mime::SummaryLimits summary_limits_;
+  // Shared with pending deliveries' callbacks, so that a callback never
+  // outlives the hook's slot.
+  struct HookSlot {
+    std::shared_mutex mutex;  // shared while calling, exclusive while replacing
+    DeliveredHook hook;
+  };
+  std::shared_ptr<HookSlot> hook_slot_ = std::make_shared<HookSlot>();
 };
 
 }  // namespace rampart::server

@@ -24,21 +24,21 @@ std::shared_ptr<spdlog::logger> logger() { return log::get("lmtp"); }
 // work, so io_context::run() does not return while a commit is pending.
 template <class Token>
 auto asyncDeliver(LocalDelivery& delivery, std::shared_ptr<const std::string> bytes,
-                  std::vector<std::string> users, Token&& token) {
+                  std::vector<std::string> users, std::string sender, Token&& token) {
   return asio::async_initiate<Token, void(Result<store::DeliveryReceipt>)>(
       [&delivery](auto handler, std::shared_ptr<const std::string> message,
-                  std::vector<std::string> names) {
+                  std::vector<std::string> names, std::string from) {
         auto executor = asio::prefer(asio::get_associated_executor(handler),
                                      asio::execution::outstanding_work.tracked);
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        delivery.deliver(std::move(message), std::move(names),
+        delivery.deliver(std::move(message), std::move(names), std::move(from),
                          [shared, executor](Result<store::DeliveryReceipt> result) {
                            asio::post(executor, [shared, r = std::move(result)]() mutable {
                              (*shared)(std::move(r));
                            });
                          });
       },
-      token, std::move(bytes), std::move(users));
+      token, std::move(bytes), std::move(users), std::move(sender));
 }
 
 // RFC 5322 3.3 date-time in UTC, e.g. "Tue, 01 Jul 2025 10:00:00 +0000".
@@ -324,7 +324,8 @@ net::Task<void> Session::handleData() {
   // client without an acknowledgement, so it keeps and retries the message.
   std::size_t size = message->size();
   Result<store::DeliveryReceipt> receipt = co_await asyncDeliver(
-      *delivery_, std::shared_ptr<const std::string>(std::move(message)), std::move(users), asio::use_awaitable);
+      *delivery_, std::shared_ptr<const std::string>(std::move(message)), std::move(users), sender_,
+      asio::use_awaitable);
   if (receipt) {
     logger()->info("{}: {} delivered: message {} ({} bytes) from <{}> to {} recipient(s)", peer_,
                    transaction_id_, receipt->message, size, sender_, recipients_.size());

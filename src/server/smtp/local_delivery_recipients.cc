@@ -14,7 +14,7 @@ Result<LocalRecipients::Locality> LocalDeliveryRecipients::locate(std::string_vi
   return Locality::remote;
 }
 
-void LocalDeliveryRecipients::deliverLocal(std::string /*sender*/,
+void LocalDeliveryRecipients::deliverLocal(std::string sender,
                                            std::vector<std::string> recipients,
                                            std::shared_ptr<const std::string> bytes,
                                            std::function<void(Status)> done) {
@@ -27,7 +27,7 @@ void LocalDeliveryRecipients::deliverLocal(std::string /*sender*/,
     }
     users.push_back(r->user);
   }
-  delivery_->deliver(std::move(bytes), std::move(users),
+  delivery_->deliver(std::move(bytes), std::move(users), std::move(sender),
                      [done = std::move(done)](Result<store::DeliveryReceipt> receipt) {
                        done(receipt ? Status{} : Status(fail(receipt.error())));
                      });
