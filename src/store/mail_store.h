@@ -16,6 +16,7 @@
 // Errc::storage_error when the backend fails.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -41,6 +42,31 @@ struct Delivery {
     bool read = false;  // e.g. a copy in Sent Items
   };
   std::vector<Target> targets;
+};
+
+// A position in a folder's listing order (newest received first, then the
+// larger id first): the key of a keyset scan (MailStore::scanItems).
+struct ItemKey {
+  std::int64_t received_at = 0;
+  ItemId id = 0;
+};
+
+// Which of a folder's items a keyset scan or count takes.
+struct ItemRange {
+  std::int64_t received_since = 0;  // received_at >= this
+  std::optional<ItemKey> after;     // strictly after this key in listing order
+  ItemId max_item = INT64_MAX;      // id <= this
+};
+
+// One page of a keyset scan, with the store's state read in the same snapshot.
+struct ItemPage {
+  std::vector<Item> items;  // in listing order, summaries included
+  Seq folder_seq = 0;       // the folder's last_seq
+  // The largest item id the store has handed out (0: none). Ids only grow and
+  // are never reused, and an item filed later (delivered, moved in) gets a
+  // larger one, so with `folder_seq` this splits the folder exactly: items
+  // with id <= max_item were added at or before folder_seq, later ones after.
+  ItemId max_item = 0;
 };
 
 struct DeliveryReceipt {
@@ -92,6 +118,10 @@ class MailStore {
   Result<DeliveryReceipt> deliverSync(Delivery delivery);
 
   virtual Result<Item> getItem(ItemId item) = 0;
+  // The items among `ids` that exist, with their summaries, in ascending id
+  // order; unknown ids are left out (a batch getItem: EAS Sync's log walk).
+  // The base implementation calls getItem per id.
+  virtual Result<std::vector<Item>> getItems(const std::vector<ItemId>& ids);
   // The original bytes of an item's message.
   virtual Result<std::string> messageBytes(ItemId item) = 0;
   // Items of a folder, newest received first; `received_since` (Unix seconds)
@@ -99,6 +129,13 @@ class MailStore {
   virtual Result<std::vector<Item>> listItems(FolderId folder, std::int64_t received_since,
                                               std::size_t offset, std::size_t limit) = 0;
   virtual Result<std::size_t> countItems(FolderId folder, std::int64_t received_since) = 0;
+  // A keyset scan: at most `limit` items of `range` in listing order, each
+  // with its summary, in one read, and the folder's log position and the
+  // largest item id in the same snapshot (EAS Sync's initial fill, newest
+  // first). The base implementations fail with Errc::internal.
+  virtual Result<ItemPage> scanItems(FolderId folder, const ItemRange& range, std::size_t limit);
+  // How many items `range` holds.
+  virtual Result<std::size_t> countItemsInRange(FolderId folder, const ItemRange& range);
 
   virtual Status setRead(ItemId item, bool read) = 0;
   virtual Status setFlag(ItemId item, FlagStatus flag) = 0;

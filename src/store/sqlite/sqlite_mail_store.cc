@@ -635,6 +635,76 @@ class SqliteMailStore final : public MailStore {
     });
   }
 
+  // Batches of kBatch ids in one prepared statement (unused slots bind 0,
+  // which no item has).
+  Result<std::vector<Item>> getItems(const std::vector<ItemId>& ids) override {
+    constexpr std::size_t kBatch = 64;
+    std::vector<ItemId> sorted(ids);
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    return read([&](Connection& c) -> Result<std::vector<Item>> {
+      static const std::string sql = [] {
+        std::string q =
+            "SELECT i.id, i.mailbox, i.folder, i.message, i.received_at, i.read, i.flag, m.summary"
+            " FROM items i JOIN messages m ON m.id = i.message WHERE i.id IN (";
+        for (std::size_t i = 1; i <= kBatch; ++i) q += (i > 1 ? ",?" : "?") + std::to_string(i);
+        return q + ") ORDER BY i.id";
+      }();
+      std::vector<Item> out;
+      for (std::size_t at = 0; at < sorted.size(); at += kBatch) {
+        auto q = c.query(sql);
+        if (!q) return fail(q.error());
+        for (std::size_t i = 0; i < kBatch; ++i) {
+          (*q)->bind(static_cast<int>(i + 1), at + i < sorted.size() ? sorted[at + i] : ItemId{0});
+        }
+        while (true) {
+          auto row = (*q)->step();
+          if (!row) return fail(row.error());
+          if (!*row) break;
+          auto it = itemFromRow(**q);
+          if (!it) return fail(it.error());
+          out.push_back(std::move(*it));
+        }
+      }
+      return out;
+    });
+  }
+
+  // Keyset over items_by_folder(folder, received_at DESC, id DESC): the row
+  // value bound seeks straight to the cursor, so a page costs its own rows
+  // however deep into the folder it is. No `after` binds (max, max).
+  Result<ItemPage> scanItems(FolderId folder, const ItemRange& range, std::size_t limit) override {
+    return read([&](Connection& c) -> Result<ItemPage> {
+      // One read transaction: the page, the folder's last_seq and the id
+      // high-water mark come from the same snapshot (WAL).
+      if (auto st = c.db().exec("BEGIN"); !st) return fail(st.error());
+      auto page = scanInSnapshot(c, folder, range, limit);
+      if (!page) {
+        c.db().rollback();
+        return page;
+      }
+      if (auto st = c.db().exec("COMMIT"); !st) {
+        c.db().rollback();
+        return fail(st.error());
+      }
+      return page;
+    });
+  }
+
+  Result<std::size_t> countItemsInRange(FolderId folder, const ItemRange& range) override {
+    return read([&](Connection& c) -> Result<std::size_t> {
+      if (auto f = loadFolder(c, folder); !f) return fail(f.error());
+      auto q = c.query(
+          "SELECT count(*) FROM items WHERE folder = ?1 AND received_at >= ?2"
+          " AND (received_at, id) < (?3, ?4) AND id <= ?5");
+      if (!q) return fail(q.error());
+      bindRange(**q, folder, range);
+      auto row = (*q)->step();
+      if (!row) return fail(row.error());
+      return static_cast<std::size_t>((*q)->columnInt(0));
+    });
+  }
+
   Status setRead(ItemId item, bool value) override {
     return updateItemField(item, "UPDATE items SET read = ?2 WHERE id = ?1 AND read != ?2",
                            value ? 1 : 0);
@@ -864,6 +934,46 @@ class SqliteMailStore final : public MailStore {
         " FROM items i JOIN messages m ON m.id = i.message WHERE i.id = ?1", item, "item");
     if (!q) return fail(q.error());
     return itemFromRow(**q);
+  }
+
+  static void bindRange(Statement& s, FolderId folder, const ItemRange& range) {
+    constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    s.bind(1, folder).bind(2, range.received_since)
+        .bind(3, range.after ? range.after->received_at : kMax)
+        .bind(4, range.after ? range.after->id : kMax)
+        .bind(5, range.max_item);
+  }
+
+  static Result<ItemPage> scanInSnapshot(Connection& c, FolderId folder, const ItemRange& range,
+                                         std::size_t limit) {
+    ItemPage page;
+    auto f = loadFolder(c, folder);
+    if (!f) return fail(f.error());
+    page.folder_seq = f->last_seq;
+    {
+      auto q = c.query("SELECT ifnull((SELECT seq FROM sqlite_sequence WHERE name = 'items'), 0)");
+      if (!q) return fail(q.error());
+      auto row = (*q)->step();
+      if (!row) return fail(row.error());
+      page.max_item = *row ? (*q)->columnInt(0) : 0;
+    }
+    auto q = c.query(
+        "SELECT i.id, i.mailbox, i.folder, i.message, i.received_at, i.read, i.flag, m.summary"
+        " FROM items i JOIN messages m ON m.id = i.message"
+        " WHERE i.folder = ?1 AND i.received_at >= ?2 AND (i.received_at, i.id) < (?3, ?4)"
+        " AND i.id <= ?5 ORDER BY i.received_at DESC, i.id DESC LIMIT ?6");
+    if (!q) return fail(q.error());
+    bindRange(**q, folder, range);
+    (*q)->bind(6, clampToInt64(limit));
+    while (true) {
+      auto row = (*q)->step();
+      if (!row) return fail(row.error());
+      if (!*row) break;
+      auto it = itemFromRow(**q);
+      if (!it) return fail(it.error());
+      page.items.push_back(std::move(*it));
+    }
+    return page;
   }
 
   static Result<ItemRow> loadItemRow(Connection& c, ItemId item) {

@@ -517,6 +517,87 @@ TEST_P(MailStoreConformance, ListItemsOrderFilterOffsetLimit) {
   EXPECT_TRUE(store_->listItems(folder(a, FolderType::drafts).id, 0, 0, 10)->empty());
 }
 
+TEST_P(MailStoreConformance, ScanItemsIsAKeysetInListingOrderWithItsSnapshot) {
+  MailboxId a = mailbox("alice");
+  Folder inbox = folder(a, FolderType::inbox);
+  std::vector<ItemId> ids;
+  // received_at 100, 300, 200, 300, 50: listing order d b c a e.
+  for (auto [subject, at] : std::vector<std::pair<std::string, std::int64_t>>{
+           {"a", 100}, {"b", 300}, {"c", 200}, {"d", 300}, {"e", 50}}) {
+    ids.push_back(deliverOne(a, subject, at));
+  }
+  auto first = store_->scanItems(inbox.id, ItemRange{}, 2);
+  ASSERT_TRUE(first) << first.error().message();
+  ASSERT_EQ(first->items.size(), 2u);
+  EXPECT_EQ(first->items[0].id, ids[3]);
+  EXPECT_EQ(first->items[1].id, ids[1]);
+  EXPECT_EQ(first->items[0].summary.subject,
+            makeDelivery(sampleMessage("d"), 0, {}).summary.subject);  // summaries come along
+  EXPECT_EQ(first->folder_seq, store_->getFolder(inbox.id)->last_seq);
+  EXPECT_GE(first->max_item, ids[4]);
+  const ItemId max = first->max_item;
+
+  // Changes after the snapshot: a later delivery (larger id, even if dated
+  // in the window) stays out under max_item; a deleted item is gone; a moved
+  // one comes back with a new id, also above max_item.
+  ItemId late = deliverOne(a, "late", 250);
+  EXPECT_GT(late, max);
+  ASSERT_TRUE(store_->deleteItem(ids[2]));
+  auto moved = store_->moveItem(ids[0], folder(a, FolderType::drafts).id);
+  ASSERT_TRUE(moved);
+  auto back = store_->moveItem(*moved, inbox.id);
+  ASSERT_TRUE(back);
+  EXPECT_GT(*back, max);
+
+  ItemRange rest;
+  rest.after = ItemKey{first->items[1].received_at, first->items[1].id};
+  rest.max_item = max;
+  auto second = store_->scanItems(inbox.id, rest, 10);
+  ASSERT_TRUE(second);
+  ASSERT_EQ(second->items.size(), 1u);  // c deleted, a moved: only e
+  EXPECT_EQ(second->items[0].id, ids[4]);
+  EXPECT_EQ(second->folder_seq, store_->getFolder(inbox.id)->last_seq);
+  EXPECT_GT(second->max_item, max);
+  EXPECT_EQ(*store_->countItemsInRange(inbox.id, rest), 1u);
+
+  // received_since, the tie on received_at, and a key between two ties.
+  ItemRange recent;
+  recent.received_since = 200;
+  recent.max_item = max;
+  EXPECT_EQ(*store_->countItemsInRange(inbox.id, recent), 2u);  // d b (c deleted)
+  recent.after = ItemKey{300, ids[3]};
+  auto tie = store_->scanItems(inbox.id, recent, 10);
+  ASSERT_TRUE(tie);
+  ASSERT_EQ(tie->items.size(), 1u);
+  EXPECT_EQ(tie->items[0].id, ids[1]);
+  EXPECT_EQ(*store_->countItemsInRange(inbox.id, ItemRange{}), 5u);  // d b e late back
+  EXPECT_TRUE(store_->scanItems(inbox.id, ItemRange{}, 0)->items.empty());
+  EXPECT_TRUE(store_->scanItems(folder(a, FolderType::outbox).id, ItemRange{}, 10)->items.empty());
+  EXPECT_TRUE(store_->scanItems(999, ItemRange{}, 10).error().is(Errc::not_found));
+  EXPECT_TRUE(store_->countItemsInRange(999, ItemRange{}).error().is(Errc::not_found));
+}
+
+TEST_P(MailStoreConformance, GetItemsBatchesAndSkipsUnknownIds) {
+  MailboxId a = mailbox("alice");
+  std::vector<ItemId> ids;
+  for (int i = 0; i < 70; ++i) ids.push_back(deliverOne(a, "m" + std::to_string(i), 100 + i));
+  ASSERT_TRUE(store_->deleteItem(ids[5]));
+  // Unordered, with duplicates, an unknown and a deleted id, more than one batch.
+  std::vector<ItemId> ask{ids[69], 999999, ids[5], ids[0], ids[0]};
+  for (int i = 10; i < 69; ++i) ask.push_back(ids[i]);
+  auto got = store_->getItems(ask);
+  ASSERT_TRUE(got) << got.error().message();
+  ASSERT_EQ(got->size(), 61u);
+  EXPECT_EQ(got->front().id, ids[0]);
+  EXPECT_EQ(got->back().id, ids[69]);
+  for (std::size_t i = 1; i < got->size(); ++i) EXPECT_LT((*got)[i - 1].id, (*got)[i].id);
+  auto one = store_->getItem(ids[69]);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(got->back().received_at, one->received_at);
+  EXPECT_EQ(got->back().summary.subject, one->summary.subject);
+  EXPECT_TRUE(store_->getItems({})->empty());
+}
+
 TEST_P(MailStoreConformance, EmptyFolderRemovesEveryItem) {
   MailboxId a = mailbox("alice");
   Folder inbox = folder(a, FolderType::inbox);
