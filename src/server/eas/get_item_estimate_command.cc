@@ -106,13 +106,10 @@ Result<Answer> estimate(CommandContext& ctx, store::MailboxId mailbox, const Ask
   std::int64_t cutoff =
       std::max(filterCutoff(filter, ctx.now), filter == state->filter_type ? state->cutoff : 0);
   if (cutoff < state->cutoff) return Answer{EstimateStatus::invalid_sync_key};
-  DeltaLimits limits;
-  limits.window = kMaxCounted;
-  limits.max_scan = kMaxCounted;
-  limits.load_items = false;
-  auto d = computeDelta(ctx.mail, folder->id, *state, cutoff, limits);
-  if (!d) return fail(d.error());
-  return Answer{EstimateStatus::success, d->deltas.size()};
+  // During the initial fill: the items it has left plus the log's changes.
+  auto n = estimateDelta(ctx.mail, folder->id, *state, cutoff, kMaxCounted);
+  if (!n) return fail(n.error());
+  return Answer{EstimateStatus::success, *n};
 }
 
 }  // namespace

@@ -321,6 +321,7 @@ Result<CollectionOut> CollectionSync::run() {
     // MS-ASCMD 2.2.3.181.4: key 0 starts over; the answer carries no items.
     if (auto st = ctx_.devices.reset(ctx_.user, ctx_.device_id, cid); !st) return fail(st.error());
     EmailSyncState s;
+    s.fill = FillPosition{};  // the first window takes the fill's snapshot
     s.filter_type = filter < 0 ? 0 : filter;
     s.cutoff = filterCutoff(s.filter_type, ctx_.now);
     TailWriter t;
@@ -371,6 +372,7 @@ Result<CollectionOut> CollectionSync::run() {
   DeltaBatch delta;
   delta.seq = state->seq;
   delta.cutoff = state->cutoff;
+  delta.fill = state->fill;
   // MS-ASCMD 2.2.3.84 GetChanges: absent means yes for a non-zero key.
   if (col_.get_changes.value_or(true)) {
     DeltaLimits limits;
@@ -392,6 +394,7 @@ Result<CollectionOut> CollectionSync::run() {
   if (!tail) return fail(tail.error());
   EmailSyncState next;
   next.seq = delta.seq;
+  next.fill = delta.fill;
   next.filter_type = filter;
   next.cutoff = delta.cutoff;
   next.response_tail = *tail;

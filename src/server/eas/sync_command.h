@@ -8,9 +8,11 @@
 //
 // Keys and state: one DeviceStore chain per collection (the CollectionId).
 // Key "0" resets the chain and answers a new key with no Commands (MS-ASCMD
-// 2.2.3.181.4: the initial sync returns no items). Each later sync walks the
-// folder's change log from the state's position (detail/sync_state.h), at
-// most WindowSize commands, MoreAvailable when more remain, and commits the
+// 2.2.3.181.4: the initial sync returns no items). The syncs after it fill
+// the client newest first by a keyset scan of the folder within the
+// FilterType window, then walk the folder's change log from the position
+// the fill started at (detail/sync_state.h); each sends at most WindowSize
+// commands, MoreAvailable when more remain, and commits the
 // new state under a new key together with the collection's response bytes;
 // a resent previous key is answered with those bytes and the key they
 // carried, byte for byte, and nothing is applied again. The current key with

@@ -3,12 +3,15 @@
 // request decoder and mime::extractBodies with them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -572,6 +575,284 @@ TEST_F(SyncTest, LargeInitialSyncKeepsTheStateSmall) {
   auto state = detail::decodeSyncState((*cur)->blob);
   ASSERT_TRUE(state);
   EXPECT_LT((*cur)->blob.size() - state->response_tail.size(), 64u);
+}
+
+// --- the initial fill: newest first, keyset, then the log -----------------------
+
+// What a client holds after applying commands in order; a second Add of a
+// ServerId it holds, or a Change of one it lacks, is a failure.
+struct ClientView {
+  std::set<std::string> held;
+  std::vector<std::string> added;  // in the order received
+  std::set<std::string> deleted_unknown;
+  void apply(const std::vector<Command>& cmds) {
+    for (const Command& c : cmds) {
+      if (c.kind == "Add") {
+        EXPECT_TRUE(held.insert(c.server_id).second) << "second Add of " << c.server_id;
+        added.push_back(c.server_id);
+      } else if (c.kind == "Change") {
+        EXPECT_TRUE(held.contains(c.server_id)) << "Change of unknown " << c.server_id;
+      } else if (held.erase(c.server_id) == 0) {
+        deleted_unknown.insert(c.server_id);
+      }
+    }
+  }
+};
+
+class SyncFillTest : public SyncTest {
+ protected:
+  // The folder's items as ServerIds (what a client must end up holding).
+  std::set<std::string> folderIds(std::int64_t since = 0) {
+    std::set<std::string> out;
+    auto items = mail_->listItems(inbox_, since, 0, SIZE_MAX);
+    EXPECT_TRUE(items);
+    if (items) {
+      for (const auto& it : *items) out.insert(sid(it.id));
+    }
+    return out;
+  }
+  // One window: applies it to `client`, returns the view.
+  SyncView step(std::string& key, ClientView& client, const std::string& inner) {
+    SyncView v = sync(key, inner);
+    if (v.empty) return v;
+    EXPECT_EQ(v.collections.size(), 1u) << v.xml;
+    if (v.collections.empty()) return v;
+    EXPECT_EQ(v.collections[0].status, 1) << v.xml;
+    key = v.collections[0].key;
+    client.apply(v.collections[0].commands);
+    return v;
+  }
+};
+
+TEST_F(SyncFillTest, NewestFirstAcrossWindows) {
+  std::vector<store::ItemId> ids;
+  // received_at ascending with a few ties; the listing order is (received_at, id) descending.
+  for (int i = 0; i < 25; ++i) ids.push_back(deliver(message("m" + std::to_string(i)), kNow - 1000 + i / 2));
+  std::string key = initial();
+  ClientView client;
+  std::vector<SyncView> views;
+  key = drain(key, nullptr, "<WindowSize>10</WindowSize>", &views);
+  ASSERT_EQ(views.size(), 3u);
+  EXPECT_TRUE(views[0].collections.at(0).more);
+  EXPECT_TRUE(views[1].collections.at(0).more);
+  EXPECT_FALSE(views[2].collections.at(0).more);
+  for (const auto& v : views) client.apply(v.collections.at(0).commands);
+  std::vector<std::string> expect;
+  for (auto it = ids.rbegin(); it != ids.rend(); ++it) expect.push_back(sid(*it));
+  EXPECT_EQ(client.added, expect);
+  EXPECT_EQ(client.held, folderIds());
+  EXPECT_TRUE(sync(key).empty);
+  // The state after the fill is a small log state.
+  auto cur = devices_->current(kUser, kDevice, std::to_string(inbox_));
+  ASSERT_TRUE(cur && *cur);
+  auto state = detail::decodeSyncState((*cur)->blob);
+  ASSERT_TRUE(state);
+  EXPECT_FALSE(state->fill);
+}
+
+TEST_F(SyncFillTest, DeliveriesDuringTheFillArriveExactlyOnceThroughTheLog) {
+  for (int i = 0; i < 20; ++i) deliver(message("m" + std::to_string(i)), kNow - 1000 + i);
+  std::string key = initial();
+  ClientView client;
+  const std::string w = "<WindowSize>5</WindowSize>";
+  step(key, client, w);  // the fill's snapshot is taken here
+  // Newer than everything, older than everything, and in the middle.
+  store::ItemId newest = deliver(message("newest"), kNow);
+  store::ItemId oldest = deliver(message("oldest"), kNow - 5000);
+  store::ItemId middle = deliver(message("middle"), kNow - 990);
+  std::vector<SyncView> views;
+  std::vector<Command> rest;
+  key = drain(key, &rest, w);
+  client.apply(rest);
+  EXPECT_EQ(client.held, folderIds());
+  EXPECT_EQ(client.added.size(), 23u);
+  // They come after the 20 of the fill, through the log, in log order.
+  EXPECT_EQ(std::vector<std::string>(client.added.end() - 3, client.added.end()),
+            (std::vector<std::string>{sid(newest), sid(oldest), sid(middle)}));
+  EXPECT_TRUE(client.deleted_unknown.empty());
+}
+
+TEST_F(SyncFillTest, DeleteMoveAndReadDuringTheFill) {
+  std::vector<store::ItemId> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(deliver(message("m" + std::to_string(i)), kNow - 1000 + i));
+  std::string key = initial();
+  ClientView client;
+  const std::string w = "<WindowSize>5</WindowSize>";
+  step(key, client, w);  // sent: ids[19..15]
+  ASSERT_TRUE(client.held.contains(sid(ids[19])));
+  ASSERT_FALSE(client.held.contains(sid(ids[3])));
+  // Deleted: one sent, one not yet sent.
+  ASSERT_TRUE(mail_->deleteItem(ids[18]));
+  ASSERT_TRUE(mail_->deleteItem(ids[3]));
+  // Moved out: one sent, one not; moved in from Deleted Items (a new id).
+  ASSERT_TRUE(mail_->moveItem(ids[17], trash_));
+  ASSERT_TRUE(mail_->moveItem(ids[4], trash_));
+  auto in_trash = mail_->listItems(trash_, 0, 0, 10);
+  ASSERT_TRUE(in_trash);
+  ASSERT_EQ(in_trash->size(), 2u);
+  auto back = mail_->moveItem(in_trash->front().id, inbox_);
+  ASSERT_TRUE(back);
+  // Read: one sent (Change later), one not (its Add carries Read 1).
+  ASSERT_TRUE(mail_->setRead(ids[16], true));
+  ASSERT_TRUE(mail_->setRead(ids[2], true));
+
+  std::vector<SyncView> views;
+  key = drain(key, nullptr, w, &views);
+  std::vector<Command> all;
+  for (const auto& v : views) {
+    const auto& cmds = v.collections.at(0).commands;
+    all.insert(all.end(), cmds.begin(), cmds.end());
+  }
+  // The first command for the unsent one is its Add, already read (a Change
+  // with the same value follows from the log).
+  auto first = std::find_if(all.begin(), all.end(),
+                            [&](const Command& c) { return c.server_id == sid(ids[2]); });
+  ASSERT_NE(first, all.end());
+  EXPECT_EQ(first->kind, "Add");
+  EXPECT_EQ(text(*first->data, "Read"), "1");
+  client.apply(all);
+  EXPECT_EQ(client.held, folderIds());
+  EXPECT_TRUE(client.held.contains(sid(*back)));
+  EXPECT_FALSE(client.held.contains(sid(ids[3])));
+  bool changed = false;
+  for (const auto& c : all) {
+    if (c.kind == "Change" && c.server_id == sid(ids[16])) {
+      changed = true;
+      EXPECT_EQ(text(*c.data, "Read"), "1");
+    }
+  }
+  EXPECT_TRUE(changed);
+  // The items removed before the fill reached them get a Delete the client
+  // ignores; no other surprise.
+  EXPECT_EQ(client.deleted_unknown, (std::set<std::string>{sid(ids[3]), sid(ids[4])}));
+  EXPECT_TRUE(sync(key).empty);
+}
+
+TEST_F(SyncFillTest, FilterTypeOverAnOldMailboxReadsOnlyTheWindow) {
+  // 1000 old messages, 15 inside the week.
+  for (int i = 0; i < 1000; ++i) deliver(message("old" + std::to_string(i)), kNow - 400 * kDay + i);
+  for (int i = 0; i < 15; ++i) deliver(message("new" + std::to_string(i)), kNow - 3 * kDay + i);
+  const std::string week = "<WindowSize>10</WindowSize><Options><FilterType>3</FilterType></Options>";
+  std::string key = initial("<Options><FilterType>3</FilterType></Options>");
+  std::vector<SyncView> views;
+  std::vector<Command> all;
+  key = drain(key, &all, week, &views);
+  ASSERT_EQ(views.size(), 2u);  // 10 + 5, no empty MoreAvailable windows
+  EXPECT_EQ(views[0].collections.at(0).commands.size(), 10u);
+  EXPECT_TRUE(views[0].collections[0].more);
+  EXPECT_EQ(views[1].collections.at(0).commands.size(), 5u);
+  EXPECT_FALSE(views[1].collections[0].more);
+  ClientView client;
+  client.apply(all);
+  EXPECT_EQ(client.held, folderIds(kNow - 7 * kDay));
+  EXPECT_TRUE(sync(key, week).empty);
+  // The week moves on during a later fill: nothing sent falls out.
+  SyncView v = sync("0", "<Options><FilterType>3</FilterType></Options>");
+  key = v.collections.at(0).key;
+  ClientView second;
+  step(key, second, week);  // the 10 newest
+  now_ = kNow + 4 * kDay + 7;  // new0..new6 leave the week, two of them sent
+  std::vector<Command> rest;
+  key = drain(key, &rest, week);
+  second.apply(rest);
+  EXPECT_EQ(second.held, folderIds(now_ - 7 * kDay));
+}
+
+TEST_F(SyncFillTest, EstimateDuringTheFillAndPingSeesTheRest) {
+  for (int i = 0; i < 30; ++i) deliver(message("m" + std::to_string(i)), kNow - 1000 + i);
+  auto estimate = [&](const std::string& key) {
+    auto doc = wbxml::parseXml(
+        R"(<GetItemEstimate xmlns="GetItemEstimate:" xmlns:airsync="AirSync:"><Collections><Collection><airsync:SyncKey>)" +
+        key + "</airsync:SyncKey><CollectionId>" + std::to_string(inbox_) +
+        "</CollectionId></Collection></Collections></GetItemEstimate>");
+    EXPECT_TRUE(doc);
+    CommandContext ctx = context();
+    auto bytes = runGetItemEstimate(ctx, *doc);
+    EXPECT_TRUE(bytes);
+    auto out = wbxml::decode(*bytes);
+    EXPECT_TRUE(out);
+    const auto* c = out->root.child("Response")->child("Collection");
+    return c ? text(*c, "Estimate") : std::string();
+  };
+  std::string key = initial();
+  EXPECT_EQ(estimate(key), "30");
+  ClientView client;
+  step(key, client, "<WindowSize>10</WindowSize>");
+  EXPECT_EQ(estimate(key), "20");
+  deliver(message("late"));
+  EXPECT_EQ(estimate(key), "21");
+  CommandContext ctx = context();
+  EXPECT_TRUE(*hasPendingChanges(ctx, inbox_));
+  key = drain(key, nullptr, "<WindowSize>10</WindowSize>");
+  EXPECT_EQ(estimate(key), "0");
+  EXPECT_FALSE(*hasPendingChanges(ctx, inbox_));
+}
+
+TEST_F(SyncFillTest, StateBlobsRoundTrip) {
+  detail::EmailSyncState s;
+  s.seq = 42;
+  s.filter_type = 4;
+  s.cutoff = kNow - 14 * kDay;
+  s.response_tail = std::string("\x00\x01tail\n", 7);
+  EXPECT_EQ(detail::decodeSyncState(detail::encodeSyncState(s)), s);
+  s.fill = detail::FillPosition{1234, store::ItemKey{kNow - 5, 1200}};
+  EXPECT_EQ(detail::decodeSyncState(detail::encodeSyncState(s)), s);
+  s.fill = detail::FillPosition{};
+  EXPECT_EQ(detail::decodeSyncState(detail::encodeSyncState(s)), s);
+  EXPECT_FALSE(detail::decodeSyncState("E2 1 0 0 5\n"));
+  EXPECT_FALSE(detail::decodeSyncState("E2 1 0 0 5 6 -7\n"));
+  EXPECT_FALSE(detail::decodeSyncState("E1 1 0 0 5 6 7\n"));
+}
+
+// A timing, off unless RAMPART_SYNC_BENCH=<messages> (run it in a release
+// build): a device's initial sync of that many messages spread over a year,
+// WindowSize 512, with no filter and with FilterType 4 (two weeks).
+TEST_F(SyncTest, InitialSyncTiming) {
+  const char* env = std::getenv("RAMPART_SYNC_BENCH");
+  if (env == nullptr) GTEST_SKIP() << "set RAMPART_SYNC_BENCH=<messages>";
+  const int count = std::atoi(env);
+  {
+    // Concurrent deliveries share commits (group commit), so loading is quick.
+    std::mutex m;
+    std::condition_variable cv;
+    int left = count;
+    for (int i = 0; i < count; ++i) {
+      std::string bytes = message("m" + std::to_string(i), std::string(2000, 'x'));
+      store::Delivery d;
+      d.bytes = std::make_shared<const std::string>(bytes);
+      d.summary = mime::summarize(bytes);
+      d.received_at = kNow - 365 * kDay + static_cast<std::int64_t>(i) * 365 * kDay / count;
+      store::Delivery::Target t;
+      t.mailbox = mailbox_;
+      d.targets.push_back(t);
+      mail_->deliver(std::move(d), [&](Result<store::DeliveryReceipt> r) {
+        EXPECT_TRUE(r);
+        std::lock_guard lock(m);
+        if (--left == 0) cv.notify_all();
+      });
+    }
+    std::unique_lock lock(m);
+    cv.wait(lock, [&] { return left == 0; });
+  }
+  const std::string body =
+      "<airsyncbase:BodyPreference><airsyncbase:Type>1</airsyncbase:Type>"
+      "<airsyncbase:TruncationSize>256</airsyncbase:TruncationSize></airsyncbase:BodyPreference>";
+  for (int filter : {0, 4}) {
+    const std::string options =
+        "<Options><FilterType>" + std::to_string(filter) + "</FilterType>" + body + "</Options>";
+    std::string key = initial(options);
+    std::vector<Command> all;
+    std::vector<SyncView> views;
+    auto start = std::chrono::steady_clock::now();
+    drain(key, &all, "<WindowSize>512</WindowSize>" + options, &views);
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::steady_clock::now() - start)
+                  .count();
+    std::cout << "RESULT initial sync of " << count << " messages, FilterType " << filter
+              << ", WindowSize 512: " << all.size() << " items in " << views.size()
+              << " windows, " << ms << " ms ("
+              << (ms > 0 ? static_cast<long long>(all.size()) * 1000 / ms : 0) << " items/s)\n";
+  }
 }
 
 TEST_F(SyncTest, LargeBodiesCloseTheWindowEarly) {

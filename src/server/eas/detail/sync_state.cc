@@ -8,7 +8,8 @@
 namespace rampart::server::eas::detail {
 namespace {
 
-constexpr std::string_view kStateTag = "E1 ";
+constexpr std::string_view kStateTag = "E1 ";  // log phase
+constexpr std::string_view kFillTag = "E2 ";   // fill phase (same length)
 constexpr std::string_view kCacheTag = "S1\n";
 constexpr std::int64_t kDay = 24 * 60 * 60;
 
@@ -62,23 +63,40 @@ long long opt(const std::optional<T>& v) {
 
 }  // namespace
 
+// "E1 <seq> <filter> <cutoff>\n" for a log state, "E2 <seq> <filter>
+// <cutoff> <max item> <last received_at> <last id>\n" for a fill; then the
+// response tail.
 std::string encodeSyncState(const EmailSyncState& s) {
-  std::string out(kStateTag);
+  std::string out(s.fill ? kFillTag : kStateTag);
   out += std::to_string(s.seq) + " " + std::to_string(s.filter_type) + " " +
-         std::to_string(s.cutoff) + "\n";
+         std::to_string(s.cutoff);
+  if (s.fill) {
+    out += " " + std::to_string(s.fill->max_item) + " " + std::to_string(s.fill->last.received_at) +
+           " " + std::to_string(s.fill->last.id);
+  }
+  out += "\n";
   out += s.response_tail;
   return out;
 }
 
 std::optional<EmailSyncState> decodeSyncState(std::string_view blob) {
-  if (blob.substr(0, kStateTag.size()) != kStateTag) return std::nullopt;
+  bool fill = blob.substr(0, kFillTag.size()) == kFillTag;
+  if (!fill && blob.substr(0, kStateTag.size()) != kStateTag) return std::nullopt;
   std::size_t nl = blob.find('\n');
   if (nl == std::string_view::npos) return std::nullopt;
   auto f = fields(blob.substr(kStateTag.size(), nl - kStateTag.size()));
   EmailSyncState s;
-  if (f.size() != 3 || !parseInt(f[0], s.seq) || !parseInt(f[1], s.filter_type) ||
+  if (f.size() != (fill ? 6u : 3u) || !parseInt(f[0], s.seq) || !parseInt(f[1], s.filter_type) ||
       !parseInt(f[2], s.cutoff) || s.seq < 0) {
     return std::nullopt;
+  }
+  if (fill) {
+    FillPosition p;
+    if (!parseInt(f[3], p.max_item) || !parseInt(f[4], p.last.received_at) ||
+        !parseInt(f[5], p.last.id) || p.max_item < 0 || p.last.id < 0) {
+      return std::nullopt;
+    }
+    s.fill = p;
   }
   s.response_tail = std::string(blob.substr(nl + 1));
   return s;
@@ -142,39 +160,124 @@ Result<std::int64_t> agedOut(store::MailStore& mail, store::FolderId folder, std
 
 }  // namespace
 
-Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
-                                const EmailSyncState& from, std::int64_t cutoff_now,
-                                const DeltaLimits& limits) {
-  DeltaBatch b;
-  b.seq = from.seq;
-  b.cutoff = from.cutoff;
-  std::size_t window = std::max<std::size_t>(limits.window, 1);
-  if (cutoff_now > from.cutoff) {
-    auto reached = agedOut(mail, folder, from.cutoff, cutoff_now, window, b.deltas, b.more);
+namespace {
+
+constexpr std::uint64_t kItemOverhead = 1024;
+
+std::uint64_t addCost(const store::Item& item, const DeltaLimits& limits) {
+  return kItemOverhead + std::min<std::uint64_t>(item.summary.size, limits.body_cap);
+}
+
+bool started(const FillPosition& p) { return p.max_item != 0 || p.last.id != 0; }
+
+// The cutoff a fill reads with at `cutoff_now`: it rises with time or a
+// narrower FilterType, but never above the last item sent (see the header).
+std::int64_t fillCutoff(const EmailSyncState& from, std::int64_t cutoff_now) {
+  std::int64_t c = cutoff_now;
+  if (from.fill->last.id != 0) c = std::min(c, from.fill->last.received_at);
+  return std::max(c, from.cutoff);
+}
+
+store::ItemRange fillRange(const EmailSyncState& from, std::int64_t cutoff) {
+  store::ItemRange r;
+  r.received_since = cutoff;
+  if (from.fill->last.id != 0) r.after = from.fill->last;
+  if (started(*from.fill)) r.max_item = from.fill->max_item;
+  return r;
+}
+
+// The fill's part of a window: the next items of the keyset scan, newest
+// first, in one store read. Leaves b.fill set when the fill goes on (with
+// MoreAvailable), and clears it with b.seq = S when the scan ran dry.
+Status fillWindow(store::MailStore& mail, store::FolderId folder, const EmailSyncState& from,
+                  std::int64_t cutoff_now, const DeltaLimits& limits, std::size_t window,
+                  DeltaBatch& b, std::uint64_t& bytes) {
+  FillPosition pos = *from.fill;
+  b.cutoff = fillCutoff(from, cutoff_now);
+  std::size_t room = window - b.deltas.size();
+  // One more than the room, to know whether the fill ends in this window.
+  auto page = mail.scanItems(folder, fillRange(from, b.cutoff), room + 1);
+  if (!page) return fail(page.error());
+  if (!started(pos)) {
+    pos.max_item = page->max_item;
+    b.seq = page->folder_seq;  // S, from the same snapshot as the page
+  }
+  std::size_t taken = 0;
+  for (store::Item& item : page->items) {
+    if (taken == room || bytes >= limits.max_bytes) break;
+    ++taken;
+    bytes += addCost(item, limits);
+    pos.last = store::ItemKey{item.received_at, item.id};
+    ItemDelta d{ItemDelta::Kind::add, item.id, std::nullopt};
+    if (limits.load_items) d.item = std::move(item);
+    b.deltas.push_back(std::move(d));
+  }
+  if (taken < page->items.size()) {
+    b.fill = pos;
+    b.more = true;
+  } else {
+    b.fill.reset();  // the log phase starts at S (b.seq)
+  }
+  return {};
+}
+
+// Loads, in one store call, the item of entry `at` and of the next entries
+// that will be the first of their item in this window and need it (not a
+// remove), at most `batch` in all; each asked id lands in `loaded` (none:
+// gone).
+Status readAhead(store::MailStore& mail, const std::vector<store::Change>& chunk, std::size_t at,
+                 const std::set<store::ItemId>& seen, std::size_t batch,
+                 std::map<store::ItemId, std::optional<store::Item>>& loaded) {
+  std::vector<store::ItemId> ids{chunk[at].item};
+  std::set<store::ItemId> decided{chunk[at].item};
+  for (std::size_t j = at + 1; j < chunk.size() && ids.size() < batch; ++j) {
+    const store::Change& e = chunk[j];
+    if (seen.contains(e.item) || loaded.contains(e.item) || !decided.insert(e.item).second) {
+      continue;
+    }
+    if (e.kind != store::ChangeKind::remove) ids.push_back(e.item);
+  }
+  auto items = mail.getItems(ids);
+  if (!items) return fail(items.error());
+  for (store::ItemId id : ids) loaded[id] = std::nullopt;
+  for (store::Item& it : *items) loaded[it.id] = std::move(it);
+  return {};
+}
+
+// The log's part of a window, from b.seq at b.cutoff towards `cutoff_now`.
+Status logWindow(store::MailStore& mail, store::FolderId folder, std::int64_t cutoff_now,
+                 const DeltaLimits& limits, std::size_t window, DeltaBatch& b,
+                 std::uint64_t& bytes) {
+  if (cutoff_now > b.cutoff) {
+    std::size_t room = window > b.deltas.size() ? window - b.deltas.size() : 0;
+    auto reached = agedOut(mail, folder, b.cutoff, cutoff_now, room, b.deltas, b.more);
     if (!reached) return fail(reached.error());
     b.cutoff = *reached;
-    if (b.more) return b;
+    if (b.more) return {};
   } else {
     b.cutoff = cutoff_now;
   }
 
   std::set<store::ItemId> seen;
   std::size_t scanned = 0;
-  std::uint64_t bytes = 0;
-  constexpr std::uint64_t kItemOverhead = 1024;
   constexpr std::size_t kChunk = 1024;
+  constexpr std::size_t kReadAhead = 128;
+  // Items read ahead in one store call for the entries about to be decided
+  // (none: gone), so a window costs a few reads, not one per entry.
+  std::map<store::ItemId, std::optional<store::Item>> loaded;
   while (true) {
     auto chunk = mail.changes(folder, b.seq, kChunk);
     if (!chunk) return fail(chunk.error());
-    if (chunk->empty()) return b;
-    for (const store::Change& c : *chunk) {
+    if (chunk->empty()) return {};
+    for (std::size_t at = 0; at < chunk->size(); ++at) {
+      const store::Change& c = (*chunk)[at];
       if (seen.contains(c.item)) {
         b.seq = c.seq;
         continue;
       }
       if (b.deltas.size() >= window || scanned >= limits.max_scan || bytes >= limits.max_bytes) {
         b.more = true;
-        return b;
+        return {};
       }
       ++scanned;
       seen.insert(c.item);
@@ -186,16 +289,20 @@ Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
       bool was_in = c.kind != store::ChangeKind::add;
       std::optional<store::Item> now;
       if (c.kind != store::ChangeKind::remove) {
-        auto item = mail.getItem(c.item);
-        if (item) {
-          if (item->folder == folder) now = std::move(*item);
-        } else if (!item.error().is(Errc::not_found)) {
-          return fail(item.error());
+        if (!loaded.contains(c.item)) {
+          std::size_t room = window > b.deltas.size() ? window - b.deltas.size() : 0;
+          std::size_t batch = std::clamp<std::size_t>(room, 16, kReadAhead);
+          if (auto st = readAhead(mail, *chunk, at, seen, batch, loaded); !st) {
+            return fail(st.error());
+          }
         }
+        auto hit = loaded.find(c.item);
+        if (hit->second && hit->second->folder == folder) now = std::move(hit->second);
+        loaded.erase(hit);
       }
       bool now_in = now && now->received_at >= b.cutoff;
       if (!was_in && now_in) {
-        bytes += kItemOverhead + std::min<std::uint64_t>(now->summary.size, limits.body_cap);
+        bytes += addCost(*now, limits);
         b.deltas.push_back({ItemDelta::Kind::add, c.item, std::move(now)});
       } else if (was_in && now_in) {
         b.deltas.push_back({ItemDelta::Kind::change, c.item, std::move(now)});
@@ -206,8 +313,55 @@ Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
       }
       if (!limits.load_items && !b.deltas.empty()) b.deltas.back().item.reset();
     }
-    if (chunk->size() < kChunk) return b;
+    if (chunk->size() < kChunk) return {};
   }
+}
+
+}  // namespace
+
+Result<DeltaBatch> computeDelta(store::MailStore& mail, store::FolderId folder,
+                                const EmailSyncState& from, std::int64_t cutoff_now,
+                                const DeltaLimits& limits) {
+  DeltaBatch b;
+  b.seq = from.seq;
+  b.cutoff = from.cutoff;
+  b.fill = from.fill;
+  std::size_t window = std::max<std::size_t>(limits.window, 1);
+  std::uint64_t bytes = 0;
+  if (from.fill) {
+    if (auto st = fillWindow(mail, folder, from, cutoff_now, limits, window, b, bytes); !st) {
+      return fail(st.error());
+    }
+    if (b.fill) return b;
+  }
+  if (auto st = logWindow(mail, folder, cutoff_now, limits, window, b, bytes); !st) {
+    return fail(st.error());
+  }
+  return b;
+}
+
+Result<std::size_t> estimateDelta(store::MailStore& mail, store::FolderId folder,
+                                  const EmailSyncState& from, std::int64_t cutoff_now,
+                                  std::size_t max_counted) {
+  DeltaLimits limits;
+  limits.window = max_counted;
+  limits.max_scan = max_counted;
+  limits.load_items = false;
+  std::size_t n = 0;
+  EmailSyncState log = from;
+  if (from.fill) {
+    std::int64_t cutoff = fillCutoff(from, cutoff_now);
+    auto left = mail.countItemsInRange(folder, fillRange(from, cutoff));
+    if (!left) return fail(left.error());
+    n = *left;
+    // Not started: the snapshot (and S) will be taken by the first window.
+    if (!started(*from.fill)) return n;
+    log.fill.reset();
+    log.cutoff = cutoff;
+  }
+  auto d = computeDelta(mail, folder, log, cutoff_now, limits);
+  if (!d) return fail(d.error());
+  return n + d->deltas.size();
 }
 
 std::string encodeCachedSync(const rampart::eas::SyncRequest& r) {
