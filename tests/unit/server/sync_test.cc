@@ -627,7 +627,8 @@ class SyncFillTest : public SyncTest {
 TEST_F(SyncFillTest, NewestFirstAcrossWindows) {
   std::vector<store::ItemId> ids;
   // received_at ascending with a few ties; the listing order is (received_at, id) descending.
-  for (int i = 0; i < 25; ++i) ids.push_back(deliver(message("m" + std::to_string(i)), kNow - 1000 + i / 2));
+  for (int i = 0; i < 25; ++i)
+    ids.push_back(deliver(message("m" + std::to_string(i)), kNow - 1000 + i / 2));
   std::string key = initial();
   ClientView client;
   std::vector<SyncView> views;
@@ -674,7 +675,8 @@ TEST_F(SyncFillTest, DeliveriesDuringTheFillArriveExactlyOnceThroughTheLog) {
 
 TEST_F(SyncFillTest, DeleteMoveAndReadDuringTheFill) {
   std::vector<store::ItemId> ids;
-  for (int i = 0; i < 20; ++i) ids.push_back(deliver(message("m" + std::to_string(i)), kNow - 1000 + i));
+  for (int i = 0; i < 20; ++i)
+    ids.push_back(deliver(message("m" + std::to_string(i)), kNow - 1000 + i));
   std::string key = initial();
   ClientView client;
   const std::string w = "<WindowSize>5</WindowSize>";
@@ -732,7 +734,8 @@ TEST_F(SyncFillTest, FilterTypeOverAnOldMailboxReadsOnlyTheWindow) {
   // 1000 old messages, 15 inside the week.
   for (int i = 0; i < 1000; ++i) deliver(message("old" + std::to_string(i)), kNow - 400 * kDay + i);
   for (int i = 0; i < 15; ++i) deliver(message("new" + std::to_string(i)), kNow - 3 * kDay + i);
-  const std::string week = "<WindowSize>10</WindowSize><Options><FilterType>3</FilterType></Options>";
+  const std::string week =
+      "<WindowSize>10</WindowSize><Options><FilterType>3</FilterType></Options>";
   std::string key = initial("<Options><FilterType>3</FilterType></Options>");
   std::vector<SyncView> views;
   std::vector<Command> all;
@@ -750,7 +753,7 @@ TEST_F(SyncFillTest, FilterTypeOverAnOldMailboxReadsOnlyTheWindow) {
   SyncView v = sync("0", "<Options><FilterType>3</FilterType></Options>");
   key = v.collections.at(0).key;
   ClientView second;
-  step(key, second, week);  // the 10 newest
+  step(key, second, week);     // the 10 newest
   now_ = kNow + 4 * kDay + 7;  // new0..new6 leave the week, two of them sent
   std::vector<Command> rest;
   key = drain(key, &rest, week);
@@ -849,9 +852,9 @@ TEST_F(SyncTest, InitialSyncTiming) {
                   std::chrono::steady_clock::now() - start)
                   .count();
     std::cout << "RESULT initial sync of " << count << " messages, FilterType " << filter
-              << ", WindowSize 512: " << all.size() << " items in " << views.size()
-              << " windows, " << ms << " ms ("
-              << (ms > 0 ? static_cast<long long>(all.size()) * 1000 / ms : 0) << " items/s)\n";
+              << ", WindowSize 512: " << all.size() << " items in " << views.size() << " windows, "
+              << ms << " ms (" << (ms > 0 ? static_cast<long long>(all.size()) * 1000 / ms : 0)
+              << " items/s)\n";
   }
 }
 

@@ -68,8 +68,8 @@ long long opt(const std::optional<T>& v) {
 // response tail.
 std::string encodeSyncState(const EmailSyncState& s) {
   std::string out(s.fill ? kFillTag : kStateTag);
-  out += std::to_string(s.seq) + " " + std::to_string(s.filter_type) + " " +
-         std::to_string(s.cutoff);
+  out +=
+      std::to_string(s.seq) + " " + std::to_string(s.filter_type) + " " + std::to_string(s.cutoff);
   if (s.fill) {
     out += " " + std::to_string(s.fill->max_item) + " " + std::to_string(s.fill->last.received_at) +
            " " + std::to_string(s.fill->last.id);

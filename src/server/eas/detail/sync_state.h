@@ -77,8 +77,8 @@ struct EmailSyncState {
   // Fill phase: S, where the log phase will start.
   store::Seq seq = 0;
   std::optional<FillPosition> fill;  // set during the initial fill
-  int filter_type = 0;      // MS-ASCMD 2.2.3.68.2; 0 = all items
-  std::int64_t cutoff = 0;  // received_at >= cutoff is in the window
+  int filter_type = 0;               // MS-ASCMD 2.2.3.68.2; 0 = all items
+  std::int64_t cutoff = 0;           // received_at >= cutoff is in the window
   // The part of the response that moved the client to this state after its
   // SyncKey (WBXML tokens, code page 0 at the start), kept to answer a resent
   // previous key byte for byte (MS-ASCMD 2.2.3.181.4).
@@ -104,10 +104,10 @@ struct ItemDelta {
 
 struct DeltaBatch {
   std::vector<ItemDelta> deltas;
-  store::Seq seq = 0;       // the new state's position
+  store::Seq seq = 0;                // the new state's position
   std::optional<FillPosition> fill;  // the new state's fill; none: log phase
-  std::int64_t cutoff = 0;  // the new state's cutoff
-  bool more = false;        // MoreAvailable
+  std::int64_t cutoff = 0;           // the new state's cutoff
+  bool more = false;                 // MoreAvailable
 };
 
 struct DeltaLimits {
