@@ -64,8 +64,8 @@ TEST(SqliteMailStore, MigrationsRunOnceAndRecordVersion) {
     ASSERT_TRUE(store) << store.error().message();
     ASSERT_TRUE((*store)->openMailbox("alice"));
   }
-  // v2 added oof_settings (EAS Settings Oof).
-  EXPECT_EQ(count(path, "SELECT version FROM schema_versions WHERE component = 'mailstore'"), 2);
+  // v2 added oof_settings (EAS Settings Oof), v3 oof_replies (RFC 3834 once per period).
+  EXPECT_EQ(count(path, "SELECT version FROM schema_versions WHERE component = 'mailstore'"), 3);
   EXPECT_EQ(count(path, "SELECT count(*) FROM mailboxes"), 1);
   auto db = Database::open(path);
   auto q = db->prepare("PRAGMA journal_mode");
