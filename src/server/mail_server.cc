@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "directory/builtin_directory.h"
+#include "server/oof_replier.h"
 #include "server/smtp/local_delivery_recipients.h"
 #include "store/sqlite/sqlite_outbound_queue.h"
 #include "store/sqlite/sqlite_device_store.h"
@@ -70,6 +71,9 @@ Status MailServer::start(net::asio::io_context& io) {
   outbound_ = std::make_unique<smtp::Outbound>(*queue_, *local_recipients_, systemClock(),
                                                !config_.relay.host.empty(),
                                                [relay = relay_] { relay->wake(); });
+  // RFC 3834 Out of Office replies after local deliveries (oof_replier.h).
+  delivery_->onDelivered(AutoReplier::hook(std::make_shared<AutoReplier>(
+      store_, directory_, config_.local_domains, sendThroughOutbound(io.get_executor(), *outbound_))));
   relay_->start();
   if (!config_.admin.listen.empty()) {
     auto http = startAdminHttp(io);
@@ -167,6 +171,7 @@ void MailServer::stop() {
   if (eas_) eas_->stop();  // parked Pings answer now, so the drain can finish
   if (lmtp_) lmtp_->stop();
   if (relay_) relay_->stop();
+  if (delivery_) delivery_->onDelivered(nullptr);  // no Out of Office replies while draining
 }
 
 void MailServer::abort() {
