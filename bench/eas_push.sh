@@ -8,12 +8,14 @@
 #
 #   bench/eas_push.sh [DEVICES] [USERS] [DELIVERIES] [NGINX_CONNECTIONS]
 #
+# NGINX_CONNECTIONS: at most ~7900, nginx's proxied mode holds two descriptors
+# per connection under its worker_connections 16000.
 # Env: BUILD (default build/release), WORK_DIR (default /dev/shm: setup makes
 # ~6 store writes per device, fsync on tmpfs is free; nothing measured here
 # waits for a disk), WARMUP (Pings parked before the baseline, default 1000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-devices=${1:-17000}; users=${2:-200}; deliveries=${3:-200}; nginx_n=${4:-10000}
+devices=${1:-17000}; users=${2:-200}; deliveries=${3:-200}; nginx_n=${4:-7000}
 warmup=${WARMUP:-1000}
 build=${BUILD:-build/release}
 ulimit -n "$(ulimit -Hn)"
