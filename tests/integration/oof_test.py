@@ -57,7 +57,7 @@ def test(h: Harness):
     time.sleep(3)
     got = replies(h, data)
     require(len(got) == 1, f"still one automatic reply: {got}")
-    h.stop(proc)
+    require(h.stop(proc) == 0, f"clean stop (ASan quiet): exit {proc.returncode}")
 
 
 if __name__ == "__main__":
