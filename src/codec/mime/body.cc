@@ -2,6 +2,7 @@
 
 #include <gmime/gmime.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <mutex>
@@ -152,7 +153,193 @@ std::string htmlToText(std::string_view html) {
   return out.substr(b, e - b);
 }
 
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool equalsNoCase(std::string_view a, std::string_view lower_b) {
+  if (a.size() != lower_b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower_b[i]) return false;
+  }
+  return true;
+}
+
+bool isWsp(char c) { return c == ' ' || c == '\t'; }
+
+std::string_view trimWsp(std::string_view v) {
+  while (!v.empty() && isWsp(v.front())) v.remove_prefix(1);
+  while (!v.empty() && isWsp(v.back())) v.remove_suffix(1);
+  return v;
+}
+
+// RFC 2045 token characters (no tspecials, no '*' either: RFC 2231 parameters
+// are left to GMime).
+bool isToken(char c) {
+  auto u = static_cast<unsigned char>(c);
+  if (u <= 32 || u >= 127 || c == '*') return false;
+  return std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+}
+
+enum class Charset { none, ascii, utf8 };
+
+// "text/plain" with simple parameters (RFC 2045 5.1); the charset, if any, must
+// be us-ascii or utf-8. False for anything GMime might read differently.
+bool parseContentType(std::string_view v, Charset& charset) {
+  v = trimWsp(v);
+  std::size_t i = 0;
+  while (i < v.size() && isToken(v[i])) ++i;
+  if (!equalsNoCase(v.substr(0, i), "text")) return false;
+  if (i >= v.size() || v[i] != '/') return false;
+  std::size_t sub = ++i;
+  while (i < v.size() && isToken(v[i])) ++i;
+  if (!equalsNoCase(v.substr(sub, i - sub), "plain")) return false;
+  bool seen_charset = false;
+  while (true) {
+    while (i < v.size() && isWsp(v[i])) ++i;
+    if (i == v.size()) return true;
+    if (v[i] != ';') return false;
+    ++i;
+    while (i < v.size() && isWsp(v[i])) ++i;
+    std::size_t name_at = i;
+    while (i < v.size() && isToken(v[i])) ++i;
+    std::string_view name = v.substr(name_at, i - name_at);
+    if (name.empty() || i == v.size() || v[i] != '=') return false;
+    ++i;
+    std::string_view value;
+    if (i < v.size() && v[i] == '"') {
+      std::size_t close = v.find('"', i + 1);
+      if (close == std::string_view::npos) return false;
+      value = v.substr(i + 1, close - i - 1);
+      for (char c : value) {
+        if (!isToken(c)) return false;
+      }
+      i = close + 1;
+    } else {
+      std::size_t at = i;
+      while (i < v.size() && isToken(v[i])) ++i;
+      value = v.substr(at, i - at);
+    }
+    if (value.empty()) return false;
+    if (equalsNoCase(name, "charset")) {
+      if (seen_charset) return false;
+      seen_charset = true;
+      if (equalsNoCase(value, "utf-8")) {
+        charset = Charset::utf8;
+      } else if (equalsNoCase(value, "us-ascii")) {
+        charset = Charset::ascii;
+      } else {
+        return false;
+      }
+    }
+  }
+}
+
+bool identityEncoding(std::string_view v) {
+  v = trimWsp(v);
+  return equalsNoCase(v, "7bit") || equalsNoCase(v, "8bit") || equalsNoCase(v, "binary");
+}
+
+}  // namespace
+
+std::optional<std::string_view> plainBodyFast(std::string_view message) {
+  Charset charset = Charset::none;
+  bool seen_type = false, seen_encoding = false, last_was_mime = false;
+  std::size_t pos = 0;
+  std::string_view body;
+  while (true) {
+    std::size_t eol = message.find('\n', pos);
+    if (eol == std::string_view::npos) return std::nullopt;  // no header/body split
+    std::string_view line = message.substr(pos, eol - pos);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) {
+      if (pos == 0) return std::nullopt;  // no header at all
+      body = message.substr(eol + 1);
+      break;
+    }
+    if (line.find_first_of(std::string_view("\0\r", 2)) != std::string_view::npos) {
+      return std::nullopt;
+    }
+    bool first = pos == 0;
+    pos = eol + 1;
+    if (isWsp(line.front())) {
+      // A folded line: fine, unless it continues a header we read or is blank.
+      if (first || last_was_mime || trimWsp(line).empty()) return std::nullopt;
+      continue;
+    }
+    std::size_t colon = 0;
+    while (colon < line.size() && line[colon] != ':') {
+      auto u = static_cast<unsigned char>(line[colon]);
+      if (u <= 32 || u >= 127) return std::nullopt;
+      ++colon;
+    }
+    if (colon == 0 || colon == line.size()) return std::nullopt;
+    std::string_view name = line.substr(0, colon), value = line.substr(colon + 1);
+    last_was_mime = false;
+    if (equalsNoCase(name, "content-type")) {
+      if (seen_type || !parseContentType(value, charset)) return std::nullopt;
+      seen_type = last_was_mime = true;
+    } else if (equalsNoCase(name, "content-transfer-encoding")) {
+      if (seen_encoding || !identityEncoding(value)) return std::nullopt;
+      seen_encoding = last_was_mime = true;
+    } else if (name.size() > 8 && equalsNoCase(name.substr(0, 8), "content-")) {
+      return std::nullopt;  // Content-Disposition and the like: GMime decides
+    }
+  }
+  // GMime's text is NUL-terminated: it ends at the first NUL.
+  std::string_view text = body.substr(0, std::min(body.size(), body.find('\0')));
+  switch (charset) {
+    case Charset::ascii:
+      // iconv from US-ASCII refuses bytes >= 0x80 anywhere in the body.
+      for (char c : body) {
+        if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
+      }
+      break;
+    case Charset::utf8:
+      // Through iconv: identical only when the whole body is valid.
+      for (std::size_t at = 0; at <= body.size();) {
+        std::size_t nul = std::min(body.size(), body.find('\0', at));
+        if (!g_utf8_validate(body.data() + at, static_cast<gssize>(nul - at), nullptr)) {
+          return std::nullopt;
+        }
+        at = nul + 1;
+      }
+      break;
+    case Charset::none:
+      if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) {
+        return std::nullopt;
+      }
+      break;
+  }
+  return text;
+}
+
+PlainPrefix extractPlainPrefix(std::string_view message, std::size_t max_bytes,
+                               const BodyLimits& limits) {
+  PlainPrefix p;
+  if (auto fast = plainBodyFast(message)) {
+    p.total_size = fast->size();
+    p.prefix.assign(fast->substr(0, std::min(max_bytes, fast->size())));
+  } else {
+    Bodies b = extractBodiesGmime(message, limits);
+    p.total_size = b.plain.size();
+    if (b.plain.size() > max_bytes) b.plain.resize(max_bytes);
+    p.prefix = std::move(b.plain);
+  }
+  p.complete = p.prefix.size() == p.total_size;
+  return p;
+}
+
 Bodies extractBodies(std::string_view message, const BodyLimits& limits) {
+  if (auto fast = plainBodyFast(message)) {
+    Bodies b;
+    b.plain.assign(*fast);
+    return b;
+  }
+  return extractBodiesGmime(message, limits);
+}
+
+Bodies extractBodiesGmime(std::string_view message, const BodyLimits& limits) {
   initGmime();
   Bodies b;
   if (message.empty()) return b;
