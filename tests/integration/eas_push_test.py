@@ -161,13 +161,32 @@ def test(h: Harness):
     xml = eas.sync(inbox, key2)
     key3 = field(xml, "SyncKey")
     require("wakes the newer" in xml and key3 and key3 != key2, xml)
+
+    # Sync with Wait (MS-ASCMD 2.2.3.198): nothing to send, so it parks like a
+    # Ping and answers with the message a delivery brings.
+    waited = {}
+
+    def sync_wait():
+        res, body = eas.post("Sync", f"""<Sync xmlns="AirSync:"><Collections><Collection>
+  <SyncKey>{key3}</SyncKey><CollectionId>{inbox}</CollectionId><GetChanges/></Collection></Collections>
+  <Wait>5</Wait></Sync>""", timeout=120)
+        waited.update(status=res.status, xml=eas.xml(body))
+    t = threading.Thread(target=sync_wait)
+    t.start()
+    time.sleep(1.0)
+    swaks(h, lmtp, "during the wait")
+    t.join(timeout=90)
+    require(not t.is_alive() and waited["status"] == 200 and "during the wait" in waited["xml"],
+            f"the waiting Sync answered with the delivery: {waited}")
+    previous, key3 = key3, field(waited["xml"], "SyncKey")
+    require(key3 and key3 != previous, waited["xml"])
     h.kill(proc)
     proc, port, lmtp = start(h, data, "up-2")
     eas.port = port
     xml = eas.sync(inbox, key3)
     require(field(xml, "Status") == "1" or xml == "", f"the last key is still current after kill -9: {xml!r}")
-    resent = eas.sync(inbox, key2)
-    require("wakes the newer" in resent and field(resent, "SyncKey") == key3,
+    resent = eas.sync(inbox, previous)
+    require("during the wait" in resent and field(resent, "SyncKey") == key3,
             f"the previous key gets the lost answer again: {resent}")
 
     # 12.1 without provisioning: HTTP 449.

@@ -207,10 +207,10 @@ http::Response retryLater(const http::Request& req, const std::string& command, 
 
 }  // namespace
 
-net::Task<http::Response> EasService::command(http::Request& req, const std::string& user) {
+net::Task<EasService::Prepared> EasService::prepare(http::Request& req, const std::string& user) {
   // MS-ASHTTP 2.2.1.1.1: the request line, in either query form.
   auto parsed = rampart::eas::decodeRequestTarget(req.target());
-  if (!parsed) co_return http::textResponse(req, http::Status::bad_request, parsed.error().message() + "\n");
+  if (!parsed) co_return Prepared::answer(http::textResponse(req, http::Status::bad_request, parsed.error().message() + "\n"));
   auto request = std::make_shared<rampart::eas::EasRequest>(std::move(*parsed));
   // The plain query form asks for a multipart ItemOperations answer by header
   // (MS-ASCMD 2.2.1.10.1: MS-ASAcceptMultiPart: T).
@@ -226,23 +226,23 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
           co_await net::runBlocking<Result<std::optional<directory::User>>>(blocking_, lookup);
       same = owner && *owner && (*owner)->name == user;
     }
-    if (!same) co_return http::textResponse(req, http::Status::forbidden, "User does not match the credentials\n");
+    if (!same) co_return Prepared::answer(http::textResponse(req, http::Status::forbidden, "User does not match the credentials\n"));
   }
   if (std::find(commands_.begin(), commands_.end(), request->command) == commands_.end()) {
-    co_return http::textResponse(req, http::Status::not_implemented,
-                                 "command " + request->command + " not implemented\n");
+    co_return Prepared::answer(http::textResponse(req, http::Status::not_implemented,
+                                 "command " + request->command + " not implemented\n"));
   }
   // MS-ASHTTP 2.2.1.1.2.6: the version comes from the base64 query or the header.
   std::string version = request->protocol_version.value_or(std::string(req["MS-ASProtocolVersion"]));
   if (std::find(kVersions.begin(), kVersions.end(), version) == kVersions.end()) {
-    co_return http::textResponse(req, http::Status::bad_request, "unsupported MS-ASProtocolVersion\n");
+    co_return Prepared::answer(http::textResponse(req, http::Status::bad_request, "unsupported MS-ASProtocolVersion\n"));
   }
   // A runaway device is slowed down before it costs any storage work.
   DeviceLimiter::Admission admission = limiter_.admit(user, request->device_id);
   if (!admission.slot) {
     log::get("eas")->info("{} from {}/{}: over the device limits, retry after {}s", request->command, user,
                           request->device_id, admission.retry_after.count());
-    co_return retryLater(req, request->command, admission.retry_after);
+    co_return Prepared::answer(retryLater(req, request->command, admission.retry_after));
   }
   // The request body is WBXML (MS-ASHTTP 2.2.1.1.2.2), decoded within the
   // codec's limits. Some requests have none: an empty Sync or Ping reuses the
@@ -257,10 +257,10 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     // composeOutgoing reads it from the context.
   } else if (!raw.empty()) {
     auto body = rampart::wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(raw.data()), raw.size()));
-    if (!body) co_return http::textResponse(req, http::Status::bad_request, "WBXML: " + body.error().message() + "\n");
+    if (!body) co_return Prepared::answer(http::textResponse(req, http::Status::bad_request, "WBXML: " + body.error().message() + "\n"));
     doc = std::make_shared<rampart::wbxml::Document>(std::move(*body));
   } else if (!allowsEmptyBody(request->command)) {
-    co_return http::textResponse(req, http::Status::bad_request, "request body required\n");
+    co_return Prepared::answer(http::textResponse(req, http::Status::bad_request, "request body required\n"));
   }
 
   auto ctx = std::make_shared<ProvisionContext>(ProvisionContext{
@@ -299,44 +299,42 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
   Result<Outcome> out = co_await net::runBlocking<Result<Outcome>>(blocking_, work);
   if (!out && out.error().is(Errc::permission_denied)) {
     log::get("eas")->info("{} from {}/{}: device blocked", request->command, user, request->device_id);
-    co_return http::textResponse(req, http::Status::forbidden, "device blocked\n");
+    co_return Prepared::answer(http::textResponse(req, http::Status::forbidden, "device blocked\n"));
   }
   if (!out && out.error().is(Errc::invalid_argument)) {
-    co_return http::textResponse(req, http::Status::bad_request, out.error().detail + "\n");
+    co_return Prepared::answer(http::textResponse(req, http::Status::bad_request, out.error().detail + "\n"));
   }
   if (!out) {
     log::get("eas")->error("{} for {}/{}: {}", request->command, user, request->device_id, out.error().message());
-    co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
+    co_return Prepared::answer(http::textResponse(req, http::Status::internal_server_error, "server error\n"));
   }
+  Prepared p;
+  p.kind = out->kind;
+  p.device_id = request->device_id;
   switch (out->kind) {
     case Outcome::Kind::retry_with_provision: {
       // MS-ASHTTP 2.2.2: 449 Retry after sending a PROVISION command.
       http::Response res = http::textResponse(req, static_cast<http::Status>(449), "provision first\n");
       res.reason("Retry after sending a PROVISION command");
-      co_return res;
+      co_return Prepared::answer(std::move(res));
     }
-    case Outcome::Kind::ping: {
-      // Direct Push: parked on a timer and the store's change feed, no thread.
-      const std::vector<WatchedFolder>& folders = out->ping.folders;
-      std::chrono::milliseconds heartbeat = out->ping.heartbeat;
-      WakeResult woke = co_await hub_.wait(user, request->device_id, folders, heartbeat);
-      auto body = pingWakeResponse(woke);
-      if (!body) co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
-      co_return wbxmlResponse(req, *body);
-    }
-    case Outcome::Kind::sync_wait: {
-      // Sync with Wait/HeartbeatInterval and nothing to send yet (MS-ASCMD
-      // 2.2.3.198): park like a Ping, then run the same request once more.
-      const std::vector<WatchedFolder>& folders = out->watch;
-      std::chrono::milliseconds wait = out->wait;
-      WakeResult woke = co_await hub_.wait(user, request->device_id, folders, wait);
-      if (woke.reason == WakeReason::superseded || woke.reason == WakeReason::stopping) {
-        co_return wbxmlResponse(req, {});  // an empty Sync answer: nothing changed
-      }
-      co_return co_await finishSync(req, cmd, doc);
-    }
+    case Outcome::Kind::ping:
+      p.watch = std::move(out->ping.folders);
+      p.wait = out->ping.heartbeat;
+      co_return std::move(p);
+    case Outcome::Kind::sync_wait:
+      p.watch = std::move(out->watch);
+      p.wait = out->wait;
+      p.cmd = cmd;
+      p.doc = doc;
+      p.request_line = ctx;  // cmd->request points into it
+      co_return std::move(p);
     case Outcome::Kind::send:
-      co_return co_await send(req, cmd, *out->mail);
+      p.cmd = cmd;
+      p.request_line = ctx;  // cmd->request points into it
+      p.mail = std::move(out->mail);
+      p.slot = std::move(admission.slot);  // sending counts against the device until done
+      co_return std::move(p);
     case Outcome::Kind::done:
       break;
   }
@@ -346,9 +344,39 @@ net::Task<http::Response> EasService::command(http::Request& req, const std::str
     res.set(http::Field::content_type, "application/vnd.ms-sync.multipart");
     res.body().assign(out->body.begin(), out->body.end());
     res.prepare_payload();
-    co_return res;
+    co_return Prepared::answer(std::move(res));
   }
-  co_return wbxmlResponse(req, out->body);
+  co_return Prepared::answer(wbxmlResponse(req, out->body));
+}
+
+net::Task<http::Response> EasService::command(http::Request& req, const std::string& user) {
+  // prepare() has returned: its frame, the request's decoded form and every
+  // context are gone, so a parked request keeps only what it waits with.
+  Prepared p = co_await prepare(req, user);
+  if (p.response) co_return std::move(*p.response);
+  if (p.kind == Outcome::Kind::send) co_return co_await send(req, p.cmd, *p.mail);
+  // Parking (Ping, or Sync with Wait): drop what the request line and headers
+  // held; only the version and keep-alive are needed to answer.
+  const unsigned version = req.version();
+  const bool keep_alive = req.keep_alive();
+  if (p.kind == Outcome::Kind::ping) {
+    req = http::Request{};
+    req.version(version);
+    req.keep_alive(keep_alive);
+  }
+  // Direct Push: parked on a timer and the store's change feed, no thread.
+  WakeResult woke = co_await hub_.wait(user, p.device_id, p.watch, p.wait);
+  if (p.kind == Outcome::Kind::ping) {
+    auto body = pingWakeResponse(woke);
+    if (!body) co_return http::textResponse(req, http::Status::internal_server_error, "server error\n");
+    co_return wbxmlResponse(req, *body);
+  }
+  // Sync with Wait/HeartbeatInterval and nothing to send yet (MS-ASCMD
+  // 2.2.3.198): woken, the same request runs once more.
+  if (woke.reason == WakeReason::superseded || woke.reason == WakeReason::stopping) {
+    co_return wbxmlResponse(req, {});  // an empty Sync answer: nothing changed
+  }
+  co_return co_await finishSync(req, p.cmd, p.doc);
 }
 
 net::Task<http::Response> EasService::finishSync(http::Request& req, std::shared_ptr<CommandContext> cmd,

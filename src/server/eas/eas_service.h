@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,27 @@ class EasService {
     std::chrono::seconds wait{0};
     std::optional<OutgoingMail> mail{};  // kind == send
   };
+  // What prepare() leaves for command(): an answer, or what to wait or send with.
+  struct Prepared {
+    std::optional<http::Response> response{};
+    Outcome::Kind kind = Outcome::Kind::done;
+    std::string device_id{};
+    std::vector<WatchedFolder> watch{};
+    std::chrono::milliseconds wait{0};
+    std::shared_ptr<CommandContext> cmd{};
+    std::shared_ptr<const void> request_line{};  // owns what cmd->request points to
+    std::shared_ptr<rampart::wbxml::Document> doc{};
+    std::optional<OutgoingMail> mail{};
+    std::unique_ptr<DeviceLimiter::Slot> slot{};
+
+    static Prepared answer(http::Response res) {
+      Prepared p;
+      p.response = std::move(res);
+      return p;
+    }
+  };
+  // Everything up to the answer, or up to parking or sending (blocking work on the pool).
+  net::Task<Prepared> prepare(http::Request& req, const std::string& user);
   net::Task<http::Response> send(http::Request& req, std::shared_ptr<CommandContext> cmd, OutgoingMail mail);
   // Fills cmd.address and cmd.display_name from the directory (blocking).
   Status fillUser(CommandContext& cmd);

@@ -426,7 +426,10 @@ void mergeCached(SyncRequest& req, const SyncRequest& cached, bool all_collectio
       req.collections.push_back(std::move(copy));
     }
   }
-  if (!req.wait_minutes && !req.heartbeat_seconds) {
+  // Only an empty or Partial request takes the cached Wait/HeartbeatInterval:
+  // a complete request without them is answered at once, or every Sync after
+  // one that waited would wait too.
+  if (all_collections && !req.wait_minutes && !req.heartbeat_seconds) {
     req.wait_minutes = cached.wait_minutes;
     req.heartbeat_seconds = cached.heartbeat_seconds;
   }
