@@ -37,8 +37,12 @@ Result<AuthOutcome> CredentialCache::authenticate(std::string_view name, std::st
   const std::string key = foldName(name);
   const Digest digest = digestOf(password);
   const auto now = clock_.steadyNow();
+  std::string flight_key = key;
+  flight_key.push_back('\0');
+  flight_key.append(reinterpret_cast<const char*>(digest.data()), digest.size());
+  std::shared_ptr<Flight> flight;
   {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
     auto it = entries_.find(key);
     if (it != entries_.end()) {
       if (it->second.expires <= now) {
@@ -48,10 +52,22 @@ Result<AuthOutcome> CredentialCache::authenticate(std::string_view name, std::st
         return AuthOutcome::ok;
       }
     }
+    if (auto running = in_flight_.find(flight_key); running != in_flight_.end()) {
+      // The same check is running on another thread: take its answer.
+      std::shared_ptr<Flight> shared = running->second;
+      shared->cv.wait(lock, [&] { return shared->done; });
+      return shared->outcome;
+    }
+    flight = std::make_shared<Flight>();
+    in_flight_.emplace(flight_key, flight);
   }
   auto outcome = directory_.authenticate(name, password);
-  if (!outcome || *outcome != AuthOutcome::ok) return outcome;
   std::lock_guard lock(mutex_);
+  flight->outcome = outcome;
+  flight->done = true;
+  in_flight_.erase(flight_key);
+  flight->cv.notify_all();
+  if (!outcome || *outcome != AuthOutcome::ok) return outcome;
   if (entries_.size() >= options_.max_entries) {
     // Full: drop expired entries; if none, drop an arbitrary one. Bounded either way.
     for (auto it = entries_.begin(); it != entries_.end();) {

@@ -8,11 +8,16 @@
 // (a changed password or a disabled account takes effect within it; forget()
 // makes it immediate) and the table is bounded. Failures are never cached and
 // never evict: a wrong guess cannot log a real user out of the cache.
+// Concurrent misses for the same user and password share one directory check
+// (the first caller hashes, the others wait for its answer), so a user's many
+// devices arriving together after an expiry cost one argon2id, not one each.
 // Thread-safe.
 #pragma once
 
 #include <array>
 #include <chrono>
+#include <condition_variable>
+#include <memory>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -48,6 +53,12 @@ class CredentialCache {
     Digest digest;
     std::chrono::steady_clock::time_point expires;
   };
+  // One directory check in progress, shared by the callers that wait for it.
+  struct Flight {
+    bool done = false;
+    Result<AuthOutcome> outcome = AuthOutcome::bad_credentials;
+    std::condition_variable cv;
+  };
   Digest digestOf(std::string_view password) const;
 
   Directory& directory_;
@@ -56,6 +67,8 @@ class CredentialCache {
   std::array<std::uint8_t, 32> key_{};
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
+  // Keyed by folded name + digest: only the same password shares a flight.
+  std::unordered_map<std::string, std::shared_ptr<Flight>> in_flight_;
   std::uint64_t hits_ = 0;
 };
 

@@ -2,7 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 namespace rampart::directory {
 namespace {
@@ -85,6 +90,53 @@ TEST_F(CredentialCacheTest, SizeIsBounded) {
     ASSERT_EQ(*cache.authenticate(name, "p"), AuthOutcome::ok);
     EXPECT_LE(cache.size(), 3u);
   }
+}
+
+// A directory whose checks wait at a gate, to hold a check in progress.
+class GatedDirectory final : public Directory {
+ public:
+  std::atomic<int> calls{0};
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool open = false;
+
+  Result<std::optional<User>> findUser(std::string_view) override { return std::nullopt; }
+  Result<std::optional<User>> findByAddress(std::string_view) override { return std::nullopt; }
+  Result<std::vector<std::string>> groupsOf(std::string_view) override { return std::vector<std::string>{}; }
+  Result<AuthOutcome> authenticate(std::string_view, std::string_view password) override {
+    ++calls;
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] { return open; });
+    return password == "s3cret" ? AuthOutcome::ok : AuthOutcome::bad_credentials;
+  }
+};
+
+TEST_F(CredentialCacheTest, ConcurrentMissesForOnePasswordShareOneCheck) {
+  GatedDirectory gated;
+  CredentialCache cache(gated, clock_, random_);
+  std::vector<std::thread> threads;
+  std::atomic<int> ok{0}, refused{0};
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] {
+      if (*cache.authenticate("alice", "s3cret") == AuthOutcome::ok) ++ok;
+    });
+  }
+  threads.emplace_back([&] {  // another password never joins the good one's check
+    if (*cache.authenticate("alice", "wrong") == AuthOutcome::bad_credentials) ++refused;
+  });
+  // Wait until both checks have reached the directory, then let them finish.
+  while (gated.calls.load() < 2) std::this_thread::yield();
+  {
+    std::lock_guard lock(gated.mutex);
+    gated.open = true;
+  }
+  gated.cv.notify_all();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  EXPECT_EQ(refused.load(), 1);
+  // Threads that arrived after the check finished were served by the cache;
+  // none ran a second check for the same password.
+  EXPECT_EQ(gated.calls.load(), 2);
 }
 
 }  // namespace
