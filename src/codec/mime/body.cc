@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -181,6 +183,25 @@ bool isToken(char c) {
   return std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
 }
 
+// The length of the leading run of ASCII bytes, 32 bytes at a time.
+std::size_t asciiPrefix(std::string_view s) {
+  std::size_t i = 0;
+  for (; i + 32 <= s.size(); i += 32) {
+    std::uint64_t w[4];
+    std::memcpy(w, s.data() + i, sizeof w);
+    if (((w[0] | w[1] | w[2] | w[3]) & 0x8080808080808080ULL) != 0) break;
+  }
+  while (i < s.size() && static_cast<unsigned char>(s[i]) < 0x80) ++i;
+  return i;
+}
+
+// g_utf8_validate, with the ASCII run skipped first (most mail is ASCII).
+bool validUtf8View(std::string_view s) {
+  std::size_t at = asciiPrefix(s);
+  return at == s.size() ||
+         g_utf8_validate(s.data() + at, static_cast<gssize>(s.size() - at), nullptr);
+}
+
 enum class Charset { none, ascii, utf8 };
 
 // "text/plain" with simple parameters (RFC 2045 5.1); the charset, if any, must
@@ -257,7 +278,8 @@ std::optional<std::string_view> plainBodyFast(std::string_view message) {
       body = message.substr(eol + 1);
       break;
     }
-    if (line.find_first_of(std::string_view("\0\r", 2)) != std::string_view::npos) {
+    if (std::memchr(line.data(), '\0', line.size()) != nullptr ||
+        std::memchr(line.data(), '\r', line.size()) != nullptr) {
       return std::nullopt;
     }
     bool first = pos == 0;
@@ -291,24 +313,19 @@ std::optional<std::string_view> plainBodyFast(std::string_view message) {
   switch (charset) {
     case Charset::ascii:
       // iconv from US-ASCII refuses bytes >= 0x80 anywhere in the body.
-      for (char c : body) {
-        if (static_cast<unsigned char>(c) >= 0x80) return std::nullopt;
-      }
+      if (asciiPrefix(body) != body.size()) return std::nullopt;
       break;
     case Charset::utf8:
       // Through iconv: identical only when the whole body is valid.
+      if (asciiPrefix(body) == body.size()) break;
       for (std::size_t at = 0; at <= body.size();) {
         std::size_t nul = std::min(body.size(), body.find('\0', at));
-        if (!g_utf8_validate(body.data() + at, static_cast<gssize>(nul - at), nullptr)) {
-          return std::nullopt;
-        }
+        if (!validUtf8View(body.substr(at, nul - at))) return std::nullopt;
         at = nul + 1;
       }
       break;
     case Charset::none:
-      if (!g_utf8_validate(text.data(), static_cast<gssize>(text.size()), nullptr)) {
-        return std::nullopt;
-      }
+      if (!validUtf8View(text)) return std::nullopt;
       break;
   }
   return text;
