@@ -1009,5 +1009,44 @@ TEST(BodiesTest, ExtractsAndDerives) {
   EXPECT_TRUE(mime::extractBodies("").plain.empty());
 }
 
+// A single-part text/plain message takes mime::extractPlainPrefix's fast path:
+// the Data sent and EstimatedDataSize (the whole body, MS-ASAIRS 2.2.2.23.1)
+// must be what the GMime path gave.
+TEST_F(SyncTest, PlainBodyTruncationKeepsWholeSize) {
+  const std::string body = "Caf\xc3\xa9 " + std::string(300, 'x');  // + "\r\n"
+  deliver(message("plain", body, "Content-Type: text/plain; charset=utf-8\r\n"));
+  auto bodyOf = [&](const std::string& pref) {
+    std::string key = initial();
+    SyncView v = sync(key, "<Options><airsyncbase:BodyPreference>" + pref +
+                               "</airsyncbase:BodyPreference></Options>");
+    EXPECT_EQ(v.collections.size(), 1u) << v.xml;
+    EXPECT_EQ(v.collections.at(0).commands.size(), 1u) << v.xml;
+    return *v.collections.at(0).commands.at(0).data->child("Body");
+  };
+  const std::string whole = std::to_string(body.size() + 2);
+  wbxml::Element b = bodyOf(
+      "<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>4"
+      "</airsyncbase:TruncationSize>");
+  EXPECT_EQ(text(b, "Data"), "Caf");  // the \xc3\xa9 is not split
+  EXPECT_EQ(text(b, "Truncated"), "1");
+  EXPECT_EQ(text(b, "EstimatedDataSize"), whole);
+  b = bodyOf(
+      "<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>5"
+      "</airsyncbase:TruncationSize>");
+  EXPECT_EQ(text(b, "Data"), "Caf\xc3\xa9");
+  EXPECT_EQ(text(b, "EstimatedDataSize"), whole);
+  b = bodyOf(
+      "<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>100000"
+      "</airsyncbase:TruncationSize>");
+  EXPECT_EQ(b.child("Truncated"), nullptr);
+  EXPECT_EQ(text(b, "EstimatedDataSize"), whole);
+  EXPECT_EQ(text(b, "Data").substr(0, body.size()), body);
+  b = bodyOf(
+      "<airsyncbase:Type>1</airsyncbase:Type><airsyncbase:TruncationSize>4"
+      "</airsyncbase:TruncationSize><airsyncbase:AllOrNone>1</airsyncbase:AllOrNone>");
+  EXPECT_EQ(b.child("Data"), nullptr);
+  EXPECT_EQ(text(b, "EstimatedDataSize"), whole);
+}
+
 }  // namespace
 }  // namespace rampart::server::eas

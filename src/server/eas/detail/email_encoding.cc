@@ -26,6 +26,16 @@ std::string noNul(std::string_view s) {
   return out;
 }
 
+// element() for text that may hold NUL, copied only when it does.
+void textElement(wbxml::Writer& w, std::string_view ns, std::string_view name,
+                 std::string_view text) {
+  if (text.find('\0') == std::string_view::npos) {
+    element(w, ns, name, text);
+  } else {
+    element(w, ns, name, noNul(text));
+  }
+}
+
 void optionalElement(wbxml::Writer& w, std::string_view ns, std::string_view name,
                      std::string_view text) {
   if (!text.empty()) element(w, ns, name, noNul(text));
@@ -107,9 +117,22 @@ Status writeBody(wbxml::Writer& w, const store::Item& item, store::MailStore& ma
   } else {
     auto bytes = mail.messageBytes(item.id);
     if (!bytes) return fail(bytes.error());
-    std::string data;
+    // MS-ASAIRS 2.2.2.23.1 EstimatedDataSize is the size of the whole body, so
+    // its size is known even when only TruncationSize bytes of it are sent;
+    // the body is cut before any copy (noNul keeps the size, NUL becomes ' ').
+    std::string data;          // the body when built here, or its prefix
+    std::string_view body;     // the whole body, or (Type 1 cut) its start
+    std::size_t full = 0;
     if (pref->type == 4) {
-      data = std::move(*bytes);
+      body = *bytes;
+    } else if (pref->type == 1 && pref->truncation_size) {
+      // One byte past TruncationSize lets truncateUtf8 see whether the cut
+      // splits a UTF-8 sequence.
+      mime::PlainPrefix p =
+          mime::extractPlainPrefix(*bytes, std::size_t{*pref->truncation_size} + 1);
+      data = std::move(p.prefix);
+      body = data;
+      full = p.total_size;
     } else {
       mime::Bodies bodies = mime::extractBodies(*bytes);
       if (pref->type == 2) {
@@ -117,20 +140,20 @@ Status writeBody(wbxml::Writer& w, const store::Item& item, store::MailStore& ma
       } else {
         data = std::move(bodies.plain);
       }
+      body = data;
     }
-    data = noNul(data);
-    std::size_t full = data.size();
+    if (body.size() > full) full = body.size();
     bool truncated = pref->truncation_size && full > *pref->truncation_size;
     element(w, "AirSyncBase", "EstimatedDataSize", std::to_string(full));
     if (truncated) element(w, "AirSyncBase", "Truncated", "1");
     // MS-ASAIRS 2.2.2.3.1 AllOrNone: a body over TruncationSize is not sent at all.
     if (!(truncated && pref->all_or_none)) {
-      std::string_view sent = data;
+      std::string_view sent = body;
       if (truncated) {
         sent = pref->type == 4 ? sent.substr(0, *pref->truncation_size)
                                : truncateUtf8(sent, *pref->truncation_size);
       }
-      if (!sent.empty()) element(w, "AirSyncBase", "Data", sent);
+      if (!sent.empty()) textElement(w, "AirSyncBase", "Data", sent);
     }
   }
   if (with_preview && pref->preview && *pref->preview > 0 && !item.summary.preview.empty()) {
