@@ -78,9 +78,10 @@ std::vector<Generated> corpus() {
         for (const Body& b : bodies) {
           bool ascii_only = t.text.find("us-ascii") != std::string::npos;
           Generated g;
-          g.message = ending("From: a@example.org\nTo: b@example.org\nSubject: test\n"
-                             "MIME-Version: 1.0\n" +
-                             t.text + e.text + "\n") +
+          g.message = ending(
+                          "From: a@example.org\nTo: b@example.org\nSubject: test\n"
+                          "MIME-Version: 1.0\n" +
+                          t.text + e.text + "\n") +
                       ending(b.text);
           g.should_claim = t.fast && e.fast && (ascii_only ? b.ascii : b.utf8);
           out.push_back(std::move(g));
@@ -101,8 +102,8 @@ void expectSame(const std::string& m) {
     EXPECT_EQ(std::string(*fast), ref.plain) << m;
     EXPECT_TRUE(ref.html.empty()) << m;
   }
-  for (std::size_t n : {std::size_t{0}, std::size_t{1}, std::size_t{5}, std::size_t{256},
-                        std::size_t{1} << 20}) {
+  for (std::size_t n :
+       {std::size_t{0}, std::size_t{1}, std::size_t{5}, std::size_t{256}, std::size_t{1} << 20}) {
     PlainPrefix p = extractPlainPrefix(m, n);
     EXPECT_EQ(p.prefix, ref.plain.substr(0, n)) << m;
     EXPECT_EQ(p.total_size, ref.plain.size()) << m;
@@ -165,8 +166,7 @@ TEST(PlainBodyFast, Shapes) {
   EXPECT_EQ(p.total_size, 10u);
   EXPECT_FALSE(p.complete);
   // Not the fast shape: the prefix still comes, from GMime.
-  p = extractPlainPrefix(
-      "Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9 au lait", 4);
+  p = extractPlainPrefix("Content-Type: text/plain; charset=iso-8859-1\r\n\r\ncaf\xe9 au lait", 4);
   EXPECT_EQ(p.prefix, "caf\xc3");
   EXPECT_EQ(p.total_size, 13u);
 }

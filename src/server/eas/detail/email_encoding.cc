@@ -120,8 +120,8 @@ Status writeBody(wbxml::Writer& w, const store::Item& item, store::MailStore& ma
     // MS-ASAIRS 2.2.2.23.1 EstimatedDataSize is the size of the whole body, so
     // its size is known even when only TruncationSize bytes of it are sent;
     // the body is cut before any copy (noNul keeps the size, NUL becomes ' ').
-    std::string data;          // the body when built here, or its prefix
-    std::string_view body;     // the whole body, or (Type 1 cut) its start
+    std::string data;       // the body when built here, or its prefix
+    std::string_view body;  // the whole body, or (Type 1 cut) its start
     std::size_t full = 0;
     if (pref->type == 4) {
       body = *bytes;
