@@ -10,34 +10,16 @@
 #include <mutex>
 #include <utility>
 
+#include "codec/mime/detail/gmime.h"
+
 namespace rampart::mime {
 namespace {
 
-struct GObjectUnref {
-  void operator()(gpointer p) const {
-    if (p != nullptr) g_object_unref(p);
-  }
-};
-template <class T>
-using GPtr = std::unique_ptr<T, GObjectUnref>;
-
-struct GFree {
-  void operator()(gpointer p) const { g_free(p); }
-};
-
-std::string take(char* s) {
-  std::unique_ptr<char, GFree> owned(s);
-  return owned ? std::string(owned.get()) : std::string();
-}
+using namespace detail;
 
 std::string validUtf8(std::string s) {
   if (g_utf8_validate(s.data(), static_cast<gssize>(s.size()), nullptr)) return s;
   return take(g_utf8_make_valid(s.data(), static_cast<gssize>(s.size())));
-}
-
-void initGmime() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
 }
 
 struct Found {

@@ -11,28 +11,12 @@
 #include <utility>
 
 #include "codec/mime/body.h"
+#include "codec/mime/detail/gmime.h"
 
 namespace rampart::mime {
 namespace {
 
-// --- GLib ownership ------------------------------------------------------------
-
-struct GObjectUnref {
-  void operator()(gpointer p) const {
-    if (p != nullptr) g_object_unref(p);
-  }
-};
-template <class T>
-using GPtr = std::unique_ptr<T, GObjectUnref>;
-
-struct GFree {
-  void operator()(gpointer p) const { g_free(p); }
-};
-
-std::string take(char* s) {
-  std::unique_ptr<char, GFree> owned(s);
-  return owned ? std::string(owned.get()) : std::string();
-}
+using namespace detail;
 
 std::string str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
 
@@ -45,11 +29,6 @@ struct FormatOptionsFree {
 struct DateTimeUnref {
   void operator()(GDateTime* p) const { g_date_time_unref(p); }
 };
-
-void initGmime() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);

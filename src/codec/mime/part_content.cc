@@ -7,21 +7,12 @@
 #include <memory>
 #include <mutex>
 
+#include "codec/mime/detail/gmime.h"
+
 namespace rampart::mime {
 namespace {
 
-struct GObjectUnref {
-  void operator()(gpointer p) const {
-    if (p != nullptr) g_object_unref(p);
-  }
-};
-template <class T>
-using GPtr = std::unique_ptr<T, GObjectUnref>;
-
-void initGmime() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
-}
+using namespace detail;
 
 std::string mimeType(GMimeObject* obj) {
   GMimeContentType* ct = g_mime_object_get_content_type(obj);

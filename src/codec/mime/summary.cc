@@ -7,28 +7,12 @@
 #include <memory>
 #include <mutex>
 
+#include "codec/mime/detail/gmime.h"
+
 namespace rampart::mime {
 namespace {
 
-// --- GLib ownership ------------------------------------------------------------
-
-struct GObjectUnref {
-  void operator()(gpointer p) const {
-    if (p != nullptr) g_object_unref(p);
-  }
-};
-template <class T>
-using GPtr = std::unique_ptr<T, GObjectUnref>;
-
-struct GFree {
-  void operator()(gpointer p) const { g_free(p); }
-};
-using GString_ = std::unique_ptr<char, GFree>;
-
-std::string take(char* s) {
-  GString_ owned(s);
-  return owned ? std::string(owned.get()) : std::string();
-}
+using namespace detail;
 
 std::string str(const char* s) { return s != nullptr ? std::string(s) : std::string(); }
 
@@ -42,11 +26,6 @@ std::string trim(std::string_view s) {
   while (!s.empty() && ws(s.front())) s.remove_prefix(1);
   while (!s.empty() && ws(s.back())) s.remove_suffix(1);
   return std::string(s);
-}
-
-void initGmime() {
-  static std::once_flag once;
-  std::call_once(once, [] { g_mime_init(); });
 }
 
 // --- header fields --------------------------------------------------------------
@@ -124,7 +103,7 @@ std::string stripHtml(std::string_view html) {
     }
     if (c == '&') {
       static constexpr std::pair<std::string_view, std::string_view> kEntities[] = {
-          {"&amp;", "&"}, {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""},
+          {"&amp;", "&"}, {"&lt;", "<"},   {"&gt;", ">"},  {"&quot;", "\""},
           {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "}};
       bool matched = false;
       for (auto [entity, text] : kEntities) {
@@ -146,7 +125,8 @@ std::string stripHtml(std::string_view html) {
 // Folds whitespace runs to one space, trims, forces valid UTF-8 and keeps at
 // most `max_chars` code points (never cutting inside a character).
 std::string makePreview(std::string_view text, std::size_t max_chars) {
-  GString_ valid(g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
+  std::unique_ptr<char, GFree> valid(
+      g_utf8_make_valid(text.data(), static_cast<gssize>(text.size())));
   std::string out;
   std::size_t chars = 0;
   bool pending_space = false;
@@ -244,7 +224,8 @@ void walk(Walk& w, GMimeObject* obj, const std::string& path, std::size_t depth)
   std::string filename = str(g_mime_part_get_filename(part));
   std::string content_id = str(g_mime_part_get_content_id(part));
   bool is_text = ct != nullptr && g_mime_content_type_is_type(ct, "text", "*");
-  bool is_attachment = attachment_disposition || (!is_text && (!filename.empty() || !content_id.empty()));
+  bool is_attachment =
+      attachment_disposition || (!is_text && (!filename.empty() || !content_id.empty()));
   if (!is_attachment && is_text) {
     if (w.plain == nullptr && g_mime_content_type_is_type(ct, "text", "plain") &&
         GMIME_IS_TEXT_PART(obj)) {
@@ -371,8 +352,8 @@ Summary summarize(std::string_view message, const SummaryLimits& limits) {
   if (w.plain != nullptr) {
     s.preview = makePreview(take(g_mime_text_part_get_text(w.plain)), limits.max_preview_chars);
   } else if (w.html != nullptr) {
-    s.preview = makePreview(stripHtml(take(g_mime_text_part_get_text(w.html))),
-                            limits.max_preview_chars);
+    s.preview =
+        makePreview(stripHtml(take(g_mime_text_part_get_text(w.html))), limits.max_preview_chars);
   }
   // Header values GMime decoded from unknown charsets may still hold bad bytes.
   for (std::string* f : {&s.from, &s.to, &s.cc, &s.reply_to, &s.subject, &s.thread_topic}) {
