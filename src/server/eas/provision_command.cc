@@ -1,6 +1,7 @@
 #include "server/eas/provision_command.h"
 
 #include "core/log.h"
+#include "server/eas/detail/device_information.h"
 
 namespace rampart::server::eas {
 
@@ -8,18 +9,7 @@ namespace codec = rampart::eas;
 
 namespace {
 
-store::DeviceInformation toStore(const codec::DeviceInformation& in) {
-  store::DeviceInformation out;
-  out.model = in.model;
-  out.imei = in.imei;
-  out.friendly_name = in.friendly_name;
-  out.os = in.os;
-  out.os_language = in.os_language;
-  out.phone_number = in.phone_number;
-  out.user_agent = in.user_agent;
-  out.mobile_operator = in.mobile_operator;
-  return out;
-}
+using detail::toStore;
 
 // The policy version a final key was issued for; bumped when PolicySettings change.
 constexpr std::int64_t kPolicyVersion = 1;

@@ -8,6 +8,7 @@
 #include "codec/mime/body.h"
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
+#include "server/eas/detail/device_information.h"
 
 namespace rampart::server::eas {
 namespace {
@@ -128,18 +129,7 @@ SettingsStatus applyOofSet(store::OofSettings& oof, const codec::OofSetRequest& 
   return SettingsStatus::success;
 }
 
-store::DeviceInformation toStore(const codec::DeviceInformation& in) {
-  store::DeviceInformation out;
-  out.model = in.model;
-  out.imei = in.imei;
-  out.friendly_name = in.friendly_name;
-  out.os = in.os;
-  out.os_language = in.os_language;
-  out.phone_number = in.phone_number;
-  out.user_agent = in.user_agent;
-  out.mobile_operator = in.mobile_operator;
-  return out;
-}
+using detail::toStore;
 
 // MS-ASCMD 2.2.3.83.3 Get (UserInformation): EmailAddresses/SMTPAddress
 // before 14.1; Accounts/Account (2.2.3.3) with UserDisplayName and
