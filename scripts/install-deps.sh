@@ -12,11 +12,14 @@ build_pkgs=(
   libboost-dev libssl-dev libspdlog-dev libfmt-dev libexpected-dev
   libsqlite3-dev sqlite3 libargon2-dev libgmime-3.0-dev libtomlplusplus-dev
   libgtest-dev libgmock-dev
+  liboath-dev libldap-dev libnghttp2-dev
 )
 # Real peers the integration tests and benchmarks start on loopback.
 test_pkgs=(
   openssl swaks postfix dovecot-core dovecot-lmtpd python3 procps iproute2
   libwbxml2-utils
+  slapd ldap-utils freeradius freeradius-utils oathtool
+  slowhttptest testssl.sh haproxy nginx-light nghttp2-client
 )
 
 want=("${build_pkgs[@]}")
