@@ -291,6 +291,19 @@ struct LdapAuthenticator::Impl {
     if (!keep && ld != nullptr) ldap_unbind_ext_s(ld, nullptr, nullptr);
   }
 
+  // Closes every idle connection: when one finds the server gone (restarted),
+  // the others opened before it are gone too.
+  void dropIdle() {
+    std::vector<LDAP*> stale;
+    {
+      std::lock_guard lock(mu);
+      stale.swap(idle);
+      open -= static_cast<int>(stale.size());
+    }
+    freed.notify_all();
+    for (LDAP* ld : stale) ldap_unbind_ext_s(ld, nullptr, nullptr);
+  }
+
   tl::expected<LDAP*, Failure> connect() {
     std::unique_lock setup(setupMutex());
     LDAP* ld = nullptr;
@@ -504,6 +517,7 @@ Result<LdapOutcome> LdapAuthenticator::authenticate(std::string_view user,
     // timeout) since its last use: reopen it and try once more.
     if (!(failure.rc == LDAP_SERVER_DOWN && lease->reused)) break;
     impl.log->info("ldap: pooled connection lost ({}); reconnecting", failure.step);
+    impl.dropIdle();
   }
   std::string detail = "ldap " + failure.step + ": " + ldap_err2string(failure.rc);
   if (!failure.diagnostic.empty()) detail += " (" + failure.diagnostic + ")";

@@ -79,9 +79,12 @@ class LdapAuthenticator {
   //                    Also an over-long user (>256 bytes) or password
   //                    (>1024 bytes), without contacting the server.
   // Errors: unavailable (server down, TLS failure, refused service account,
-  // all connections busy for longer than the timeout) and timeout (no answer
-  // within options.timeout). A pooled connection that finds the server gone
-  // (LDAP_SERVER_DOWN) is reopened and the attempt retried once.
+  // a search that fails) and timeout (no answer within options.timeout, or
+  // every pooled connection busy for that long). A pooled connection that
+  // finds the server gone (LDAP_SERVER_DOWN) is reopened, with the other idle
+  // ones, and the attempt retried once. Each step is bounded by the timeout,
+  // so one call takes at most a few timeouts (pool wait, connect, StartTLS,
+  // service bind, search, bind; twice when retried).
   // Never logs the password.
   Result<LdapOutcome> authenticate(std::string_view user, std::string_view password);
 

@@ -292,6 +292,27 @@ TEST_F(LdapAuthenticatorTest, PooledConnectionLostToARestartIsReopened) {
   EXPECT_TRUE(is(a->authenticate("bob", "wrong"), LdapOutcome::bad_credentials));
 }
 
+TEST_F(LdapAuthenticatorTest, AllPooledConnectionsLostToARestartAreReopened) {
+  auto o = searchOptions(slapd_);
+  o.pool_size = 4;
+  auto a = make(o);
+  ASSERT_TRUE(a);
+  // Open several connections at once, so that more than one sits in the pool.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 5; ++i)
+        EXPECT_TRUE(is(a->authenticate("bob", "bob-pw"), LdapOutcome::ok));
+    });
+  }
+  for (auto& th : threads) th.join();
+  slapd_.kill();
+  ASSERT_TRUE(slapd_.start()) << slapd_.why();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_TRUE(is(a->authenticate("alice", "alice-pw"), LdapOutcome::ok)) << i;
+  }
+}
+
 TEST_F(LdapAuthenticatorTest, HungServerTimesOut) {
   auto o = templateOptions(slapd_);
   o.timeout = 400ms;
