@@ -1,8 +1,7 @@
 #include "crypto/identity_assertion.h"
 
-#include <sys/stat.h>
-
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <atomic>
 #include <fstream>
@@ -27,9 +26,10 @@ AssertionKey makeKey(unsigned char fill) {
 Identity alice() { return {"alice@example.com", "ApplF17XK0ABCD", "basic+otp", 2}; }
 
 RequestBinding ping() {
-  return {"POST", "mail.example.com",
-          "/Microsoft-Server-ActiveSync?Cmd=Ping&User=alice&DeviceId=ApplF17XK0ABCD&DeviceType=iPhone",
-          RequestBinding::sha256Hex("<ping body>")};
+  return {
+      "POST", "mail.example.com",
+      "/Microsoft-Server-ActiveSync?Cmd=Ping&User=alice&DeviceId=ApplF17XK0ABCD&DeviceType=iPhone",
+      RequestBinding::sha256Hex("<ping body>")};
 }
 
 // Base64url helpers for building tampered assertions in tests.
@@ -73,8 +73,11 @@ TEST(IdentityAssertion, RoundTrip) {
 TEST(IdentityAssertion, DocumentedFormatInteroperates) {
   AssertionVerifier verifier({makeKey(0x5a)});
   const std::string header =
-      "v1.MTY6NjBiZjA3YzQ4OGFhZDE4Zjs1OmFsaWNlOzc6QXBwbERFVjs5OmJhc2ljK290cDsxOjI7MTM6MTc5MDAwMDAwMDAwMDsxMzoxNzkwMDAwMDYwMDAwOzMyOjAwMTEyMjMzNDQ1NTY2Nzc4ODk"
-      "5YWFiYmNjZGRlZWZmOzY0OmZkYmZjOWVmMTFmM2YxZTU3OGExNjE5MzVmOWFmMTE3Nzk0NjY5ZGFlM2Q0OWE0YmNiMjVjMDY0MWY5ZmNkODc7.m-paM8d5XC6fz4En5zSx7zAmEnWBWs0eRq1RniWgnYE";
+      "v1."
+      "MTY6NjBiZjA3YzQ4OGFhZDE4Zjs1OmFsaWNlOzc6QXBwbERFVjs5OmJhc2ljK290cDsxOjI7MTM6MTc5MDAwMDAwMDAw"
+      "MDsxMzoxNzkwMDAwMDYwMDAwOzMyOjAwMTEyMjMzNDQ1NTY2Nzc4ODk"
+      "5YWFiYmNjZGRlZWZmOzY0OmZkYmZjOWVmMTFmM2YxZTU3OGExNjE5MzVmOWFmMTE3Nzk0NjY5ZGFlM2Q0OWE0YmNiMjV"
+      "jMDY0MWY5ZmNkODc7.m-paM8d5XC6fz4En5zSx7zAmEnWBWs0eRq1RniWgnYE";
   RequestBinding request{"POST", "mail.example.com", "/Microsoft-Server-ActiveSync",
                          RequestBinding::sha256Hex("")};
   auto id = verifier.verify(header, request, kNow);
@@ -172,8 +175,9 @@ TEST(IdentityAssertion, EveryFieldTamperedRefused) {
 
 TEST(IdentityAssertion, MalformedRefused) {
   AssertionVerifier verifier({makeKey(1)});
-  for (const std::string& bad : std::vector<std::string>{"", "v1.", "v1..", "v2.AAAA.AAAA", "v1.AAAA", "v1.!!!!.AAAA", "v1.AAAA.A",
-        "v1.MTox.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", std::string(5000, 'v')}) {
+  for (const std::string& bad : std::vector<std::string>{
+           "", "v1.", "v1..", "v2.AAAA.AAAA", "v1.AAAA", "v1.!!!!.AAAA", "v1.AAAA.A",
+           "v1.MTox.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", std::string(5000, 'v')}) {
     auto r = verifier.verify(bad, ping(), kNow);
     ASSERT_FALSE(r) << bad;
     EXPECT_TRUE(r.error().is(Errc::parse_error)) << bad << ": " << r.error().message();
