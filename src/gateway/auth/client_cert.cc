@@ -251,7 +251,7 @@ Result<std::string> ClientCertPolicy::verifyAndMap(SSL* ssl) {
   return verifyAndMap(SSL_get0_peer_certificate(ssl), SSL_get_peer_cert_chain(ssl));
 }
 
-Result<std::string> ClientCertPolicy::verifyAndMap(X509* leaf, STACK_OF(X509)* chain) {
+Result<std::string> ClientCertPolicy::verifyAndMap(X509* leaf, STACK_OF(X509) * chain) {
   if (leaf == nullptr) return fail(Errc::unauthenticated, "no client certificate");
   if (chain != nullptr && sk_X509_num(chain) > kMaxPeerChain) {
     return fail(Errc::limit_exceeded, "client certificate chain too long");

@@ -55,8 +55,7 @@ struct CertMapping {
 Result<std::string> mapToUser(X509* leaf, const CertMapping& mapping);
 
 // The OCSP POST: DER request to `url`, DER response back (or an error).
-using OcspTransport =
-    std::function<Result<std::string>(std::string url, std::string der_request)>;
+using OcspTransport = std::function<Result<std::string>(std::string url, std::string der_request)>;
 
 struct OcspConfig {
   bool enabled = false;
@@ -64,7 +63,7 @@ struct OcspConfig {
   // Fail closed when no answer can be had (no URL, transport error, bad
   // response); false = soft-fail (accept on "no answer", never on "revoked").
   bool require_answer = true;
-  bool require_nonce = true;  // RFC 6960 4.4.1; responders with presigned answers lack it
+  bool require_nonce = true;           // RFC 6960 4.4.1; responders with presigned answers lack it
   std::chrono::seconds max_skew{300};  // tolerance on thisUpdate / nextUpdate
   std::size_t max_response_bytes = 64 * 1024;
   std::size_t max_cache_entries = 10'000;
@@ -101,7 +100,7 @@ class ClientCertPolicy {
   //                    X509 error), revoked by OCSP, unknown to OCSP, mapping
   //   unavailable      OCSP needed but no valid answer (require_answer)
   //   limit_exceeded   chain longer than 10 certificates
-  Result<std::string> verifyAndMap(X509* leaf, STACK_OF(X509)* chain);
+  Result<std::string> verifyAndMap(X509* leaf, STACK_OF(X509) * chain);
 
   // The same for a server-side connection after its handshake: the peer's
   // certificate (SSL_get0_peer_certificate) and the chain it sent

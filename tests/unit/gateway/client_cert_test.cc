@@ -2,20 +2,18 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
-
-#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -55,7 +53,7 @@ struct CertSpec {
   long serial = 1;
   std::vector<std::string> san;  // X509V3 conf syntax: "email:a@b", "otherName:...;UTF8:..."
   std::string uid;
-  long not_before = -3600;       // seconds from now
+  long not_before = -3600;  // seconds from now
   long not_after = 86400;
   bool ca = false;
   std::string eku = "clientAuth";
@@ -105,7 +103,8 @@ Issued issue(const CertSpec& spec, const Issued* issuer) {
   std::string san;
   for (const auto& s : spec.san) san += (san.empty() ? "" : ",") + s;
   if (!san.empty()) addExt(cert, issuer_cert, NID_subject_alt_name, san);
-  if (!spec.ocsp_url.empty()) addExt(cert, issuer_cert, NID_info_access, "OCSP;URI:" + spec.ocsp_url);
+  if (!spec.ocsp_url.empty())
+    addExt(cert, issuer_cert, NID_info_access, "OCSP;URI:" + spec.ocsp_url);
   EVP_PKEY* signing_key = issuer ? issuer->key.get() : out.key.get();
   EXPECT_GT(X509_sign(cert, signing_key, EVP_sha256()), 0);
   return out;
@@ -156,8 +155,10 @@ void writeCrl(const std::string& path, const Issued& ca, std::vector<long> seria
   ASSERT_GT(X509_CRL_sign(crl, ca.key.get(), EVP_sha256()), 0);
   FILE* f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
-  if (der) i2d_X509_CRL_fp(f, crl);
-  else PEM_write_X509_CRL(f, crl);
+  if (der)
+    i2d_X509_CRL_fp(f, crl);
+  else
+    PEM_write_X509_CRL(f, crl);
   std::fclose(f);
   ASN1_TIME_free(last);
   ASN1_TIME_free(nxt);
@@ -424,10 +425,11 @@ TEST(ClientCertPolicy, VerifiesThePeerOfAHandshake) {
   auto server_files = testing::makeSelfSigned(pki.dir.path().string(), "gateway.example");
 
   SSL_CTX* server_ctx = SSL_CTX_new(TLS_server_method());
-  ASSERT_EQ(SSL_CTX_use_certificate_file(server_ctx, server_files.cert_file.c_str(),
-                                         SSL_FILETYPE_PEM), 1);
-  ASSERT_EQ(SSL_CTX_use_PrivateKey_file(server_ctx, server_files.key_file.c_str(),
-                                        SSL_FILETYPE_PEM), 1);
+  ASSERT_EQ(
+      SSL_CTX_use_certificate_file(server_ctx, server_files.cert_file.c_str(), SSL_FILETYPE_PEM),
+      1);
+  ASSERT_EQ(
+      SSL_CTX_use_PrivateKey_file(server_ctx, server_files.key_file.c_str(), SSL_FILETYPE_PEM), 1);
   // The handshake only asks for the certificate; the policy decides afterwards.
   SSL_CTX_set_verify(server_ctx, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
   SSL_CTX* client_ctx = SSL_CTX_new(TLS_client_method());
@@ -507,7 +509,8 @@ Result<std::string> httpPost(const std::string& url, const std::string& body) {
   }
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string req = "POST " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n"
+  std::string req = "POST " + path +
+                    " HTTP/1.0\r\nHost: 127.0.0.1\r\n"
                     "Content-Type: application/ocsp-request\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n\r\n" + body;
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
@@ -558,9 +561,9 @@ class OcspResponder {
       for (const auto& row : rows) out << row << "\n";
     }
     log_ = pki.dir.file("ocsp.log");
-    std::vector<std::string> args = {openssl, "ocsp", "-index", index, "-port", "0",
-                                     "-rsigner", rsigner, "-rkey", rkey, "-CA", pki.ca_file,
-                                     "-nmin", "5", "-ignore_err"};
+    std::vector<std::string> args = {openssl, "ocsp",      "-index", index,   "-port",
+                                     "0",     "-rsigner",  rsigner,  "-rkey", rkey,
+                                     "-CA",   pki.ca_file, "-nmin",  "5",     "-ignore_err"};
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -728,9 +731,7 @@ TEST_F(ClientCertOcsp, ReplayedResponseWithOldNonceRefused) {
   };
   ASSERT_TRUE(makePolicy(ocspConfig(), recorder)->verifyAndMap(good.cert.get(), nullptr));
   ASSERT_FALSE(recorded.empty());
-  OcspTransport replay = [&](std::string, std::string) -> Result<std::string> {
-    return recorded;
-  };
+  OcspTransport replay = [&](std::string, std::string) -> Result<std::string> { return recorded; };
   auto r = makePolicy(ocspConfig(), replay)->verifyAndMap(good.cert.get(), nullptr);
   ASSERT_FALSE(r);
   EXPECT_NE(r.error().detail.find("nonce"), std::string::npos) << r.error().detail;
