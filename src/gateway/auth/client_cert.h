@@ -57,6 +57,10 @@ Result<std::string> mapToUser(X509* leaf, const CertMapping& mapping);
 // The OCSP POST: DER request to `url`, DER response back (or an error).
 using OcspTransport = std::function<Result<std::string>(std::string url, std::string der_request)>;
 
+// OCSP is asked about the leaf only; the intermediates are covered by CRLs.
+// The responder's own certificate is checked by OCSP_basic_verify against the
+// trust anchors at the real time (not the injected clock), without CRLs
+// (RFC 6960 4.2.2.2.1: responder certificates are usually id-pkix-ocsp-nocheck).
 struct OcspConfig {
   bool enabled = false;
   std::string responder_url;  // overrides the leaf's AIA OCSP URL when set
