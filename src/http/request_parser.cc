@@ -413,18 +413,21 @@ Result<RequestParser::LineResult> RequestParser::takeLine(std::string_view data,
   std::size_t seg_len = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - begin) : avail;
   std::string_view seg(begin, seg_len);
 
-  // A CR left pending at the end of the previous piece must be followed by LF.
-  if (!line_.empty() && line_.back() == '\r' && !seg.empty())
-    return failWith(kBadRequest, "bare CR");
+  // Errors are reported at the first offending octet in stream order, so the
+  // answer does not depend on how the bytes were split. A CR left pending at
+  // the end of the previous piece must be followed by LF.
+  bool pending_cr = !line_.empty() && line_.back() == '\r';
+  if (pending_cr && !seg.empty()) return failWith(kBadRequest, "bare CR");
+  std::size_t have = line_.size() - (pending_cr ? 1 : 0);  // content octets so far (<= limit)
+  std::size_t over = limit - have;  // index in seg of the octet that would exceed the limit
   auto cr = seg.find('\r');
-  if (cr != std::string_view::npos && cr + 1 != seg.size()) return failWith(kBadRequest, "bare CR");
-
-  std::size_t content = line_.size() + seg.size();
-  bool ends_cr = !seg.empty() ? seg.back() == '\r' : (!line_.empty() && line_.back() == '\r');
-  if (ends_cr) --content;
-  if (content > limit) {
+  if (cr != std::string_view::npos && cr <= over) {
+    // The CR comes first (it is not content): bare unless it ends the piece
+    // (then the next piece must start with LF) or this line.
+    if (cr + 1 != seg.size()) return failWith(kBadRequest, "bare CR");
+  } else if (over < seg.size()) {
     if (over_status == kUriTooLong) {
-      line_.append(seg.substr(0, std::min(seg.size(), limit + 1)));
+      line_.append(seg.substr(0, over + 1));  // exactly limit+1 octets of the line
       over_status = overlongRequestLineStatus();
     }
     return failWith(over_status, "line longer than " + std::to_string(limit) + " octets");
@@ -630,9 +633,13 @@ Result<std::pair<std::size_t, ParseStatus>> RequestParser::feed(std::string_view
         continue;
       }
       case State::headers: {
+        // Offer takeLine() at most one octet past the header-section budget,
+        // so the 431 for the budget and any error inside the line come in
+        // stream order whatever the split.
         std::size_t before = pos;
-        auto line_limit = limits_.max_header_line;
-        auto r = takeLine(data, pos, line_limit, kHeadersTooLarge);
+        std::size_t budget_left = limits_.max_header_bytes - header_bytes_;
+        auto view = data.substr(0, pos + std::min(data.size() - pos, budget_left + 1));
+        auto r = takeLine(view, pos, limits_.max_header_line, kHeadersTooLarge);
         if (!r) return fail(r.error());
         header_bytes_ += pos - before;
         if (header_bytes_ > limits_.max_header_bytes)

@@ -345,6 +345,25 @@ TEST(RequestParserRules, OverlongTargetIs414OverlongElsewhereIs400) {
   EXPECT_EQ(statusOf("GET /a" + exact.substr(5) + "\r\nHost: h\r\n\r\n", l), 414);
 }
 
+TEST(RequestParserRules, TheFirstOffendingOctetDecidesWhateverTheSplit) {
+  // Over the line limit before a bare CR: the limit wins, whole or split.
+  ParserLimits l;
+  l.max_request_line = 20;
+  std::string in = "GET /" + std::string(30, 'a') + "\rx HTTP/1.1\r\nHost: h\r\n\r\n";
+  EXPECT_EQ(statusOf(in, l), 414);
+  EXPECT_EQ(byteByByte(in, l).status, 414);
+  // A bare CR before the limit wins.
+  std::string cr = "GET /a\rx" + std::string(30, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n";
+  EXPECT_EQ(statusOf(cr, l), 400);
+  EXPECT_EQ(byteByByte(cr, l).status, 400);
+  // The header-section budget is counted octet by octet too.
+  ParserLimits h;
+  h.max_header_bytes = 12;
+  std::string head = "GET / HTTP/1.1\r\nHost: h\r\nX: 1234\rZ\r\n\r\n";
+  EXPECT_EQ(statusOf(head, h), 431);
+  EXPECT_EQ(byteByByte(head, h).status, 431);
+}
+
 // ---------------------------------------------------------------- fields (RFC 9112 5, RFC
 // 9110 5.5)
 
