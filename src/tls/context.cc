@@ -3,6 +3,8 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include <memory>
+
 namespace rampart::tls {
 namespace {
 
@@ -31,6 +33,47 @@ Status applyProfile(SSL_CTX* ctx, Profile profile) {
   }
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
                                SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_TICKET);
+  return {};
+}
+
+// The server's ALPN list in wire format (RFC 7301 3.1), owned by the SSL_CTX
+// through ex_data so that it lives exactly as long as the context.
+int alpnIndex() {
+  static const int index = SSL_CTX_get_ex_new_index(
+      0, nullptr, nullptr, nullptr,
+      [](void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+        delete static_cast<std::string*>(ptr);
+      });
+  return index;
+}
+
+// Picks the first of the server's protocols that the client offers; none in
+// common: carry on without ALPN (the client gets HTTP/1.1).
+int selectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void* arg) {
+  const auto* wire = static_cast<const std::string*>(arg);
+  unsigned char* selected = nullptr;
+  if (SSL_select_next_proto(&selected, outlen, reinterpret_cast<const unsigned char*>(wire->data()),
+                            static_cast<unsigned>(wire->size()), in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED) {
+    return SSL_TLSEXT_ERR_NOACK;
+  }
+  *out = selected;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+Status applyAlpn(SSL_CTX* ctx, const std::vector<std::string>& protocols) {
+  if (protocols.empty()) return {};
+  auto wire = std::make_unique<std::string>();
+  for (const auto& p : protocols) {
+    if (p.empty() || p.size() > 255) return fail(Errc::config_error, "bad ALPN protocol name");
+    wire->push_back(static_cast<char>(p.size()));
+    *wire += p;
+  }
+  if (alpnIndex() < 0 || SSL_CTX_set_ex_data(ctx, alpnIndex(), wire.get()) != 1) {
+    return fail(Errc::config_error, "ALPN: " + opensslErrors());
+  }
+  SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, wire.release());
   return {};
 }
 
@@ -75,6 +118,7 @@ Result<std::shared_ptr<ssl::context>> makeServerContext(const ServerOptions& opt
     if (options.require_client_cert) mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
     SSL_CTX_set_verify(raw, mode, nullptr);
   }
+  if (auto st = applyAlpn(raw, options.alpn); !st) return fail(st.error());
   return ctx;
 }
 

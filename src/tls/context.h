@@ -6,6 +6,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <boost/asio/ssl/context.hpp>
 
@@ -26,6 +27,10 @@ struct ServerOptions {
   std::string client_ca_file;   // when set, client certificates are requested and verified
   bool require_client_cert = false;
   Profile profile = Profile::modern;
+  // ALPN protocols the server accepts, in its order of preference, e.g.
+  // {"h2", "http/1.1"} (RFC 7301; RFC 9113 3.2). Empty: no ALPN. A client
+  // offering none of them still connects, without ALPN.
+  std::vector<std::string> alpn;
 };
 
 struct ClientOptions {
