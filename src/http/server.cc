@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include <openssl/ssl.h>
+
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -9,6 +11,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "core/log.h"
+#include "http/h2_server.h"
 #include "tls/stream.h"
 
 namespace rampart::http {
@@ -44,6 +47,7 @@ struct Server::Impl {
   Handler handler;
   std::shared_ptr<tls::ReloadableContext> tls;
   std::shared_ptr<net::Listener> listener;
+  H2Connections h2;
   std::shared_ptr<spdlog::logger> log = log::get("http");
 };
 
@@ -176,6 +180,15 @@ Task<void> serveTls(net::tcp::socket socket, std::shared_ptr<Server::Impl> impl)
   co_await stream.async_handshake(tls::Stream::Role::server,
                                   asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return;
+  const unsigned char* alpn = nullptr;
+  unsigned alpn_len = 0;
+  if (stream.native_handle()) SSL_get0_alpn_selected(stream.native_handle(), &alpn, &alpn_len);
+  if (alpn_len == 2 && alpn[0] == 'h' && alpn[1] == '2') {
+    // RFC 9113 3.2: "h2" over TLS; the handler outlives no Impl it uses.
+    std::shared_ptr<const Handler> handler(impl, &impl->handler);
+    co_await serveH2(stream, impl->options, handler, impl->h2);
+    co_return;
+  }
   co_await serveRequests(stream, impl->options, impl->handler);
   stream.expiresAfter(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
@@ -212,6 +225,7 @@ void Server::start() { impl_->listener->start(); }
 
 void Server::stop() {
   if (impl_ && impl_->listener) impl_->listener->stop();
+  if (impl_) impl_->h2.drainAll();
 }
 
 net::tcp::endpoint Server::localEndpoint() const { return impl_->listener->localEndpoint(); }

@@ -37,6 +37,11 @@ struct ServerOptions {
   std::uint64_t body_limit = 1024 * 1024;
   std::size_t max_connections = 10'000;
   std::string server_name = "rampart";
+  // HTTP/2, when the TLS context offers ALPN "h2" (tls::ServerOptions::alpn;
+  // http/h2_server.h). keepalive_idle is the idle bound with no open stream.
+  std::uint32_t h2_max_concurrent_streams = 10'000;  // SETTINGS_MAX_CONCURRENT_STREAMS
+  std::chrono::milliseconds h2_ping_interval{30'000};  // streams open, peer silent: PING
+  std::chrono::milliseconds h2_drain_timeout{30'000};  // after stop()'s GOAWAY
 };
 
 // Handles one request. Runs on the connection's executor; must not block.
@@ -62,6 +67,8 @@ class Server {
   ~Server();
 
   void start();
+  // Stops accepting; HTTP/1.1 connections run to their end, HTTP/2 ones get
+  // GOAWAY and h2_drain_timeout to finish their streams.
   void stop();
   net::tcp::endpoint localEndpoint() const;
 
