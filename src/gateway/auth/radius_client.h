@@ -45,8 +45,10 @@ struct RadiusClientConfig {
 class RadiusClient {
  public:
   // `random` makes Request Authenticators and Identifiers (default: the
-  // kernel's CSPRNG); it must outlive the client. Errors from authenticate()
-  // for a bad config (no servers, bad address) rather than here.
+  // kernel's CSPRNG); it must outlive the client. A bad config (no servers,
+  // bad address) is reported by authenticate(), not here. `executor` runs the
+  // socket and its deadline timer: a single-threaded io_context or a strand.
+  // The client may serve many concurrent authenticate() calls.
   RadiusClient(net::asio::any_io_executor executor, RadiusClientConfig config,
                Random& random = systemRandom());
 
