@@ -329,7 +329,9 @@ void H2ServerConnection::respond(Exchange& ex, Response res) {
 }
 
 void H2Connections::drainAll() {
-  for (H2ServerConnection* c : live_) c->drain();
+  for (const auto& weak : live_) {
+    if (auto c = weak.lock()) c->drain();
+  }
 }
 
 Task<void> serveH2(tls::Stream& stream, const ServerOptions& options,
@@ -339,9 +341,9 @@ Task<void> serveH2(tls::Stream& stream, const ServerOptions& options,
     log::get("http")->error("HTTP/2 session setup failed");
     co_return;
   }
-  live.live_.insert(conn.get());
+  std::erase_if(live.live_, [](const auto& weak) { return weak.expired(); });
+  live.live_.push_back(conn);
   co_await conn->serve();
-  live.live_.erase(conn.get());
 }
 
 }  // namespace rampart::http

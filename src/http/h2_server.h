@@ -21,7 +21,7 @@
 #pragma once
 
 #include <memory>
-#include <unordered_set>
+#include <vector>
 
 #include "http/server.h"
 #include "net/asio.h"
@@ -42,7 +42,7 @@ class H2Connections {
  private:
   friend net::Task<void> serveH2(tls::Stream&, const ServerOptions&, std::shared_ptr<const Handler>,
                                  H2Connections&);
-  std::unordered_set<H2ServerConnection*> live_;
+  std::vector<std::weak_ptr<H2ServerConnection>> live_;  // weak: never dangles
 };
 
 // Serves `stream` (handshaken, ALPN "h2"; taken over: moved from) until the
