@@ -58,7 +58,8 @@ class H2Connection {
   ~H2Connection();
 
   // Sends `req` (kept by the caller until this completes; :authority from its
-  // Host field, else options.sni) and returns the response. Errors:
+  // Host field, else options.sni) and returns the response, with version 11
+  // so that it can be written to an HTTP/1.1 front connection as it is. Errors:
   //   Errc::unavailable  not processed by the server (connect failed,
   //                      GOAWAY, REFUSED_STREAM: RFC 9113 8.7), safe to retry;
   //                      also after cancel

@@ -166,6 +166,9 @@ int H2ServerConnection::onHeader(nghttp2_session*, const nghttp2_frame* frame,
   else if (n.starts_with(':')) return 0;                    // :scheme (TLS, known), :protocol
   else if (n == "host") {
     if (ex->req.find(Field::host) == ex->req.end()) ex->req.set(Field::host, v);
+  } else if (auto cookie = ex->req.find(Field::cookie); n == "cookie" && cookie != ex->req.end()) {
+    // 8.2.3: cookie crumbs are rejoined into one field for HTTP/1.1 code.
+    ex->req.set(Field::cookie, std::string(cookie->value()) + "; " + std::string(v));
   } else {
     ex->req.insert(n, v);
   }

@@ -41,6 +41,9 @@ class H2Test : public ::testing::Test {
     router_.add("/echo", [](Request& req) -> Task<Response> {
       co_return textResponse(req, Status::ok, std::string(req.method_string()) + " " + req.body());
     });
+    router_.add("/cookie", [](Request& req) -> Task<Response> {
+      co_return textResponse(req, Status::ok, std::string(req[Field::cookie]));
+    });
     router_.add("/park", [](Request& req) { return slowHandler(req, 300ms); });
     router_.add("/slow", [](Request& req) { return slowHandler(req, 3s); });
     auto server = Server::bind(io_.get_executor(), tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0),
@@ -248,6 +251,17 @@ TEST_F(H2Test, OversizeHeaderListIs431) {
   auto res = send(std::move(req), 5s);
   ASSERT_TRUE(res) << res.error().message();
   EXPECT_EQ(res->result(), Status::request_header_fields_too_large);
+}
+
+TEST_F(H2Test, CookieCrumbsAreJoined) {
+  startServer();
+  Request req = post("/cookie", "");
+  req.insert(Field::cookie, "a=1");
+  req.insert(Field::cookie, "b=2");
+  auto res = send(std::move(req), 5s);
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->body(), "a=1; b=2");
+  EXPECT_EQ(res->version(), 11);
 }
 
 TEST_F(H2Test, IdleConnectionIsClosedAndReplaced) {
