@@ -26,6 +26,7 @@ struct Exchange {
   Response res;
   std::size_t sent = 0;  // response body bytes handed to nghttp2
   std::size_t header_bytes = 0;
+  std::size_t counted = 0;  // body bytes counted in the connection's buffered_
   Status refusal = Status::unknown;  // answered without the handler (431, 413)
   bool request_done = false;         // END_STREAM received
   bool dispatched = false;
@@ -63,6 +64,11 @@ class H2ServerConnection final : public detail::H2Transport {
   std::size_t openStreams() const override { return exchanges_.size() + orphans_; }
   void afterRecv() override;
   void respond(Exchange& ex, Response res);
+  void release(Exchange& ex) {
+    buffered_ -= ex.counted;
+    ex.counted = 0;
+    ex.req = Request{};
+  }
   static Task<void> runHandler(std::weak_ptr<H2ServerConnection> weak,
                                std::shared_ptr<const Handler> handler,
                                std::shared_ptr<Exchange> ex);
@@ -90,6 +96,7 @@ class H2ServerConnection final : public detail::H2Transport {
   std::unordered_map<std::int32_t, std::shared_ptr<Exchange>> exchanges_;  // open streams
   std::vector<std::int32_t> ready_;  // to answer or dispatch after mem_recv returns
   std::size_t orphans_ = 0;          // handlers still running for closed streams
+  std::uint64_t buffered_ = 0;       // request body bytes held, all streams
 };
 
 bool H2ServerConnection::start(tls::Stream& stream) {
@@ -155,7 +162,7 @@ int H2ServerConnection::onHeader(nghttp2_session*, const nghttp2_frame* frame,
   ex->header_bytes += namelen + valuelen + 32;
   if (ex->header_bytes > c.opt_.header_limit) {
     ex->refusal = Status::request_header_fields_too_large;
-    ex->req = Request{};
+    c.release(*ex);
     return 0;
   }
   auto n = bytes(name, namelen);
@@ -182,11 +189,20 @@ int H2ServerConnection::onData(nghttp2_session*, std::uint8_t, std::int32_t stre
   if (!ex || ex->refusal != Status::unknown) return 0;
   if (ex->req.body().size() + len > c.opt_.body_limit) {
     ex->refusal = Status::payload_too_large;
-    ex->req = Request{};
+    c.release(*ex);
     c.ready_.push_back(stream_id);  // answer now, not after the whole body
     return 0;
   }
+  if (c.buffered_ + len > c.opt_.h2_connection_body_limit) {
+    // Many streams each under body_limit must not add up without bound.
+    ex->refusal = Status::service_unavailable;
+    c.release(*ex);
+    c.ready_.push_back(stream_id);
+    return 0;
+  }
   ex->req.body().append(reinterpret_cast<const char*>(data), len);
+  ex->counted += len;
+  c.buffered_ += len;
   return 0;
 }
 
@@ -223,7 +239,8 @@ int H2ServerConnection::onStreamClose(nghttp2_session*, std::int32_t stream_id, 
   auto it = c.exchanges_.find(stream_id);
   if (it == c.exchanges_.end()) return 0;
   it->second->closed = true;
-  if (it->second->handler_running) ++c.orphans_;
+  if (it->second->handler_running) ++c.orphans_;  // its request is in use until it ends
+  else c.release(*it->second);
   c.exchanges_.erase(it);
   return 0;
 }
@@ -281,6 +298,7 @@ Task<void> H2ServerConnection::runHandler(std::weak_ptr<H2ServerConnection> weak
   if (!self) co_return;
   if (ex->closed) {
     --self->orphans_;  // reset while parked: the response has nowhere to go
+    self->release(*ex);
     co_return;
   }
   if (!self->closed()) self->respond(*ex, std::move(res));
@@ -288,7 +306,7 @@ Task<void> H2ServerConnection::runHandler(std::weak_ptr<H2ServerConnection> weak
 
 void H2ServerConnection::respond(Exchange& ex, Response res) {
   bool head = ex.req.method() == Verb::head;
-  ex.req = Request{};  // a parked request's memory goes now, not with the stream
+  release(ex);  // a parked request's memory goes now, not with the stream
   res.set(Field::server, opt_.server_name);
   unsigned code = res.result_int();
   bool bodiless = code / 100 == 1 || code == 204 || code == 304;

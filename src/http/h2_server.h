@@ -15,7 +15,9 @@
 // handler cannot be cancelled, so a reset does not free its slot: this is
 // what defeats "rapid reset", CVE-2023-44487, whatever nghttp2 does);
 // SETTINGS_MAX_HEADER_LIST_SIZE (header_limit; over it: 431); body_limit
-// (over it: 413, then RST_STREAM NO_ERROR, 8.1); nghttp2's own flood guards
+// (over it: 413, then RST_STREAM NO_ERROR, 8.1); h2_connection_body_limit
+// on the request bodies one connection holds at once (503 beyond);
+// nghttp2's own flood guards
 // (Debian's 1.52 carries the RST_STREAM rate limit and the CONTINUATION cap).
 // A reset stream's handler runs on; its response is dropped.
 #pragma once

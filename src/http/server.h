@@ -42,6 +42,7 @@ struct ServerOptions {
   std::uint32_t h2_max_concurrent_streams = 10'000;  // SETTINGS_MAX_CONCURRENT_STREAMS
   std::chrono::milliseconds h2_ping_interval{30'000};  // streams open, peer silent: PING
   std::chrono::milliseconds h2_drain_timeout{30'000};  // after stop()'s GOAWAY
+  std::uint64_t h2_connection_body_limit = 64 * 1024 * 1024;  // bodies held at once: 503 beyond
 };
 
 // Handles one request. Runs on the connection's executor; must not block.

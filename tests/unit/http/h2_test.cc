@@ -170,6 +170,18 @@ TEST_F(H2Test, OversizeBodyIs413AndTheConnectionLives) {
   EXPECT_EQ(serverConnections(), 1);
 }
 
+TEST_F(H2Test, BodiesHeldPerConnectionAreBounded) {
+  ServerOptions opt;
+  opt.h2_connection_body_limit = 1024 * 1024;
+  startServer(opt);
+  auto res = send(post("/echo", std::string(2 * 1024 * 1024, 'b')), 10s);
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->result(), Status::service_unavailable);
+  auto again = send(post("/echo", std::string(512 * 1024, 'c')), 5s);  // the count went back
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->result(), Status::ok);
+}
+
 TEST_F(H2Test, PerRequestTimeoutResetsOnlyThatStream) {
   startServer();
   auto start = std::chrono::steady_clock::now();
