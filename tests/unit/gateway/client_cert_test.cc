@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -305,6 +306,27 @@ TEST(ClientCertPolicy, BadCrlReloadKeepsCurrentStore) {
   EXPECT_FALSE(policy->reloadCrls());
   Issued alice = userCert(pki.ca, 100);
   EXPECT_FALSE(policy->verifyAndMap(alice.cert.get(), nullptr));  // still revoked
+}
+
+// Reloads swap the store under verifications in flight (run under ASan in CI).
+TEST(ClientCertPolicy, ReloadWhileVerifying) {
+  Pki pki;
+  auto policy = makePolicy(pki.config());
+  Issued alice = userCert(pki.ca, 100);
+  std::atomic<bool> stop{false};
+  std::atomic<int> failures{0};
+  std::vector<std::thread> verifiers;
+  for (int t = 0; t < 2; ++t) {
+    verifiers.emplace_back([&] {
+      while (!stop) {
+        if (!policy->verifyAndMap(alice.cert.get(), nullptr)) ++failures;
+      }
+    });
+  }
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(policy->reloadCrls());
+  stop = true;
+  for (auto& t : verifiers) t.join();
+  EXPECT_EQ(failures.load(), 0);
 }
 
 TEST(ClientCertPolicy, EveryCertificateInTheChainIsCrlChecked) {
