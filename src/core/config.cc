@@ -218,6 +218,25 @@ ConfigSection ConfigSection::section(std::string_view key) {
   return ConfigSection(file_, n->as_table(), sub);
 }
 
+std::vector<ConfigSection> ConfigSection::sections(std::string_view key) {
+  auto& st = Impl::state(*this);
+  const toml::node* n = lookup(st, table_, key);
+  std::vector<ConfigSection> out;
+  if (n == nullptr) return out;
+  const toml::array* arr = n->as_array();
+  if (arr == nullptr || !arr->is_array_of_tables()) {
+    Impl::typeError(*this, n, key, "an array of tables ([[" + std::string(key) + "]])");
+    return out;
+  }
+  std::size_t i = 0;
+  for (const toml::node& item : *arr) {
+    st.read.insert(&item);
+    out.push_back(ConfigSection(file_, item.as_table(),
+                                joinPath(path_, key) + "[" + std::to_string(i++) + "]"));
+  }
+  return out;
+}
+
 ConfigFile::ConfigFile(std::unique_ptr<State> state) : state_(std::move(state)) {}
 ConfigFile::ConfigFile(ConfigFile&&) noexcept = default;
 ConfigFile& ConfigFile::operator=(ConfigFile&&) noexcept = default;
@@ -267,6 +286,12 @@ void collectUnread(const ConfigFile::State& st, const toml::table& table, const 
       continue;
     }
     if (const toml::table* sub = node.as_table()) collectUnread(st, *sub, name, errors);
+    if (const toml::array* arr = node.as_array(); arr && arr->is_array_of_tables()) {
+      std::size_t i = 0;
+      for (const toml::node& item : *arr) {
+        collectUnread(st, *item.as_table(), name + "[" + std::to_string(i++) + "]", errors);
+      }
+    }
   }
 }
 

@@ -49,6 +49,9 @@ class ConfigSection {
   bool has(std::string_view key) const;
   // A sub-table; an absent key gives an empty section (all defaults).
   ConfigSection section(std::string_view key);
+  // An array of tables (`[[rule]]`), one section per element, named
+  // "rule[0]", "rule[1]"...; absent key = none.
+  std::vector<ConfigSection> sections(std::string_view key);
   // Records an error against `key` (or the section itself when empty), for
   // checks the loader makes across several values.
   void error(std::string_view key, std::string_view message);

@@ -33,6 +33,18 @@ CredentialCache::Digest CredentialCache::digestOf(std::string_view password) con
   return out;
 }
 
+bool CredentialCache::cachedOk(std::string_view name, std::string_view password) {
+  const std::string key = foldName(name);
+  const Digest digest = digestOf(password);
+  const auto now = clock_.steadyNow();
+  std::lock_guard lock(mutex_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.expires <= now) return false;
+  if (CRYPTO_memcmp(it->second.digest.data(), digest.data(), digest.size()) != 0) return false;
+  ++hits_;
+  return true;
+}
+
 Result<AuthOutcome> CredentialCache::authenticate(std::string_view name, std::string_view password) {
   const std::string key = foldName(name);
   const Digest digest = digestOf(password);

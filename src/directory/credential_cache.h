@@ -41,6 +41,10 @@ class CredentialCache {
 
   // Like Directory::authenticate, from the cache when a fresh entry matches.
   Result<AuthOutcome> authenticate(std::string_view name, std::string_view password);
+  // True when a fresh entry matches: the answer authenticate() would give
+  // without asking the directory. Never blocks, so an I/O thread may call it
+  // before deciding to hand authenticate() to a worker pool.
+  bool cachedOk(std::string_view name, std::string_view password);
   // Drops the user's entry (after a password change, disable or remote wipe).
   void forget(std::string_view name);
 

@@ -55,6 +55,19 @@ TEST_F(CredentialCacheTest, SecondGoodLoginComesFromTheCache) {
   EXPECT_EQ(cache.hits(), 1u);
 }
 
+TEST_F(CredentialCacheTest, CachedOkAnswersOnlyFromFreshMatchingEntries) {
+  dir_.passwords["alice"] = "s3cret";
+  CredentialCache cache(dir_, clock_, random_, {60s, 10});
+  EXPECT_FALSE(cache.cachedOk("alice", "s3cret"));  // nothing cached yet, and no directory call
+  EXPECT_EQ(dir_.calls, 0);
+  ASSERT_EQ(*cache.authenticate("alice", "s3cret"), AuthOutcome::ok);
+  EXPECT_TRUE(cache.cachedOk("ALICE", "s3cret"));
+  EXPECT_FALSE(cache.cachedOk("alice", "wrong"));
+  clock_.advance(61s);
+  EXPECT_FALSE(cache.cachedOk("alice", "s3cret"));
+  EXPECT_EQ(dir_.calls, 1);
+}
+
 TEST_F(CredentialCacheTest, WrongPasswordIsNeverCachedAndDoesNotEvict) {
   dir_.passwords["alice"] = "s3cret";
   CredentialCache cache(dir_, clock_, random_, {60s, 10});
