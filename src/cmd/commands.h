@@ -26,6 +26,7 @@ int runAdminMail(const Args& args);   // admin_mail.cc: `rampart admin mail send
 int runAdminMailbox(const Args& args);  // admin_mailbox.cc: `rampart admin mailbox ...`
 int runAdminDevice(const Args& args);   // admin_device.cc: `rampart admin device ...`
 int runDevice(const Args& args);        // device.cc: the EAS device client, `rampart device ...`
+int runGatewayCommand(const Args& args);  // gateway.cc: the edge gateway, `rampart gateway ...`
 
 // Small helpers shared by the subcommands (args.cc).
 // The path of the running binary, for commands printed to the user.

@@ -12,6 +12,7 @@ void usage() {
       "\n"
       "  up        run every role on loopback with a development PKI and demo users\n"
       "  server    run the mail server (LMTP in, SMTP out, mailbox store)\n"
+      "  gateway   the edge gateway: run, check, publish, otp, key: rampart gateway help\n"
       "  admin     manage users, groups and mail: rampart admin help\n"
       "  device    the EAS device client (setup, sync, read, send, watch): rampart device help\n"
       "  version   print the version\n",
@@ -29,6 +30,7 @@ int main(int argc, char** argv) {
   rampart::cmd::Args args(argv + 2, argv + argc);
   if (command == "up") return rampart::cmd::runUp(args);
   if (command == "server") return rampart::cmd::runServer(args);
+  if (command == "gateway") return rampart::cmd::runGatewayCommand(args);
   if (command == "admin") return rampart::cmd::runAdmin(args);
   if (command == "device") return rampart::cmd::runDevice(args);
   if (command == "version" || command == "--version") {

@@ -1,0 +1,155 @@
+// The gateway's config loader, rule matcher and publish wizard.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "gateway/config.h"
+#include "gateway/publish.h"
+#include "gateway/rules.h"
+
+namespace rampart::gateway {
+namespace {
+
+constexpr std::string_view kBase = R"(
+data_dir = "/tmp/gw"
+[[certificate]]
+names = ["mail.example.org"]
+cert_file = "a.crt"
+key_file = "a.key"
+[auth]
+directory_data_dir = "/tmp/mail"
+)";
+
+Result<GatewayConfig> parse(std::string_view rules) {
+  return parseGatewayConfig(std::string(kBase) + std::string(rules), "test.toml");
+}
+
+TEST(GatewayConfigTest, ExampleFileLoads) {
+  auto cfg = loadGatewayConfig(std::string(RAMPART_SOURCE_DIR) + "/config/gateway.toml");
+  ASSERT_TRUE(cfg) << cfg.error().message();
+  ASSERT_EQ(cfg->rules.size(), 1u);
+  EXPECT_EQ(cfg->rules[0].service, Service::eas);
+  EXPECT_EQ(cfg->listener.first_request_timeout, std::chrono::seconds(120));
+  EXPECT_EQ(cfg->limits.per_ip_connections, 160);
+}
+
+TEST(GatewayConfigTest, UnknownKeyInARuleNamesItsLine) {
+  auto cfg = parse("[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:1\"\nbackend_tls = false\nauth = \"none\"\nbogus = 1\n");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().detail.find("test.toml:"), std::string::npos);
+  EXPECT_NE(cfg.error().detail.find("rule[0].bogus"), std::string::npos);
+}
+
+TEST(GatewayConfigTest, UnsafeRulesAreRefused) {
+  auto remote_plain = parse("[[rule]]\nname = \"x\"\nbackend = \"10.0.0.1:80\"\nbackend_tls = false\n");
+  ASSERT_FALSE(remote_plain);
+  EXPECT_NE(remote_plain.error().detail.find("plain HTTP"), std::string::npos);
+  auto poll_anon = parse("[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:80\"\nbackend_tls = false\n"
+                         "auth = \"none\"\nlong_poll_timeout = \"30m\"\n");
+  ASSERT_FALSE(poll_anon);
+  EXPECT_NE(poll_anon.error().detail.find("long_poll_timeout"), std::string::npos);
+  auto eas_anon = parse("[[rule]]\nname = \"x\"\nservice = \"eas\"\nbackend = \"127.0.0.1:80\"\nauth = \"none\"\n");
+  ASSERT_FALSE(eas_anon);
+  auto delegate_no_key = parse("[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:80\"\ndelegate = true\n");
+  ASSERT_FALSE(delegate_no_key);
+  EXPECT_NE(delegate_no_key.error().detail.find("[delegation] key_file"), std::string::npos);
+  auto nothing = parse("");
+  ASSERT_FALSE(nothing);
+  EXPECT_NE(nothing.error().detail.find("nothing is published"), std::string::npos);
+}
+
+TEST(GatewayConfigTest, TwoRulesWithOneNameAreRefused) {
+  auto cfg = parse("[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:1\"\n[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:2\"\n");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().detail.find("used twice"), std::string::npos);
+}
+
+RuleConfig rule(std::string name, std::string host, std::string path) {
+  RuleConfig r;
+  r.name = std::move(name);
+  r.host = std::move(host);
+  r.path = std::move(path);
+  return r;
+}
+
+TEST(RuleSetTest, ExactHostBeatsWildcardBeatsAnyAndLongestPathWins) {
+  RuleSet set({rule("any", "*", "/"), rule("wild", "*.example.org", "/"),
+               rule("exact", "mail.example.org", "/"),
+               rule("eas", "mail.example.org", "/Microsoft-Server-ActiveSync")});
+  EXPECT_EQ(set.match("mail.example.org", "/x")->name, "exact");
+  EXPECT_EQ(set.match("MAIL.example.org:443", "/x")->name, "exact");
+  EXPECT_EQ(set.match("mail.example.org.", "/x")->name, "exact");
+  EXPECT_EQ(set.match("web.example.org", "/x")->name, "wild");
+  EXPECT_EQ(set.match("a.b.example.org", "/x")->name, "any");  // one label only
+  EXPECT_EQ(set.match("example.org", "/x")->name, "any");
+  EXPECT_EQ(set.match("mail.example.org", "/Microsoft-Server-ActiveSync?Cmd=Sync")->name, "eas");
+  EXPECT_EQ(set.match("mail.example.org", "/microsoft-server-activesync")->name, "eas");
+  EXPECT_EQ(set.match("mail.example.org", "/Microsoft-Server-ActiveSyncX")->name, "exact");
+}
+
+TEST(RuleSetTest, NothingMatchesOutsidePublishedPaths) {
+  RuleSet set({rule("eas", "*", "/Microsoft-Server-ActiveSync")});
+  EXPECT_EQ(set.match("h", "/"), nullptr);
+  EXPECT_EQ(set.match("h", "/Microsoft-Server-ActiveSyncX"), nullptr);
+  EXPECT_EQ(set.match("h", "*"), nullptr);
+  EXPECT_EQ(set.match("", ""), nullptr);
+  EXPECT_NE(set.match("[::1]:443", "/Microsoft-Server-ActiveSync/"), nullptr);
+}
+
+TEST(PublishTest, EasRuleIsCorrectAndLoadsBack) {
+  auto base = parse("[[rule]]\nname = \"web\"\nbackend = \"127.0.0.1:1\"\n"
+                    "[delegation]\nkey_file = \"d.key\"\n");
+  ASSERT_TRUE(base) << base.error().message();
+  PublishRequest req;
+  req.service = Service::eas;
+  req.backend = "10.0.0.5:9443";
+  req.backend_ca_file = "ca.crt";
+  auto toml = publishRules(req, *base);
+  ASSERT_TRUE(toml) << toml.error().message();
+  EXPECT_NE(toml->find("path = \"/Microsoft-Server-ActiveSync\""), std::string::npos);
+  EXPECT_NE(toml->find("long_poll_timeout = \"3600s\""), std::string::npos);
+  EXPECT_NE(toml->find("delegate = true"), std::string::npos);
+  auto again = parse("[[rule]]\nname = \"web\"\nbackend = \"127.0.0.1:1\"\n[delegation]\nkey_file = \"d.key\"\n\n" + *toml);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_EQ(again->rules.size(), 2u);
+  EXPECT_EQ(again->rules[1].methods, (std::vector<std::string>{"OPTIONS", "POST"}));
+}
+
+TEST(PublishTest, UnsafeCombinationsAreRefused) {
+  GatewayConfig empty;
+  PublishRequest req;
+  req.service = Service::eas;
+  req.backend = "10.0.0.5:80";
+  req.backend_tls = false;
+  auto plain = publishRules(req, empty);
+  ASSERT_FALSE(plain);
+  EXPECT_NE(plain.error().detail.find("plain HTTP"), std::string::npos);
+  req.backend_tls = true;
+  req.auth = "none";
+  auto anon = publishRules(req, empty);
+  ASSERT_FALSE(anon);
+  EXPECT_NE(anon.error().detail.find("pre-authenticated"), std::string::npos);
+  PublishRequest web;
+  web.service = Service::web;
+  web.backend = "127.0.0.1:8080";
+  web.backend_tls = false;
+  auto no_path = publishRules(web, empty);
+  ASSERT_FALSE(no_path);
+}
+
+TEST(PublishTest, EstPublishesAnUnauthenticatedCacertsRuleBesideEnrollment) {
+  GatewayConfig empty;
+  PublishRequest req;
+  req.service = Service::est;
+  req.backend = "10.0.0.7:8443";
+  auto rules = makeRules(req, empty);
+  ASSERT_TRUE(rules) << rules.error().message();
+  ASSERT_EQ(rules->size(), 2u);
+  EXPECT_EQ((*rules)[0].path, "/.well-known/est/cacerts");
+  EXPECT_EQ((*rules)[0].auth, AuthMethod::none);
+  EXPECT_EQ((*rules)[1].auth, AuthMethod::basic);
+}
+
+}  // namespace
+}  // namespace rampart::gateway
