@@ -3,7 +3,12 @@
 // EAS over HTTPS (authentication and OPTIONS so far), the SQLite store and the
 // built-in directory under one data directory, with a development PKI.
 //
-//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT] [--domain DOMAIN]
+//   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT]
+//              [--link-port PORT] [--gateway-admin-port PORT] [--domain DOMAIN]
+//
+// EAS is published by the edge gateway on --eas-port (the only HTTPS port a
+// device talks to); the mail server answers the gateway alone, on
+// --link-port, over mTLS with a signed identity assertion per request.
 //
 // On first start it writes DIR/server.toml (edit it and run again), creates
 // the demo users alice and bob with random passwords (DIR/demo-users.txt,
@@ -18,7 +23,11 @@
 #include "cmd/commands.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/identity_assertion.h"
 #include "directory/builtin_directory.h"
+#include "gateway/config.h"
+#include "gateway/gateway.h"
+#include "net/asio.h"
 #include "server/config.h"
 #include "server/mail_server.h"
 #include "tls/dev_pki.h"
@@ -47,8 +56,8 @@ Status writeFile(const std::string& path, const std::string& text, mode_t mode) 
 }
 
 std::string defaultConfig(const std::string& data_dir, const std::string& domain, const std::string& lmtp_port,
-                          const std::string& admin_port, const std::string& eas_port,
-                          const tls::DevPkiFiles& pki) {
+                          const std::string& admin_port, const std::string& link_port,
+                          const tls::DevPkiFiles& pki, const std::string& delegation_key) {
   return "# Written by `rampart up` on first start; edit and run `rampart up` again.\n"
          "# Every key is documented in config/server.toml of the source tree.\n"
          "data_dir = \"" + data_dir + "\"\n"
@@ -58,11 +67,62 @@ std::string defaultConfig(const std::string& data_dir, const std::string& domain
          "listen = \"127.0.0.1:" + lmtp_port + "\"\n"
          "\n[admin]\n"
          "listen = \"127.0.0.1:" + admin_port + "\"\n"
-         "\n# Exchange ActiveSync over HTTPS with the development PKI's certificate.\n"
+         "\n# Exchange ActiveSync: devices reach it only through the gateway (gateway.toml),\n"
+         "# over mTLS with the gateway's certificate and its signed identity assertion.\n"
          "[eas]\n"
-         "listen = \"127.0.0.1:" + eas_port + "\"\n"
+         "gateway_listen = \"127.0.0.1:" + link_port + "\"\n"
+         "gateway_ca_file = \"" + pki.ca_cert + "\"\n"
+         "delegation_key_file = \"" + delegation_key + "\"\n"
          "cert_file = \"" + pki.server_cert + "\"\n"
          "key_file = \"" + pki.server_key + "\"\n";
+}
+
+// The gateway in front: the one public port, every EAS and Autodiscover
+// request pre-authenticated against the built-in directory, then bridged.
+std::string gatewayConfig(const std::string& data_dir, const std::string& eas_port, const std::string& link_port,
+                          const std::string& gateway_admin_port, const tls::DevPkiFiles& pki,
+                          const tls::DevClientCert& client, const std::string& delegation_key) {
+  std::string backend = "backend = \"127.0.0.1:" + link_port + "\"\n"
+                        "backend_ca_file = \"" + pki.ca_cert + "\"\n"
+                        "backend_server_name = \"localhost\"\n"
+                        "client_cert_file = \"" + client.cert + "\"\n"
+                        "client_key_file = \"" + client.key + "\"\n";
+  return "# Written by `rampart up` on first start. Every key: config/gateway.toml in the source tree.\n"
+         "data_dir = \"" + data_dir + "/gateway\"\n"
+         "log_level = \"info\"\n"
+         "\n[listener]\n"
+         "listen = \"127.0.0.1:" + eas_port + "\"\n"
+         "\n[[certificate]]\n"
+         "names = [\"localhost\", \"127.0.0.1\"]\n"
+         "cert_file = \"" + pki.server_cert + "\"\n"
+         "key_file = \"" + pki.server_key + "\"\n"
+         "\n[auth]\n"
+         "directory = \"builtin\"\n"
+         "directory_data_dir = \"" + data_dir + "\"\n"
+         "\n[delegation]\n"
+         "key_file = \"" + delegation_key + "\"\n"
+         "\n[admin]\n"
+         "listen = \"127.0.0.1:" + gateway_admin_port + "\"\n"
+         "\n[[rule]]\n"
+         "name = \"eas\"\n"
+         "service = \"eas\"\n"
+         "path = \"/Microsoft-Server-ActiveSync\"\n"
+         "methods = [\"OPTIONS\", \"POST\"]\n"
+         "auth = \"basic\"\n"
+         "realm = \"ActiveSync\"\n" + backend +
+         "long_poll_timeout = \"3600s\"\n"
+         "response_timeout = \"300s\"\n"
+         "body_limit = \"35MiB\"\n"
+         "delegate = true\n"
+         "\n[[rule]]\n"
+         "name = \"autodiscover\"\n"
+         "service = \"autodiscover\"\n"
+         "path = \"/autodiscover\"\n"
+         "methods = [\"POST\"]\n"
+         "auth = \"basic\"\n"
+         "realm = \"Autodiscover\"\n" + backend +
+         "body_limit = \"64KiB\"\n"
+         "delegate = true\n";
 }
 
 // Creates alice and bob on first start; returns the lines for demo-users.txt.
@@ -89,7 +149,8 @@ Result<std::string> createDemoUsers(const std::string& database, const std::stri
 
 int runUp(const Args& args) {
   if (flag(args, "help")) {
-    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT] [--domain DOMAIN]\n", stdout);
+    std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT]\n"
+               "                  [--link-port PORT] [--gateway-admin-port PORT] [--domain DOMAIN]\n", stdout);
     return 0;
   }
   std::error_code ec;
@@ -98,6 +159,15 @@ int runUp(const Args& args) {
   std::string lmtp_port = option(args, "lmtp-port", "2424");
   std::string admin_port = option(args, "admin-port", "8025");
   std::string eas_port = option(args, "eas-port", "8443");
+  std::string link_port = option(args, "link-port", "9443");
+  if (link_port == "0") {
+    // The gateway's config names the mail server's port, so it must be known
+    // before either starts: take a free one now.
+    net::asio::io_context io;
+    net::tcp::acceptor probe(io, net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
+    link_port = std::to_string(probe.local_endpoint().port());
+  }
+  std::string gateway_admin_port = option(args, "gateway-admin-port", "8026");
   fs::create_directories(data_dir + "/tls", ec);
   if (ec) {
     std::fprintf(stderr, "rampart up: cannot create %s: %s\n", data_dir.c_str(), ec.message().c_str());
@@ -111,13 +181,40 @@ int runUp(const Args& args) {
     std::fprintf(stderr, "rampart up: development PKI: %s\n", pki.error().message().c_str());
     return 1;
   }
-  std::string config_path = data_dir + "/server.toml";
-  bool first_start = !fs::exists(config_path);
-  if (first_start) {
-    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port, eas_port, *pki), 0600); !st) {
+  // The gateway's identity towards the mail server: a client certificate and
+  // the key its identity assertions are signed with.
+  auto gateway_cert = tls::ensureDevClientCert(*pki, "gateway-client");
+  if (!gateway_cert) {
+    std::fprintf(stderr, "rampart up: gateway certificate: %s\n", gateway_cert.error().message().c_str());
+    return 1;
+  }
+  const std::string delegation_key = data_dir + "/tls/delegation.key";
+  if (!fs::exists(delegation_key)) {
+    if (auto st = crypto::writeNewAssertionKey(delegation_key); !st) {
       std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
       return 1;
     }
+  }
+  std::string config_path = data_dir + "/server.toml";
+  std::string gateway_path = data_dir + "/gateway.toml";
+  if (!fs::exists(config_path)) {
+    if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port, link_port, *pki,
+                                                       delegation_key), 0600); !st) {
+      std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+  if (!fs::exists(gateway_path)) {
+    if (auto st = writeFile(gateway_path, gatewayConfig(data_dir, eas_port, link_port, gateway_admin_port, *pki,
+                                                        *gateway_cert, delegation_key), 0600); !st) {
+      std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+  auto gateway_config = gateway::loadGatewayConfig(gateway_path);
+  if (!gateway_config) {
+    std::fprintf(stderr, "rampart up: %s\n", gateway_config.error().message().c_str());
+    return 2;
   }
   auto config = server::loadServerConfig(config_path);
   if (!config) {
@@ -141,13 +238,21 @@ int runUp(const Args& args) {
     }
   }
 
-  return serveMail(*config, [&](server::MailServer& mail) {
+  fs::create_directories(gateway_config->data_dir, ec);
+  auto gw = gateway::Gateway::create(std::move(*gateway_config));
+  if (!gw) {
+    std::fprintf(stderr, "rampart up: gateway: %s\n", gw.error().message().c_str());
+    return 1;
+  }
+  (*gw)->start();
+  int rc = serveMail(*config, [&](server::MailServer& mail) {
     auto lmtp = mail.lmtpEndpoint();
     std::string at = lmtp.address().to_string() + ":" + std::to_string(lmtp.port());
-    auto eas = mail.easEndpoint();
-    std::string eas_at = eas.port() == 0 ? std::string("(off)")
-                                         : "https://localhost:" + std::to_string(eas.port()) +
-                                               "/Microsoft-Server-ActiveSync";
+    auto eas = (*gw)->localEndpoint();
+    std::string eas_at = "https://localhost:" + std::to_string(eas.port()) + "/Microsoft-Server-ActiveSync";
+    auto gw_admin = (*gw)->adminEndpoint();
+    std::string gw_admin_at = "http://" + gw_admin.address().to_string() + ":" + std::to_string(gw_admin.port());
+    auto link = mail.gatewayLinkEndpoint();
     auto admin = mail.adminEndpoint();
     std::string admin_at = admin.port() == 0 ? std::string("(off)")
                                              : "http://" + admin.address().to_string() + ":" +
@@ -157,7 +262,9 @@ int runUp(const Args& args) {
         "\n"
         "  LMTP (mail in)  %s\n"
         "  health/metrics  %s/healthz  %s/metrics\n"
-        "  EAS (HTTPS)     %s\n"
+        "  EAS (HTTPS)     %s  (the gateway; config %s)\n"
+        "  gateway admin   %s/metrics  %s/connections\n"
+        "  mail server     https://127.0.0.1:%u (mTLS from the gateway only)\n"
         "  dev CA          %s  (trust it in clients)\n"
         "  demo users      alice@%s, bob@%s  (passwords: %s)\n"
         "\n"
@@ -174,7 +281,9 @@ int runUp(const Args& args) {
         "\npyactivesync (docs/interop.md): REQUESTS_CA_BUNDLE=%s, then\n"
         "  Client(server=\"localhost:%u\", username=\"alice\", password=..., device_id=\"PYAS0001\")\n"
         "\nPress Ctrl-C to stop.\n",
-        data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), eas_at.c_str(), pki->ca_cert.c_str(), domain.c_str(), domain.c_str(),
+        data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), eas_at.c_str(),
+        gateway_path.c_str(), gw_admin_at.c_str(), gw_admin_at.c_str(), static_cast<unsigned>(link.port()),
+        pki->ca_cert.c_str(), domain.c_str(), domain.c_str(),
         users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
         self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(),
         pki->ca_cert.c_str(), eas_at.c_str(), self().c_str(), static_cast<unsigned>(eas.port()),
@@ -182,6 +291,8 @@ int runUp(const Args& args) {
         static_cast<unsigned>(eas.port()));
     std::fflush(stdout);
   });
+  (*gw)->stop();
+  return rc;
 }
 
 }  // namespace rampart::cmd

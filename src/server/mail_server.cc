@@ -79,7 +79,7 @@ Status MailServer::start(net::asio::io_context& io) {
     auto http = startAdminHttp(io);
     if (!http) return fail(http.error());
   }
-  if (!config_.eas.listen.empty()) {
+  if (!config_.eas.listen.empty() || !config_.eas.gateway_listen.empty()) {
     auto eas = startEas(io);
     if (!eas) return fail(eas.error());
   }
@@ -127,8 +127,6 @@ Status MailServer::startAdminHttp(net::asio::io_context& io) {
 }
 
 Status MailServer::startEas(net::asio::io_context& io) {
-  auto endpoint = net::parseEndpoint(config_.eas.listen);
-  if (!endpoint) return fail(endpoint.error());
   tls::ServerOptions tls_options;
   tls_options.cert_file = config_.eas.cert_file;
   tls_options.key_file = config_.eas.key_file;
@@ -147,14 +145,50 @@ Status MailServer::startEas(net::asio::io_context& io) {
   options.keepalive_idle = config_.eas.keepalive_idle;
   options.body_limit = config_.eas.max_request_body.bytes;
   options.max_connections = static_cast<std::size_t>(config_.eas.max_connections);
-  auto server = http::Server::bind(io.get_executor(), *endpoint, options,
-                                   [eas = eas_](http::Request& req) { return eas->handle(req); }, *tls);
-  if (!server) return fail(server.error());
-  eas_http_ = std::move(*server);
-  eas_http_->start();
-  auto at = eas_http_->localEndpoint();
-  log::get("eas")->info("eas listening on https://{}:{}", at.address().to_string(), at.port());
+  if (!config_.eas.listen.empty()) {
+    // Devices straight to the server, Basic against the directory (no gateway).
+    auto endpoint = net::parseEndpoint(config_.eas.listen);
+    if (!endpoint) return fail(endpoint.error());
+    auto server = http::Server::bind(io.get_executor(), *endpoint, options,
+                                     [eas = eas_](http::Request& req) { return eas->handle(req); }, *tls);
+    if (!server) return fail(server.error());
+    eas_http_ = std::move(*server);
+    eas_http_->start();
+    auto at = eas_http_->localEndpoint();
+    log::get("eas")->info("eas listening on https://{}:{}", at.address().to_string(), at.port());
+  }
+  if (config_.eas.gateway_listen.empty()) return {};
+  // The gateway's bridged link: mTLS (the gateway's certificate) plus a
+  // signed identity assertion on every request.
+  auto key = crypto::loadAssertionKey(config_.eas.delegation_key_file);
+  if (!key) return fail(Errc::config_error, "eas.delegation_key_file: " + key.error().detail);
+  std::vector<crypto::AssertionKey> keys;
+  keys.push_back(std::move(*key));
+  eas_->setAssertionVerifier(std::make_unique<crypto::AssertionVerifier>(std::move(keys)));
+  auto gateway_endpoint = net::parseEndpoint(config_.eas.gateway_listen);
+  if (!gateway_endpoint) return fail(gateway_endpoint.error());
+  tls::ServerOptions bridged = tls_options;
+  bridged.client_ca_file = config_.eas.gateway_ca_file;
+  bridged.require_client_cert = true;
+  auto bridged_tls = tls::ReloadableContext::create(bridged);
+  if (!bridged_tls) return fail(bridged_tls.error());
+  http::ServerOptions gateway_options = options;
+  // Parked Pings from every device behind the gateway share this listener.
+  gateway_options.max_connections = 100'000;
+  auto gateway_server = http::Server::bind(
+      io.get_executor(), *gateway_endpoint, gateway_options,
+      [eas = eas_](http::Request& req) { return eas->handleDelegated(req); }, *bridged_tls);
+  if (!gateway_server) return fail(gateway_server.error());
+  gateway_http_ = std::move(*gateway_server);
+  gateway_http_->start();
+  auto g = gateway_http_->localEndpoint();
+  log::get("eas")->info("eas gateway link listening on https://{}:{} (mTLS + identity assertion)",
+                        g.address().to_string(), g.port());
   return {};
+}
+
+net::tcp::endpoint MailServer::gatewayLinkEndpoint() const {
+  return gateway_http_ ? gateway_http_->localEndpoint() : net::tcp::endpoint();
 }
 
 net::tcp::endpoint MailServer::easEndpoint() const {
@@ -168,6 +202,7 @@ net::tcp::endpoint MailServer::adminEndpoint() const {
 void MailServer::stop() {
   if (admin_http_) admin_http_->stop();
   if (eas_http_) eas_http_->stop();
+  if (gateway_http_) gateway_http_->stop();
   if (eas_) eas_->stop();  // parked Pings answer now, so the drain can finish
   if (lmtp_) lmtp_->stop();
   if (relay_) relay_->stop();

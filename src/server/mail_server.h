@@ -48,6 +48,8 @@ class MailServer {
   net::tcp::endpoint adminEndpoint() const;
   // The bound [eas] HTTPS address; unspecified when [eas] listen is empty.
   net::tcp::endpoint easEndpoint() const;
+  // The bound [eas] gateway_listen address (the gateway's bridged link).
+  net::tcp::endpoint gatewayLinkEndpoint() const;
 
   const ServerConfig& config() const { return config_; }
   store::MailStore& store() { return *store_; }
@@ -74,6 +76,7 @@ class MailServer {
   std::unique_ptr<net::asio::thread_pool> blocking_;
   std::shared_ptr<eas::EasService> eas_;
   std::unique_ptr<http::Server> eas_http_;
+  std::unique_ptr<http::Server> gateway_http_;
   std::unique_ptr<smtp::LocalRecipients> local_recipients_;
   std::shared_ptr<smtp::Relay> relay_;
   std::unique_ptr<smtp::Outbound> outbound_;

@@ -41,7 +41,8 @@ Status addExtension(X509* cert, X509* issuer, int nid, const std::string& value)
 }
 
 Result<Cert> makeCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PKEY* issuer_key,
-                      long days, bool is_ca, const std::vector<std::string>& names) {
+                      long days, bool is_ca, const std::vector<std::string>& names,
+                      const char* eku = "serverAuth") {
   Cert cert(X509_new());
   if (!cert) return fail(Errc::internal, "X509_new");
   unsigned char serial[16];
@@ -73,7 +74,7 @@ Result<Cert> makeCert(EVP_PKEY* key, const std::string& cn, X509* issuer, EVP_PK
     }
     if (auto st = addExtension(cert.get(), signer, NID_basic_constraints, "critical,CA:FALSE"); !st) return fail(st.error());
     if (auto st = addExtension(cert.get(), signer, NID_key_usage, "critical,digitalSignature"); !st) return fail(st.error());
-    if (auto st = addExtension(cert.get(), signer, NID_ext_key_usage, "serverAuth"); !st) return fail(st.error());
+    if (auto st = addExtension(cert.get(), signer, NID_ext_key_usage, eku); !st) return fail(st.error());
     if (!san.empty()) {
       if (auto st = addExtension(cert.get(), signer, NID_subject_alt_name, san); !st) return fail(st.error());
     }
@@ -122,6 +123,33 @@ Result<DevPkiFiles> ensureDevPki(const std::string& dir, const std::vector<std::
   if (st) st = writePem(files.ca_cert, 0644, [&](FILE* f) { return PEM_write_X509(f, ca->get()); });
   if (st) st = writePem(files.server_cert, 0644, [&](FILE* f) {
     return PEM_write_X509(f, leaf->get()) == 1 && PEM_write_X509(f, ca->get()) == 1 ? 1 : 0;
+  });
+  ::umask(old);
+  if (!st) return fail(st.error());
+  return files;
+}
+
+Result<DevClientCert> ensureDevClientCert(const DevPkiFiles& pki, const std::string& name) {
+  const std::string dir = pki.ca_cert.substr(0, pki.ca_cert.rfind('/'));
+  DevClientCert files{dir + "/" + name + ".crt", dir + "/" + name + ".key"};
+  namespace fs = std::filesystem;
+  if (fs::exists(files.cert) && fs::exists(files.key)) return files;
+  std::unique_ptr<FILE, FileClose> ca_file(std::fopen(pki.ca_cert.c_str(), "r"));
+  std::unique_ptr<FILE, FileClose> ca_key_file(std::fopen(pki.ca_key.c_str(), "r"));
+  if (!ca_file || !ca_key_file) return fail(Errc::io_error, "cannot read the development CA in " + dir);
+  Cert ca(PEM_read_X509(ca_file.get(), nullptr, nullptr, nullptr));
+  Pkey ca_key(PEM_read_PrivateKey(ca_key_file.get(), nullptr, nullptr, nullptr));
+  if (!ca || !ca_key) return fail(Errc::parse_error, "development CA: " + opensslErrors());
+  Pkey key(EVP_EC_gen("P-256"));
+  if (!key) return fail(Errc::internal, "key generation: " + opensslErrors());
+  auto leaf = makeCert(key.get(), name, ca.get(), ca_key.get(), 825, false, {}, "clientAuth");
+  if (!leaf) return fail(leaf.error());
+  mode_t old = ::umask(077);
+  Status st = writePem(files.key, 0600, [&](FILE* f) {
+    return PEM_write_PrivateKey(f, key.get(), nullptr, nullptr, 0, nullptr, nullptr);
+  });
+  if (st) st = writePem(files.cert, 0644, [&](FILE* f) {
+    return PEM_write_X509(f, leaf->get()) == 1 && PEM_write_X509(f, ca.get()) == 1 ? 1 : 0;
   });
   ::umask(old);
   if (!st) return fail(st.error());

@@ -23,4 +23,14 @@ struct DevPkiFiles {
 // of `names` (DNS names or IP addresses) as a subjectAltName.
 Result<DevPkiFiles> ensureDevPki(const std::string& dir, const std::vector<std::string>& names);
 
+struct DevClientCert {
+  std::string cert;  // dir/NAME.crt (leaf, then the CA)
+  std::string key;   // dir/NAME.key (0600)
+};
+
+// A client certificate (extendedKeyUsage clientAuth) named `name`, signed by
+// the development CA of `pki`, beside it; created once. `rampart up` gives one
+// to the gateway for its mTLS link to the mail server.
+Result<DevClientCert> ensureDevClientCert(const DevPkiFiles& pki, const std::string& name);
+
 }  // namespace rampart::tls

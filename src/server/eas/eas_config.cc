@@ -19,9 +19,16 @@ void readEasConfig(ConfigSection& section, EasConfig& out) {
   section.read("device_requests_per_second", rate, 1, 1'000'000);
   section.read("device_burst", burst, 1, 1'000'000);
   section.read("device_max_in_flight", out.device_limits.max_in_flight, 1, 1000);
+  section.read("gateway_listen", out.gateway_listen);
+  section.read("gateway_ca_file", out.gateway_ca_file);
+  section.read("delegation_key_file", out.delegation_key_file);
+  if (!out.gateway_listen.empty() &&
+      (out.gateway_ca_file.empty() || out.delegation_key_file.empty() || out.cert_file.empty())) {
+    section.error("gateway_listen", "needs gateway_ca_file, delegation_key_file, cert_file and key_file");
+  }
   out.device_limits.requests_per_second = rate;
   out.device_limits.burst = burst;
-  if (!out.listen.empty() && (out.cert_file.empty() || out.key_file.empty())) {
+  if ((!out.listen.empty() || !out.gateway_listen.empty()) && (out.cert_file.empty() || out.key_file.empty())) {
     // EAS carries passwords in every request: never without TLS.
     section.error("listen", "needs cert_file and key_file (EAS is served over TLS only)");
   }

@@ -26,6 +26,14 @@ struct EasConfig {
   std::chrono::seconds credential_cache_ttl{std::chrono::minutes(5)};
   // Per-device request rate and concurrency (device_limiter.h).
   DeviceLimits device_limits;
+  // The bridged link from the edge gateway (DESIGN.md 2, "Bridging and
+  // delegation"): a second TLS listener that only accepts connections with a
+  // client certificate issued by gateway_ca_file, and on it only requests
+  // carrying a valid identity assertion signed with delegation_key_file
+  // (crypto/identity_assertion.h). Empty gateway_listen = off.
+  std::string gateway_listen;
+  std::string gateway_ca_file;
+  std::string delegation_key_file;
 };
 
 // Reads [eas]; a listen address without cert_file and key_file is an error.

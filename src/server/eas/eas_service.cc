@@ -10,6 +10,7 @@
 #include "codec/eas/request_line.h"
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
+#include "http/basic_auth.h"
 #include "server/eas/folder_commands.h"
 #include "server/eas/ping_command.h"
 #include "server/eas/send_mail_command.h"
@@ -54,38 +55,6 @@ http::Response unauthorized(const http::Request& req) {
 
 }  // namespace
 
-std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header) {
-  constexpr std::string_view kScheme = "basic ";
-  if (header.size() <= kScheme.size() || header.size() > 4096) return std::nullopt;
-  for (std::size_t i = 0; i < kScheme.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(header[i])) != kScheme[i]) return std::nullopt;
-  }
-  std::string_view b64 = header.substr(kScheme.size());
-  while (!b64.empty() && b64.front() == ' ') b64.remove_prefix(1);
-  while (!b64.empty() && b64.back() == ' ') b64.remove_suffix(1);
-  if (b64.empty() || b64.size() % 4 != 0) return std::nullopt;
-  for (char c : b64) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '+' && c != '/' && c != '=') return std::nullopt;
-  }
-  std::string decoded(b64.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                          reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
-  if (n < 0) return std::nullopt;
-  // EVP_DecodeBlock counts padding as zero bytes; drop them.
-  std::size_t len = static_cast<std::size_t>(n);
-  if (b64.size() >= 1 && b64[b64.size() - 1] == '=') --len;
-  if (b64.size() >= 2 && b64[b64.size() - 2] == '=') --len;
-  decoded.resize(len);
-  auto colon = decoded.find(':');
-  if (colon == std::string::npos || colon == 0) return std::nullopt;
-  for (char c : decoded) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return std::nullopt;
-  }
-  BasicCredentials creds{decoded.substr(0, colon), decoded.substr(colon + 1)};
-  // EAS clients often send DOMAIN\user or user@domain; the directory names users plainly.
-  if (auto slash = creds.user.find('\\'); slash != std::string::npos) creds.user = creds.user.substr(slash + 1);
-  return creds;
-}
 
 EasService::EasService(std::shared_ptr<directory::Directory> directory,
                        std::shared_ptr<store::MailStore> mail,
@@ -107,9 +76,9 @@ net::Task<Result<std::string>> EasService::authenticate(const http::Request& req
   auto it = req.find(http::Field::authorization);
   if (it == req.end()) co_return fail(Errc::unauthenticated, "no credentials");
   // Held by shared_ptr so the pool's lambdas copy a pointer, not the strings.
-  std::shared_ptr<BasicCredentials> creds;
-  if (auto parsed = parseBasicAuthorization(it->value())) {
-    creds = std::make_shared<BasicCredentials>(std::move(*parsed));
+  std::shared_ptr<http::BasicCredentials> creds;
+  if (auto parsed = http::parseBasicAuthorization(it->value())) {
+    creds = std::make_shared<http::BasicCredentials>(std::move(*parsed));
   }
   if (!creds) co_return fail(Errc::unauthenticated, "malformed Authorization");
   const bool is_address = creds->user.find('@') != std::string::npos;
@@ -131,7 +100,26 @@ net::Task<Result<std::string>> EasService::authenticate(const http::Request& req
   co_return creds->user;
 }
 
-net::Task<http::Response> EasService::handle(http::Request& req) {
+Result<std::string> EasService::authenticateDelegated(const http::Request& req) {
+  if (!verifier_) return fail(Errc::permission_denied, "delegation is not configured");
+  auto header = req.find("Rampart-Identity");
+  if (header == req.end()) return fail(Errc::permission_denied, "no identity assertion");
+  auto host = req.find(http::Field::host);
+  crypto::RequestBinding binding{std::string(req.method_string()),
+                                 host == req.end() ? std::string() : std::string(host->value()),
+                                 std::string(req.target()), crypto::RequestBinding::sha256Hex(req.body())};
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch()).count();
+  auto identity = verifier_->verify(header->value(), binding, now_ms);
+  if (!identity) return fail(Errc::permission_denied, identity.error().detail);
+  return identity->user;
+}
+
+net::Task<http::Response> EasService::handle(http::Request& req) { co_return co_await serve(req, false); }
+
+net::Task<http::Response> EasService::handleDelegated(http::Request& req) { co_return co_await serve(req, true); }
+
+net::Task<http::Response> EasService::serve(http::Request& req, bool delegated) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
   const bool is_autodiscover = iequals(path, kAutodiscoverPath);
@@ -143,7 +131,16 @@ net::Task<http::Response> EasService::handle(http::Request& req) {
     res.set(http::Field::allow, "OPTIONS,POST");
     co_return res;
   }
-  auto user = co_await authenticate(req);
+  Result<std::string> user = fail(Errc::internal, "");
+  if (delegated) {
+    user = authenticateDelegated(req);
+    if (!user) {
+      log::get("eas")->warn("delegated request refused: {}", user.error().detail);
+      co_return http::textResponse(req, http::Status::forbidden, "identity assertion refused\n");
+    }
+  } else {
+    user = co_await authenticate(req);
+  }
   if (!user) {
     if (user.error().is(Errc::unauthenticated)) {
       log::get("eas")->info("authentication failed: {}", user.error().detail);

@@ -15,6 +15,7 @@
 #include "http/types.h"
 #include "net/asio.h"
 #include "codec/wbxml/document.h"
+#include "crypto/identity_assertion.h"
 #include "server/eas/command_context.h"
 #include "server/eas/device_limiter.h"
 #include "server/eas/eas_config.h"
@@ -45,12 +46,23 @@ class EasService {
   std::size_t parked() const { return hub_.parked(); }
 
   net::Task<http::Response> handle(http::Request& req);
+  // A request that came over the gateway's bridged link: the user is who the
+  // gateway's identity assertion (Rampart-Identity) says, verified against
+  // this request; Basic credentials are not looked at. A missing, forged,
+  // expired, replayed or mis-bound assertion is answered 403.
+  net::Task<http::Response> handleDelegated(http::Request& req);
+  // Turns delegated requests on (before the gateway listener starts).
+  void setAssertionVerifier(std::unique_ptr<crypto::AssertionVerifier> verifier) {
+    verifier_ = std::move(verifier);
+  }
 
   // The commands this server implements, in MS-ASProtocolCommands order.
   const std::vector<std::string>& commands() const { return commands_; }
 
  private:
   net::Task<Result<std::string>> authenticate(const http::Request& req);
+  Result<std::string> authenticateDelegated(const http::Request& req);
+  net::Task<http::Response> serve(http::Request& req, bool delegated);
   net::Task<http::Response> command(http::Request& req, const std::string& user);
 
   // What the blocking part of a command produced: a finished answer, or work
@@ -106,17 +118,11 @@ class EasService {
   DeviceLimiter limiter_;
   PushHub hub_;
   smtp::Outbound* outbound_;
+  std::unique_ptr<crypto::AssertionVerifier> verifier_;
   std::vector<std::string> commands_ = {"Sync",         "SendMail",     "SmartForward",   "SmartReply",
                                         "FolderSync",   "FolderCreate", "FolderDelete",   "FolderUpdate",
                                         "MoveItems",    "GetItemEstimate", "Search",      "Settings",
                                         "Ping",         "ItemOperations", "Provision"};
 };
-
-// Splits "Basic base64(user:password)" (RFC 7617); nullopt when malformed.
-struct BasicCredentials {
-  std::string user;
-  std::string password;
-};
-std::optional<BasicCredentials> parseBasicAuthorization(std::string_view header);
 
 }  // namespace rampart::server::eas

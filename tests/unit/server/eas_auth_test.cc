@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "http/basic_auth.h"
 #include "server/config.h"
 #include "server/eas/eas_service.h"
 
@@ -7,31 +8,31 @@ namespace rampart::server::eas {
 namespace {
 
 TEST(BasicAuthorizationTest, ParsesUserAndPassword) {
-  auto c = parseBasicAuthorization("Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z");  // alice:s3cr3t:with:colons
+  auto c = http::parseBasicAuthorization("Basic YWxpY2U6czNjcjN0OndpdGg6Y29sb25z");  // alice:s3cr3t:with:colons
   ASSERT_TRUE(c);
   EXPECT_EQ(c->user, "alice");
   EXPECT_EQ(c->password, "s3cr3t:with:colons");
-  auto lower = parseBasicAuthorization("basic  YWxpY2U6eA== ");
+  auto lower = http::parseBasicAuthorization("basic  YWxpY2U6eA== ");
   ASSERT_TRUE(lower);
   EXPECT_EQ(lower->password, "x");
 }
 
 TEST(BasicAuthorizationTest, DomainPrefixIsDropped) {
-  auto c = parseBasicAuthorization("Basic Q09OVE9TT1xhbGljZTp4");  // CONTOSO\alice:x
+  auto c = http::parseBasicAuthorization("Basic Q09OVE9TT1xhbGljZTp4");  // CONTOSO\alice:x
   ASSERT_TRUE(c);
   EXPECT_EQ(c->user, "alice");
 }
 
 TEST(BasicAuthorizationTest, RejectsMalformedHeaders) {
-  EXPECT_FALSE(parseBasicAuthorization(""));
-  EXPECT_FALSE(parseBasicAuthorization("Bearer abc"));
-  EXPECT_FALSE(parseBasicAuthorization("Basic"));
-  EXPECT_FALSE(parseBasicAuthorization("Basic !!!!"));
-  EXPECT_FALSE(parseBasicAuthorization("Basic YWxpY2U"));        // bad length
-  EXPECT_FALSE(parseBasicAuthorization("Basic YWxpY2U="));       // "alice": no colon
-  EXPECT_FALSE(parseBasicAuthorization("Basic OnBhc3N3b3Jk"));   // ":password": empty user
-  EXPECT_FALSE(parseBasicAuthorization("Basic YQphOmI="));       // "a\na:b": control character
-  EXPECT_FALSE(parseBasicAuthorization("Basic " + std::string(5000, 'A')));
+  EXPECT_FALSE(http::parseBasicAuthorization(""));
+  EXPECT_FALSE(http::parseBasicAuthorization("Bearer abc"));
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic"));
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic !!!!"));
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic YWxpY2U"));        // bad length
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic YWxpY2U="));       // "alice": no colon
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic OnBhc3N3b3Jk"));   // ":password": empty user
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic YQphOmI="));       // "a\na:b": control character
+  EXPECT_FALSE(http::parseBasicAuthorization("Basic " + std::string(5000, 'A')));
 }
 
 TEST(EasConfigTest, ListenWithoutCertificateIsAnError) {
