@@ -126,6 +126,21 @@ void cleanResponse(http::Response& res) {
 
 std::string clientAddress(const asio::ip::address& a) { return a.to_string(); }
 
+// A client-chosen value in an access-log line: bounded, and without spaces or
+// quotes that would let it forge the key=value fields that follow.
+std::string logValue(std::string_view v) {
+  if (v.empty()) return "-";
+  std::string out;
+  const std::size_t n = std::min<std::size_t>(v.size(), 128);
+  out.reserve(n + 3);
+  for (std::size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(v[i]);
+    out += (c <= 0x20 || c >= 0x7f || c == '"' || c == '=') ? '_' : static_cast<char>(c);
+  }
+  if (v.size() > n) out += "...";
+  return out;
+}
+
 }  // namespace
 
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
@@ -535,10 +550,10 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
       bool wrote = co_await writeResponse(stream, res, lc.write_progress);
       access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} "
                    "auth={}",
-                   clientAddress(ip), host.empty() ? "-" : host, method.empty() ? "-" : method,
-                   path.empty() ? "-" : path, log_cmd, log_rule, log_user, refuse, 0, res.body().size(),
+                   clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
+                   logValue(log_user), refuse, 0, res.body().size(),
                    std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count(),
-                   verdict.reason.empty() ? "-" : verdict.reason);
+                   logValue(verdict.reason));
       responseCounter(log_rule, refuse).inc();
       if (!wrote || !keep_alive) break;
       continue;
@@ -598,7 +613,8 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
     latency->observe(std::chrono::duration<double>(elapsed).count());
     responseCounter(log_rule, code).inc();
     access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} auth={}",
-                 clientAddress(ip), host, method, path, log_cmd, log_rule, log_user, code, bytes_in, bytes_out,
+                 clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
+                 logValue(log_user), code, bytes_in, bytes_out,
                  std::chrono::duration_cast<milliseconds>(elapsed).count(),
                  verdict.identity.method.empty() ? "-" : verdict.identity.method);
     if (!wrote || !keep_alive) break;
