@@ -3,7 +3,8 @@
 // requests travel as streams multiplexed on a few connections (DESIGN.md 6).
 //
 // http::Server hands a connection here when ALPN selected "h2" (RFC 9113
-// 3.2; tls::ServerOptions::alpn). Each complete request stream becomes an
+// 3.2; tls::ServerOptions::alpn). The TLS profiles already meet 9.2 (TLS
+// 1.2+, no compression or renegotiation, only ECDHE AEAD suites). No h2c. Each complete request stream becomes an
 // http::Request (method from :method, target from :path, Host from
 // :authority, the other fields, the body bounded by body_limit) and goes to
 // the server's Handler in a coroutine of its own, many at once. A parked

@@ -75,6 +75,9 @@ Task<void> H2Transport::run() {
     ssize_t rv = nghttp2_session_mem_recv(session_, buffer.data(), n);
     if (rv < 0) {
       log::get("http")->info("HTTP/2 session error: {}", nghttp2_strerror(static_cast<int>(rv)));
+      // GOAWAY if nghttp2 has not queued one; the writer closes once it is out.
+      nghttp2_session_terminate_session(session_, NGHTTP2_PROTOCOL_ERROR);
+      kick();
       break;
     }
     afterRecv();
