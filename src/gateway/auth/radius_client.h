@@ -54,10 +54,12 @@ class RadiusClient {
 
   // Sends an Access-Request for `user` with `password` (a password, a code, or
   // both as the server expects) and, when answering a Challenge, its `state`.
-  // Returns the server's verdict. Errors: invalid_argument (empty user, value
-  // over the RADIUS limits, bad config), timeout (no valid answer from any
+  // Returns the server's verdict; reply_message is the server's text, to be
+  // escaped before it is shown. Errors: config_error (no server),
+  // invalid_argument (empty user, a value over the RADIUS limits, a server or
+  // NAS address that is not an IP literal), timeout (no valid answer from any
   // server: the detail says whether invalid responses were seen, which is
-  // what a wrong shared secret looks like), io_error.
+  // what a wrong shared secret looks like, or why sending failed).
   //
   // g++ 12 (docs/decisions/0002): pass named locals, not temporaries.
   net::Task<Result<RadiusReply>> authenticate(std::string user, std::string password,
