@@ -110,6 +110,7 @@ class H2Connection::Impl final : public detail::H2Transport {
   Error connect_error_;
   asio::steady_timer ready_;  // requests wait on it while connecting
   bool goaway_ = false;       // the server sent GOAWAY: no new streams here
+  bool settings_seen_ = false;
   std::size_t in_flight_ = 0;
   std::unordered_map<std::int32_t, Pending*> pending_;
 };
@@ -268,8 +269,15 @@ void H2Connection::Impl::onClose() {
   ready_.cancel();
   auto pending = std::move(pending_);
   pending_.clear();
+  // The server's SETTINGS come first on the connection (RFC 9113 3.4), before
+  // it reads any request: without them it processed nothing (with TLS 1.3 a
+  // refused client certificate shows only now), and a retry is safe.
+  Error lost = settings_seen_
+                   ? error(Errc::io_error, "HTTP/2 connection to the backend lost")
+                   : error(Errc::unavailable, "HTTP/2 connection closed before the server's "
+                                              "SETTINGS (client certificate refused?)");
   for (auto& [id, p] : pending) {
-    p->err = error(Errc::io_error, "HTTP/2 connection to the backend lost");
+    p->err = lost;
     p->done = true;
     p->timer.cancel();
   }
@@ -326,6 +334,7 @@ int H2Connection::Impl::onData(nghttp2_session* session, std::uint8_t, std::int3
 int H2Connection::Impl::onFrameRecv(nghttp2_session* session, const nghttp2_frame* frame,
                                     void* user_data) {
   auto& c = of(user_data);
+  if (frame->hd.type == NGHTTP2_SETTINGS) c.settings_seen_ = true;
   if (frame->hd.type == NGHTTP2_GOAWAY) {
     // 6.8: streams above last_stream_id are closed by nghttp2 with
     // REFUSED_STREAM (retryable); the others may still finish.

@@ -60,9 +60,10 @@ class H2Connection {
   // Sends `req` (kept by the caller until this completes; :authority from its
   // Host field, else options.sni) and returns the response, with version 11
   // so that it can be written to an HTTP/1.1 front connection as it is. Errors:
-  //   Errc::unavailable  not processed by the server (connect failed,
-  //                      GOAWAY, REFUSED_STREAM: RFC 9113 8.7), safe to retry;
-  //                      also after cancel
+  //   Errc::unavailable  not processed by the server (connect or handshake
+  //                      failed, closed before the server's SETTINGS, GOAWAY,
+  //                      REFUSED_STREAM: RFC 9113 8.7), safe to retry; also
+  //                      after cancel
   //   Errc::timeout      no complete response within `timeout`; stream reset
   //   Errc::io_error     the connection broke or the stream was reset
   //   Errc::limit_exceeded  response over body_limit / header_limit

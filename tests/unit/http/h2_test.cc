@@ -31,13 +31,18 @@ Task<Response> slowHandler(Request& req, std::chrono::milliseconds delay) {
 
 class H2Test : public ::testing::Test {
  protected:
-  void startServer(ServerOptions options = {}) {
+  void startServer(ServerOptions options = {}, bool mutual_tls = false) {
     options.body_limit = 4 * 1024 * 1024;
     files_ = testing::makeSelfSigned(tmp_.path().string(), "localhost");
     tls::ServerOptions so;
     so.cert_file = files_.cert_file;
     so.key_file = files_.key_file;
     so.alpn = {"h2", "http/1.1"};
+    if (mutual_tls) {
+      gateway_ = testing::makeSelfSigned(tmp_.path().string(), "gateway.test");
+      so.client_ca_file = gateway_.cert_file;
+      so.require_client_cert = true;
+    }
     auto ctx = tls::ReloadableContext::create(so);
     ASSERT_TRUE(ctx) << ctx.error().message();
     tls_ = *ctx;
@@ -60,6 +65,8 @@ class H2Test : public ::testing::Test {
 
     tls::ClientOptions co;
     co.ca_file = files_.cert_file;
+    co.cert_file = gateway_.cert_file;  // empty unless mutual_tls
+    co.key_file = gateway_.key_file;
     auto client_ctx = tls::makeClientContext(co);
     ASSERT_TRUE(client_ctx) << client_ctx.error().message();
     client_options_.tls = *client_ctx;
@@ -111,6 +118,7 @@ class H2Test : public ::testing::Test {
 
   testing::TempDir tmp_{"h2"};
   testing::CertFiles files_;
+  testing::CertFiles gateway_;  // the gateway's client certificate, for mTLS
   asio::io_context io_;
   std::shared_ptr<tls::ReloadableContext> tls_;
   Router router_;
@@ -164,6 +172,21 @@ TEST_F(H2Test, ThousandConcurrentRequestsShareOneConnectionWhileOneParks) {
   EXPECT_EQ(tally.finished_before_park, 1000);
   EXPECT_EQ(client_->connectionCount(), 1u);
   EXPECT_EQ(serverConnections(), 1);
+}
+
+TEST_F(H2Test, MutualTlsWithTheGatewayCertificate) {
+  startServer({}, /*mutual_tls=*/true);
+  auto res = send(post("/echo", "mtls"), 5s);
+  ASSERT_TRUE(res) << res.error().message();
+  EXPECT_EQ(res->body(), "POST mtls");
+  // Without the certificate the handshake fails: a clean, retryable error.
+  tls::ClientOptions co;
+  co.ca_file = files_.cert_file;
+  client_options_.tls = *tls::makeClientContext(co);
+  client_ = std::make_unique<H2Client>(io_.get_executor(), server_->localEndpoint(), client_options_);
+  auto refused = send(post("/echo", "anonymous"), 5s);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(Errc::unavailable)) << refused.error().message();
 }
 
 TEST_F(H2Test, BodiesOfThreeMegabytesBothWays) {
