@@ -19,8 +19,11 @@ int runUp(const Args& args);          // up.cc: every role on loopback, dev PKI,
 int runServer(const Args& args);      // server.cc: the mail server role
 // Runs the mail server until SIGTERM/SIGINT, then drains (server.cc); calls
 // `on_started` once it listens. Shared by `rampart server` and `rampart up`.
+// `before_stop` runs first when a stop signal arrives (rampart up stops the
+// gateway in front, so its keep-alive links do not hold the drain).
 int serveMail(const server::ServerConfig& config,
-              const std::function<void(server::MailServer&)>& on_started);
+              const std::function<void(server::MailServer&)>& on_started,
+              const std::function<void()>& before_stop = nullptr);
 int runAdmin(const Args& args);       // admin.cc: user, group, mail
 int runAdminMail(const Args& args);   // admin_mail.cc: `rampart admin mail send ...`
 int runAdminMailbox(const Args& args);  // admin_mailbox.cc: `rampart admin mailbox ...`

@@ -76,7 +76,8 @@ int runServer(const Args& args) {
   return serveMail(*config, nullptr);
 }
 
-int serveMail(const server::ServerConfig& cfg, const std::function<void(server::MailServer&)>& on_started) {
+int serveMail(const server::ServerConfig& cfg, const std::function<void(server::MailServer&)>& on_started,
+              const std::function<void()>& before_stop) {
   const server::ServerConfig* config = &cfg;
   auto logger = log::get("server");
 
@@ -104,6 +105,7 @@ int serveMail(const server::ServerConfig& cfg, const std::function<void(server::
   signals.async_wait([&](const boost::system::error_code& ec, int signo) {
     if (ec) return;
     logger->info("signal {}: stopping", signo);
+    if (before_stop) before_stop();
     (*mail)->stop();
     asio::co_spawn(io, drain(**mail, io, config->shutdown_grace), asio::detached);
   });

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "cmd/commands.h"
 #include "core/clock.h"
@@ -245,6 +246,8 @@ int runUp(const Args& args) {
     return 1;
   }
   (*gw)->start();
+  std::thread gateway_stopper;
+  auto stop_gateway = [&] { gateway_stopper = std::thread([&] { (*gw)->stop(); }); };
   int rc = serveMail(*config, [&](server::MailServer& mail) {
     auto lmtp = mail.lmtpEndpoint();
     std::string at = lmtp.address().to_string() + ":" + std::to_string(lmtp.port());
@@ -290,7 +293,8 @@ int runUp(const Args& args) {
         pki->ca_cert.c_str(), self().c_str(), self().c_str(), self().c_str(), pki->ca_cert.c_str(),
         static_cast<unsigned>(eas.port()));
     std::fflush(stdout);
-  });
+  }, stop_gateway);
+  if (gateway_stopper.joinable()) gateway_stopper.join();
   (*gw)->stop();
   return rc;
 }

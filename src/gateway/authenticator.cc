@@ -121,6 +121,7 @@ struct Authenticator::Impl {
   asio::thread_pool pool{2};
   std::unique_ptr<directory::Directory> directory;
   std::unique_ptr<directory::CredentialCache> cache;
+  bool builtin = false;  // the built-in directory resolves user@domain to a name
   std::unique_ptr<auth::SecondFactorStore> second_factor;
   std::shared_ptr<auth::ClientCertPolicy> cert_policy;
   std::optional<auth::RadiusClientConfig> radius;
@@ -194,6 +195,7 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const GatewayConfig
       auto dir = directory::BuiltinDirectory::open(a.directory_data_dir + "/rampart.db");
       if (!dir) return fail(dir.error());
       impl->directory = std::move(*dir);
+      impl->builtin = true;
     }
     impl->cache = std::make_unique<directory::CredentialCache>(
         *impl->directory, impl->clock, systemRandom(),
@@ -276,8 +278,16 @@ Task<AuthVerdict> Authenticator::Impl::authenticate(const AuthRequest& req) {
     co_return failed(req, creds->user,
                               verdict(Kind::challenge, "password user differs from certificate user"));
   }
-  const std::string user = creds->user;
+  std::string user = creds->user;
   const std::string secret = creds->password;
+  if (builtin && user.find('@') != std::string::npos) {
+    // user@domain, as phones send: the directory's name for that address. An
+    // unknown address stays as it is and fails like a wrong password.
+    auto lookup = [this, user]() { return directory->findByAddress(user); };
+    auto found = co_await net::runBlocking<Result<std::optional<directory::User>>>(pool.get_executor(), lookup);
+    if (!found) co_return verdict(Kind::unavailable, found.error().detail);
+    if (*found) user = (*found)->name;
+  }
   co_return co_await password(req, user, secret);
 }
 

@@ -815,6 +815,10 @@ void Gateway::stop() {
   for (auto& w : impl_->workers) {
     if (w->thread.joinable()) w->thread.join();
   }
+  // Destroying the io_contexts destroys the suspended connection coroutines,
+  // which closes their sockets, and the idle backend connections: a backend
+  // draining after us is not kept waiting by our keep-alive links.
+  impl_->workers.clear();
   if (impl_->admin) {
     impl_->admin->stop();
     impl_->admin_io->stop();
