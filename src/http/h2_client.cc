@@ -60,7 +60,11 @@ class H2Connection::Impl final : public detail::H2Transport {
   Task<Result<Response>> request(Request& req, std::chrono::milliseconds timeout,
                                  std::shared_ptr<CancelSignal> cancel);
 
-  bool usable() const { return state_ != State::failed && !closed() && !draining() && !goaway_; }
+  // nghttp2_session_check_request_allowed: no GOAWAY and stream IDs left (5.1.1).
+  bool usable() const {
+    return state_ != State::failed && !closed() && !draining() && !goaway_ &&
+           (state_ == State::connecting || nghttp2_session_check_request_allowed(session_));
+  }
   std::size_t inFlight() const { return in_flight_; }
   std::size_t streamLimit() const {
     if (state_ != State::open) return SIZE_MAX;  // not known yet: nghttp2 queues the excess
@@ -226,7 +230,10 @@ Task<Result<Response>> H2Connection::Impl::request(Request& req, std::chrono::mi
   provider.read_callback = readBody;
   std::int32_t id = nghttp2_submit_request(session_, nullptr, nva.data(), nva.size(),
                                            req.body().empty() ? nullptr : &provider, nullptr);
-  if (id < 0) co_return fail(Errc::unavailable, nghttp2_strerror(id));
+  if (id < 0) {
+    if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) drain();  // 5.1.1: a new connection
+    co_return fail(Errc::unavailable, nghttp2_strerror(id));
+  }
   p.id = id;
   pending_[id] = &p;
   kick();
