@@ -93,12 +93,12 @@ class H2Client {
  public:
   H2Client(net::asio::any_io_executor executor, net::tcp::endpoint endpoint,
            H2ClientOptions options);
-  ~H2Client();  // drains its connections
+  ~H2Client();  // drains its connections: in-flight requests get idle_timeout
 
   // As H2Connection::request; requests the server did not process
-  // (Errc::unavailable, not cancelled) are retried once on another connection
-  // within the same `timeout`. Pass a named Request (moved in), not a
-  // temporary (docs/decisions/0002).
+  // (Errc::unavailable, not cancelled) are retried once, on a usable
+  // connection (a new one after GOAWAY), within the same `timeout`. Pass a
+  // named Request (moved in), not a temporary (docs/decisions/0002).
   net::Task<Result<Response>> request(Request req, std::chrono::milliseconds timeout,
                                        std::shared_ptr<CancelSignal> cancel = nullptr);
 
