@@ -111,6 +111,7 @@ std::string gatewayConfig(const std::string& data_dir, const std::string& eas_po
          "methods = [\"OPTIONS\", \"POST\"]\n"
          "auth = \"basic\"\n"
          "realm = \"ActiveSync\"\n" + backend +
+         "backend_h2 = true\n"
          "long_poll_timeout = \"3600s\"\n"
          "response_timeout = \"300s\"\n"
          "body_limit = \"35MiB\"\n"

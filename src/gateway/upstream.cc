@@ -181,6 +181,9 @@ std::unique_ptr<Upstream> makeHttp1Upstream(asio::any_io_executor executor, cons
 
 std::unique_ptr<Upstream> makeUpstream(asio::any_io_executor executor, const RuleConfig& rule,
                                        std::shared_ptr<tls::ssl::context> tls) {
+  if (rule.backend_h2) {
+    if (auto h2 = makeH2Upstream(executor, rule, tls)) return h2;
+  }
   return makeHttp1Upstream(std::move(executor), rule, std::move(tls));
 }
 

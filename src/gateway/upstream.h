@@ -58,6 +58,10 @@ Result<std::shared_ptr<tls::ssl::context>> makeBackendContext(const RuleConfig& 
 std::unique_ptr<Upstream> makeUpstream(net::asio::any_io_executor executor, const RuleConfig& rule,
                                        std::shared_ptr<tls::ssl::context> tls);
 
+// HTTP/2 (h2_upstream.cc); null when the rule has no TLS to the backend.
+std::unique_ptr<Upstream> makeH2Upstream(net::asio::any_io_executor executor, const RuleConfig& rule,
+                                         std::shared_ptr<tls::ssl::context> tls);
+
 std::unique_ptr<Upstream> makeHttp1Upstream(net::asio::any_io_executor executor,
                                             const RuleConfig& rule,
                                             std::shared_ptr<tls::ssl::context> tls);

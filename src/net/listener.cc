@@ -63,7 +63,12 @@ void Listener::stop() {
 Task<void> Listener::acceptLoop() {
   while (acceptor_.is_open()) {
     boost::system::error_code ec;
-    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    // Each connection on its own strand: with several threads running the
+    // io_context, everything one connection starts (an HTTP/2 session's read
+    // and write loops and stream handlers, a TLS stream's deadline timer)
+    // still runs one at a time.
+    tcp::socket socket = co_await acceptor_.async_accept(asio::make_strand(acceptor_.get_executor()),
+                                                         asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
       // EMFILE and friends: back off briefly instead of spinning.

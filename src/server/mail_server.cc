@@ -170,6 +170,9 @@ Status MailServer::startEas(net::asio::io_context& io) {
   tls::ServerOptions bridged = tls_options;
   bridged.client_ca_file = config_.eas.gateway_ca_file;
   bridged.require_client_cert = true;
+  // HTTP/2 when the gateway asks for it (ALPN): its parked Pings are streams
+  // on a few connections instead of a connection each (DESIGN.md 6).
+  bridged.alpn = {"h2", "http/1.1"};
   auto bridged_tls = tls::ReloadableContext::create(bridged);
   if (!bridged_tls) return fail(bridged_tls.error());
   http::ServerOptions gateway_options = options;
