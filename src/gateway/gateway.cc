@@ -13,6 +13,7 @@
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/write.hpp>
 #include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
 
 #include "core/clock.h"
 #include "core/log.h"
@@ -146,7 +147,7 @@ std::string logValue(std::string_view v) {
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   GatewayConfig boot_config;
   std::shared_ptr<spdlog::logger> log = log::get("gateway");
-  std::shared_ptr<spdlog::logger> access = log::get("access");
+  std::shared_ptr<spdlog::logger> access = log::get("access");  // null: access_log = "" (off)
   Clock& clock = systemClock();
   MetricsRegistry metrics;
   std::unique_ptr<Authenticator> auth;
@@ -548,7 +549,7 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
       for (auto& [name, value] : extra) res.set(name, value);
       res.set(http::Field::server, "rampart");
       bool wrote = co_await writeResponse(stream, res, lc.write_progress);
-      access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} "
+      if (access) access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} "
                    "auth={}",
                    clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
                    logValue(log_user), refuse, 0, res.body().size(),
@@ -612,7 +613,7 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
     auto elapsed = SteadyClock::now() - started;
     latency->observe(std::chrono::duration<double>(elapsed).count());
     responseCounter(log_rule, code).inc();
-    access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} auth={}",
+    if (access) access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} auth={}",
                  clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
                  logValue(log_user), code, bytes_in, bytes_out,
                  std::chrono::duration_cast<milliseconds>(elapsed).count(),
@@ -678,6 +679,19 @@ Result<std::unique_ptr<Gateway>> Gateway::create(GatewayConfig config) {
   if (!rt) return fail(rt.error());
   impl->runtime = std::move(*rt);
   impl->boot_config = config;
+  if (config.access_log.empty()) {
+    impl->access = nullptr;
+  } else if (config.access_log != "-") {
+    // Its own file, one line per request, flushed at once so a crash loses none.
+    try {
+      auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.access_log);
+      impl->access = std::make_shared<spdlog::logger>("access", sink);
+      impl->access->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %v");
+      impl->access->flush_on(spdlog::level::info);
+    } catch (const std::exception& e) {
+      return fail(Errc::config_error, "access_log " + config.access_log + ": " + e.what());
+    }
+  }
   auto auth = Authenticator::create(config, impl->metrics);
   if (!auth) return fail(auth.error());
   impl->auth = std::move(*auth);
