@@ -1,7 +1,8 @@
 // `rampart up`: every server role on loopback, the embedded default a newcomer
-// runs first (DESIGN.md). Today that is the mail server: LMTP in, SMTP out,
-// EAS over HTTPS (authentication and OPTIONS so far), the SQLite store and the
-// built-in directory under one data directory, with a development PKI.
+// runs first (DESIGN.md): the edge gateway on the public EAS port in front of
+// the mail server (LMTP in, SMTP out, EAS on its mTLS gateway link), the
+// SQLite store and built-in directory under one data directory, a development
+// PKI, and the delegation key the two share.
 //
 //   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT]
 //              [--link-port PORT] [--gateway-admin-port PORT] [--domain DOMAIN]
