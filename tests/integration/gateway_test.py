@@ -14,6 +14,7 @@
 - slowhttptest's slow headers, slow body and slow read attacks, bounded in
   time, run while a legitimate client on another source address keeps working,
   and the gateway's deadlines cut the attackers' connections;
+- the OCSP response configured for the certificate is stapled;
 - /metrics and /connections on the admin listener, one access-log line per
   request without the password."""
 import base64
@@ -194,6 +195,29 @@ def check_slow_attacks(h, data, eas, password):
     require(not failures, f"the legitimate client failed during the attacks: {failures[:5]}")
 
 
+def make_staple(h, data):
+    """An OCSP response for the gateway's certificate, signed by the dev CA
+    (RFC 6960), for the gateway to staple (RFC 6066 8)."""
+    tls = f"{data}/tls"
+    serial = h.run(["openssl", "x509", "-in", f"{tls}/server.crt", "-noout", "-serial"]).stdout.strip().split("=")[1]
+    subject = h.run(["openssl", "x509", "-in", f"{tls}/server.crt", "-noout", "-subject", "-nameopt", "compat"]).stdout.strip()[len("subject="):]
+    h.write("ocsp/index.txt", f"V\t301231235959Z\t\t{serial}\tunknown\t{subject}\n")
+    h.run(["openssl", "x509", "-in", f"{tls}/server.crt", "-out", h.path("ocsp/leaf.pem")])
+    h.run(["openssl", "ocsp", "-issuer", f"{tls}/dev-ca.crt", "-cert", h.path("ocsp/leaf.pem"), "-no_nonce",
+           "-reqout", h.path("ocsp/req.der")])
+    h.run(["openssl", "ocsp", "-index", h.path("ocsp/index.txt"), "-rsigner", f"{tls}/dev-ca.crt",
+           "-rkey", f"{tls}/dev-ca.key", "-CA", f"{tls}/dev-ca.crt", "-reqin", h.path("ocsp/req.der"),
+           "-respout", h.path("ocsp/resp.der")])
+    return h.path("ocsp/resp.der")
+
+
+def check_staple(h, eas):
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{eas}", "-servername", "localhost",
+                        "-status"], input="", capture_output=True, text=True, timeout=30)
+    require("OCSP Response Status: successful" in r.stdout and "Cert Status: good" in r.stdout,
+            f"the OCSP response is stapled: {r.stdout[-1500:]}")
+
+
 def test(h: Harness):
     data = h.path("data")
     proc, eas, admin, link = start_up(h, data, "up")
@@ -206,8 +230,11 @@ def test(h: Harness):
     cfg = open(f"{data}/gateway.toml").read()
     cfg = cfg.replace("[listener]\n", "[listener]\nfirst_request_timeout = \"4s\"\nheader_timeout = \"4s\"\n"
                       "body_progress = \"3s\"\nwrite_progress = \"3s\"\nkeepalive_idle = \"5s\"\n")
+    # ...and an OCSP response to staple.
+    cfg = cfg.replace("[[certificate]]\n", f"[[certificate]]\nocsp_staple_file = \"{make_staple(h, data)}\"\n")
     open(f"{data}/gateway.toml", "w").write(cfg)
     proc, eas, admin, link = start_up(h, data, "up2")
+    check_staple(h, eas)
     check_slow_attacks(h, data, eas, password)
     blocked = metric(admin, "rampart_gateway_blocked_total")
     require(blocked > 0, "the guards cut the slow connections")
