@@ -330,14 +330,18 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
   StateTracker state(*this);
   socket.set_option(net::tcp::no_delay(true), ec);
 
-  std::shared_ptr<const Runtime> rt = currentRuntime();
-  const ListenerConfig& lc = rt->config.listener;
+  // The connection keeps the listener settings it started with (a reload
+  // changes them for new connections); each request takes the rules current
+  // when it starts.
+  const std::shared_ptr<const Runtime> conn_rt = currentRuntime();
+  const ListenerConfig& lc = conn_rt->config.listener;
+  std::shared_ptr<const Runtime> rt = conn_rt;
   const auto first_deadline = accepted_at + lc.first_request_timeout;
 
   std::optional<tls::Stream> stream_slot;
   {
     // The context (and the SNI set behind it) must outlive the handshake.
-    std::shared_ptr<tls::ssl::context> ctx = rt->tls->current();
+    std::shared_ptr<tls::ssl::context> ctx = conn_rt->tls->current();
     stream_slot.emplace(std::move(socket), *ctx);
     tls::Stream& s = *stream_slot;
     s.expiresAt(std::min(accepted_at + lc.handshake_timeout, first_deadline));
