@@ -142,6 +142,8 @@ std::string logValue(std::string_view v) {
   return out;
 }
 
+class StateTracker;
+
 }  // namespace
 
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
@@ -207,8 +209,43 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
     return c;
   }
 
+  // One client connection's state, shared by the phases of its requests.
+  struct Conn {
+    Worker* worker = nullptr;
+    asio::ip::address ip;
+    tls::Stream* stream = nullptr;
+    const ListenerConfig* lc = nullptr;
+    SteadyClock::time_point first_deadline;
+    std::string sni;
+    ConnectionAuth auth;
+    std::string pending;          // bytes read but not yet parsed (pipelining)
+    std::unique_ptr<char[]> chunk;  // the read buffer, only while reading
+    StateTracker* state = nullptr;
+    bool* authenticated = nullptr;
+  };
+  // A request that passed every check, ready for its backend.
+  struct Forward {
+    std::shared_ptr<const Runtime> rt;
+    const RuleConfig* rule = nullptr;
+    ForwardRequest req;
+    bool long_poll = false;
+    bool keep_alive = true;
+    SteadyClock::time_point started;
+    std::uint64_t bytes_in = 0;
+    std::string host, method, path, log_cmd, log_user, auth_method;
+  };
+  struct Prepared {
+    bool close = false;                // refused (already answered) and the connection ends
+    std::optional<Forward> forward;    // set: forward it
+  };
+  static constexpr std::size_t kChunk = 16 * 1024;
+
   Task<void> acceptLoop(Worker* worker);
   Task<void> serve(Worker* worker, net::tcp::socket socket);
+  // Reads one request and decides: refused (answered here) or to forward.
+  Task<Prepared> prepare(Conn& c, bool first);
+  // Sends it to the backend and writes the answer; false ends the connection.
+  Task<bool> forward(Conn& c, Forward& f);
   std::shared_ptr<Upstream> upstreamFor(Worker& worker, const Runtime& rt, const RuleConfig& rule);
 };
 
@@ -335,7 +372,6 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
   // when it starts.
   const std::shared_ptr<const Runtime> conn_rt = currentRuntime();
   const ListenerConfig& lc = conn_rt->config.listener;
-  std::shared_ptr<const Runtime> rt = conn_rt;
   const auto first_deadline = accepted_at + lc.first_request_timeout;
 
   std::optional<tls::Stream> stream_slot;
@@ -352,18 +388,19 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
     }
   }
   tls::Stream& stream = *stream_slot;
-  std::string sni;
-  if (const char* name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name)) sni = name;
-
-  ConnectionAuth conn_auth;
-  std::string pending;  // bytes read but not yet parsed (pipelining)
-  std::unique_ptr<char[]> chunk;
-  constexpr std::size_t kChunk = 16 * 1024;
+  Conn c;
+  c.worker = worker;
+  c.ip = ip;
+  c.stream = &stream;
+  c.lc = &lc;
+  c.first_deadline = first_deadline;
+  c.state = &state;
+  c.authenticated = &authenticated;
+  if (const char* name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name)) c.sni = name;
 
   for (bool first = true;; first = false) {
-    rt = currentRuntime();
     // Between requests: the idle wait costs no buffer.
-    if (!first && pending.empty()) {
+    if (!first && c.pending.empty()) {
       state.set(ConnState::idle);
       if (draining.load()) break;
       stream.expiresAfter(lc.keepalive_idle);
@@ -371,261 +408,298 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
       std::size_t n = co_await stream.async_read_some(asio::buffer(byte, 1),
                                                       asio::redirect_error(asio::use_awaitable, ec));
       if (ec) break;
-      pending.append(byte, n);
+      c.pending.append(byte, n);
     }
-    state.set(ConnState::reading);
-    http::ParserLimits limits;
-    limits.max_header_bytes = static_cast<std::size_t>(lc.header_limit.bytes);
-    limits.max_header_line = std::min<std::size_t>(limits.max_header_bytes, 16 * 1024);
-    limits.max_request_line = std::min<std::size_t>(limits.max_header_bytes, 16 * 1024);
-    limits.max_headers = static_cast<std::size_t>(lc.max_headers);
-    http::RequestParser parser(limits);
-    // The whole head within one deadline: trickled bytes do not extend it.
-    const auto head_deadline = first ? first_deadline : SteadyClock::now() + lc.header_timeout;
-    const auto started = SteadyClock::now();
-    int refuse = 0;
-    http::ParseStatus status = http::ParseStatus::need_more;
-    auto feedPending = [&]() {
-      auto r = parser.feed(pending);
-      if (!r) {
-        refuse = parser.errorStatus() ? parser.errorStatus() : 400;
-        return;
-      }
-      pending.erase(0, r->first);
-      status = r->second;
-    };
-    feedPending();
-    while (!refuse && status == http::ParseStatus::need_more) {
-      if (!chunk) chunk = std::make_unique<char[]>(kChunk);
-      stream.expiresAt(head_deadline);
-      std::size_t n = co_await stream.async_read_some(asio::buffer(chunk.get(), kChunk),
-                                                      asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) {
-        if (ec == beast::error::timeout) block("header_timeout", ip);
-        co_return;
-      }
-      pending.append(chunk.get(), n);
-      feedPending();
-    }
-    std::string log_rule = "-", log_user = "-", log_cmd = "-";
-    const http::ParsedRequest& req = parser.request();
-    std::string method = req.method;
-    std::string path = req.target.substr(0, req.target.find('?'));
-    bool keep_alive = !refuse && req.keep_alive && !draining.load();
-    const RuleConfig* rule = nullptr;
-    std::string device_id;
-    std::uint64_t body_limit = 0;
-    bool long_poll = false;
-    std::string host;
-
-    // Everything up to the backend call decides either a refusal status or
-    // to forward; refusals are answered below.
-    std::string refusal_body;
-    std::vector<std::pair<std::string, std::string>> extra;  // headers on a refusal
-    if (!refuse) {
-      auto h = req.header("host");
-      host = h ? std::string(*h) : sni;
-      if (host.empty()) refuse = 400;
-      else if (!sni.empty() && !iequals(hostWithoutPort(host), sni)) refuse = 421;  // RFC 9110 15.5.20
-    }
-    if (!refuse && isAmbiguousPath(req.target)) refuse = 400;
-    if (!refuse) {
-      rule = rt->rules.match(host, req.target);
-      if (!rule) refuse = 404;
-    }
-    if (!refuse) {
-      log_rule = rule->name;
-      bool allowed = false;
-      for (const auto& m : rule->methods) allowed |= m == req.method;
-      if (!allowed) {
-        refuse = 405;
-        std::string allow;
-        for (const auto& m : rule->methods) allow += (allow.empty() ? "" : ", ") + m;
-        extra.emplace_back("Allow", allow);
-      }
-    }
-    body_limit = rule ? rule->body_limit.bytes : 0;
-    if (!refuse && rule->service == Service::eas) {
-      auto check = checkEasRequest(req.method, req.target, req.header("content-type"), req.content_length,
-                                   rt->eas_limits, req.header("ms-asprotocolversion"));
-      if (!check) {
-        refuse = httpStatus(check.error());
-        refusal_body = check.error().detail + "\n";
-      } else {
-        device_id = check->device_id;
-        log_cmd = check->command;
-        body_limit = std::min(body_limit, check->body_limit);
-        long_poll = check->command == "Ping" || check->command == "Sync";
-      }
-    } else if (rule && rule->service != Service::eas) {
-      long_poll = true;  // any request of a long-poll rule may wait long_poll_timeout
-    }
-    long_poll = long_poll && rule && rule->long_poll_timeout.count() > 0;
-    if (!refuse && req.content_length && *req.content_length > body_limit) refuse = 413;
-
-    AuthVerdict verdict;
-    if (!refuse) {
-      state.set(ConnState::authenticating);
-      AuthRequest areq;
-      areq.rule = rule;
-      areq.authorization = req.header("authorization");
-      areq.device_id = device_id;
-      areq.client = ip;
-      areq.ssl = stream.native_handle();
-      areq.connection = &conn_auth;
-      verdict = co_await auth->authenticate(areq);
-      switch (verdict.kind) {
-        case AuthVerdict::Kind::ok:
-          if (rule->auth != AuthMethod::none && !authenticated) {
-            authenticated = true;
-            ip_limits->markAuthenticated(ip);
-          }
-          log_user = verdict.identity.user.empty() ? "-" : verdict.identity.user;
-          break;
-        case AuthVerdict::Kind::challenge:
-          refuse = 401;
-          // RFC 7617 2: Basic with a realm; never a redirect (REFERENCES.md).
-          extra.emplace_back("WWW-Authenticate", "Basic realm=\"" + rule->realm + "\", charset=\"UTF-8\"");
-          block("auth_failed", ip);
-          break;
-        case AuthVerdict::Kind::forbidden:
-          refuse = 403;
-          block("certificate", ip);
-          break;
-        case AuthVerdict::Kind::locked:
-          refuse = 429;
-          extra.emplace_back("Retry-After",
-                             std::to_string(std::max<long>(1, static_cast<long>(verdict.retry_after.count() / 1000))));
-          block("locked_out", ip);
-          break;
-        case AuthVerdict::Kind::unavailable:
-          refuse = 503;
-          log->warn("authentication unavailable: {}", verdict.reason);
-          break;
-      }
-    }
-    if (!refuse && rule->auth != AuthMethod::none) {
-      auto now = SteadyClock::now();
-      bool ok = user_rate->allow(verdict.identity.user, now);
-      if (ok && !device_id.empty()) ok = device_rate->allow(guard::deviceKey(verdict.identity.user, device_id), now);
-      if (!ok) {
-        // Exchange throttles EAS devices with 503 + Retry-After; others get 429.
-        refuse = rule->service == Service::eas ? 503 : 429;
-        extra.emplace_back("Retry-After", "30");
-        block("rate", ip);
-      }
-    }
-    // The body: only now, after authentication, may it be read.
-    if (!refuse && status == http::ParseStatus::headers_done) {
-      parser.setBodyLimit(body_limit);
-      if (req.expect_continue) {
-        static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        stream.expiresAfter(lc.write_progress);
-        co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
-      }
-      const auto body_start = SteadyClock::now();
-      feedPending();
-      while (!refuse && status != http::ParseStatus::done) {
-        if (!chunk) chunk = std::make_unique<char[]>(kChunk);
-        // Each read must progress in body_progress, and the body as a whole
-        // must keep min_body_rate after a 10 s grace (slow-body attacks).
-        std::uint64_t received = parser.request().body.size();
-        auto rate_deadline = body_start + std::chrono::seconds(10) +
-                             std::chrono::seconds(received / std::max<std::uint64_t>(1, lc.min_body_rate));
-        stream.expiresAt(std::min(SteadyClock::now() + lc.body_progress, rate_deadline));
-        std::size_t n = co_await stream.async_read_some(asio::buffer(chunk.get(), kChunk),
-                                                        asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-          if (ec == beast::error::timeout) block("body_timeout", ip);
-          co_return;
-        }
-        pending.append(chunk.get(), n);
-        feedPending();
-      }
-    }
-    if (refuse) {
-      // An unread body cannot be skipped safely: close after answering.
-      if (status != http::ParseStatus::done) keep_alive = false;
-      state.set(ConnState::writing);
-      http::Response res = plainResponse(refuse, refusal_body.empty() ? reasonBody(refuse) : refusal_body,
-                                         keep_alive);
-      for (auto& [name, value] : extra) res.set(name, value);
-      res.set(http::Field::server, "rampart");
-      bool wrote = co_await writeResponse(stream, res, lc.write_progress);
-      if (access) access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} "
-                   "auth={}",
-                   clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
-                   logValue(log_user), refuse, 0, res.body().size(),
-                   std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count(),
-                   logValue(verdict.reason));
-      responseCounter(log_rule, refuse).inc();
-      if (!wrote || !keep_alive) break;
+    // Reading, checking and authenticating run in a coroutine of their own,
+    // so that the parser and everything else they use is gone while the
+    // request waits on the backend (a parked Ping holds only `fwd`'s frame).
+    Prepared prepared = co_await prepare(c, first);
+    if (!prepared.forward) {
+      if (prepared.close) break;
       continue;
     }
-
-    // Forward: re-built, never the client's bytes.
-    in_flight.fetch_add(1);
-    ForwardRequest fwd;
-    fwd.method = req.method;
-    fwd.target = req.target;
-    fwd.headers.reserve(req.headers.size() + 3);
-    for (const auto& f : req.headers) {
-      if (!dropOnForward(f.name, req.connection_options)) fwd.headers.emplace_back(f.name, f.value);
-    }
-    fwd.headers.emplace_back("X-Forwarded-For", clientAddress(ip));
-    fwd.headers.emplace_back("X-Forwarded-Proto", "https");
-    http::ParsedRequest owned = parser.release();
-    fwd.body = std::move(owned.body);
-    if (rule->delegate && rt->signer) {
-      crypto::RequestBinding binding{fwd.method, host, fwd.target, crypto::RequestBinding::sha256Hex(fwd.body)};
-      auto now_ms = std::chrono::duration_cast<milliseconds>(clock.now().time_since_epoch()).count();
-      fwd.headers.emplace_back("Rampart-Identity", rt->signer->sign(verdict.identity, binding, now_ms));
-    }
-    const std::uint64_t bytes_in = fwd.body.size();
-    owned = {};
-    if (pending.empty()) chunk.reset();  // a parked request holds no read buffer
-    UpstreamCall call;
-    call.head = fwd.method == "HEAD";
-    call.timeout = long_poll ? rule->long_poll_timeout : rule->response_timeout;
-    state.set(ConnState::waiting);
-    if (long_poll) parked->add();
-    auto upstream = upstreamFor(*worker, *rt, *rule);
-    const auto upstream_start = SteadyClock::now();
-    Result<http::Response> answer = co_await upstream->send(fwd, call);
-    if (long_poll) parked->sub();
-    upstream_latency->observe(std::chrono::duration<double>(SteadyClock::now() - upstream_start).count());
-    fwd = {};
-    http::Response res;
-    if (answer) {
-      res = std::move(*answer);
-      cleanResponse(res);
-      res.keep_alive(keep_alive);
-      if (!call.head) res.prepare_payload();
-    } else {
-      int code = answer.error().is(Errc::timeout) ? 504 : 502;
-      log->warn("rule {}: backend {}: {}", rule->name, rule->backend, answer.error().message());
-      res = plainResponse(code, reasonBody(code), keep_alive);
-    }
-    res.set(http::Field::server, "rampart");
-    state.set(ConnState::writing);
-    const int code = res.result_int();
-    const std::size_t bytes_out = res.body().size();
-    bool wrote = co_await writeResponse(stream, res, lc.write_progress);
-    in_flight.fetch_sub(1);
-    if (!wrote) block("write_timeout", ip);
-    auto elapsed = SteadyClock::now() - started;
-    latency->observe(std::chrono::duration<double>(elapsed).count());
-    responseCounter(log_rule, code).inc();
-    if (access) access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} auth={}",
-                 clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
-                 logValue(log_user), code, bytes_in, bytes_out,
-                 std::chrono::duration_cast<milliseconds>(elapsed).count(),
-                 verdict.identity.method.empty() ? "-" : verdict.identity.method);
-    if (!wrote || !keep_alive) break;
+    const bool keep = co_await forward(c, *prepared.forward);
+    if (!keep) break;
   }
   stream.expiresAfter(std::chrono::seconds(2));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
+}
+
+Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
+  tls::Stream& stream = *c.stream;
+  const ListenerConfig& lc = *c.lc;
+  const asio::ip::address& ip = c.ip;
+  boost::system::error_code ec;
+  std::shared_ptr<const Runtime> rt = currentRuntime();
+  c.state->set(ConnState::reading);
+  http::ParserLimits limits;
+  limits.max_header_bytes = static_cast<std::size_t>(lc.header_limit.bytes);
+  limits.max_header_line = std::min<std::size_t>(limits.max_header_bytes, 16 * 1024);
+  limits.max_request_line = std::min<std::size_t>(limits.max_header_bytes, 16 * 1024);
+  limits.max_headers = static_cast<std::size_t>(lc.max_headers);
+  http::RequestParser parser(limits);
+  // The whole head within one deadline: trickled bytes do not extend it.
+  const auto head_deadline = first ? c.first_deadline : SteadyClock::now() + lc.header_timeout;
+  const auto started = SteadyClock::now();
+  int refuse = 0;
+  http::ParseStatus status = http::ParseStatus::need_more;
+  auto feedPending = [&]() {
+    auto r = parser.feed(c.pending);
+    if (!r) {
+      refuse = parser.errorStatus() ? parser.errorStatus() : 400;
+      return;
+    }
+    c.pending.erase(0, r->first);
+    status = r->second;
+  };
+  feedPending();
+  while (!refuse && status == http::ParseStatus::need_more) {
+    if (!c.chunk) c.chunk = std::make_unique<char[]>(kChunk);
+    stream.expiresAt(head_deadline);
+    std::size_t n = co_await stream.async_read_some(asio::buffer(c.chunk.get(), kChunk),
+                                                    asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec == beast::error::timeout) block("header_timeout", ip);
+      co_return Prepared{true, std::nullopt};
+    }
+    c.pending.append(c.chunk.get(), n);
+    feedPending();
+  }
+  std::string log_rule = "-", log_user = "-", log_cmd = "-";
+  const http::ParsedRequest& req = parser.request();
+  std::string method = req.method;
+  std::string path = req.target.substr(0, req.target.find('?'));
+  bool keep_alive = !refuse && req.keep_alive && !draining.load();
+  const RuleConfig* rule = nullptr;
+  std::string device_id;
+  std::uint64_t body_limit = 0;
+  bool long_poll = false;
+  std::string host;
+  // Everything up to the backend call decides either a refusal status or
+  // to forward; refusals are answered below.
+  std::string refusal_body;
+  std::vector<std::pair<std::string, std::string>> extra;  // headers on a refusal
+  if (!refuse) {
+    auto h = req.header("host");
+    host = h ? std::string(*h) : c.sni;
+    if (host.empty()) refuse = 400;
+    else if (!c.sni.empty() && !iequals(hostWithoutPort(host), c.sni)) refuse = 421;  // RFC 9110 15.5.20
+  }
+  if (!refuse && isAmbiguousPath(req.target)) refuse = 400;
+  if (!refuse) {
+    rule = rt->rules.match(host, req.target);
+    if (!rule) refuse = 404;
+  }
+  if (!refuse) {
+    log_rule = rule->name;
+    bool allowed = false;
+    for (const auto& m : rule->methods) allowed |= m == req.method;
+    if (!allowed) {
+      refuse = 405;
+      std::string allow;
+      for (const auto& m : rule->methods) allow += (allow.empty() ? "" : ", ") + m;
+      extra.emplace_back("Allow", allow);
+    }
+  }
+  body_limit = rule ? rule->body_limit.bytes : 0;
+  if (!refuse && rule->service == Service::eas) {
+    auto check = checkEasRequest(req.method, req.target, req.header("content-type"), req.content_length,
+                                 rt->eas_limits, req.header("ms-asprotocolversion"));
+    if (!check) {
+      refuse = httpStatus(check.error());
+      refusal_body = check.error().detail + "\n";
+    } else {
+      device_id = check->device_id;
+      log_cmd = check->command;
+      body_limit = std::min(body_limit, check->body_limit);
+      long_poll = check->command == "Ping" || check->command == "Sync";
+    }
+  } else if (rule && rule->service != Service::eas) {
+    long_poll = true;  // any request of a long-poll rule may wait long_poll_timeout
+  }
+  long_poll = long_poll && rule && rule->long_poll_timeout.count() > 0;
+  if (!refuse && req.content_length && *req.content_length > body_limit) refuse = 413;
+
+  AuthVerdict verdict;
+  if (!refuse) {
+    c.state->set(ConnState::authenticating);
+    AuthRequest areq;
+    areq.rule = rule;
+    areq.authorization = req.header("authorization");
+    areq.device_id = device_id;
+    areq.client = ip;
+    areq.ssl = stream.native_handle();
+    areq.connection = &c.auth;
+    verdict = co_await auth->authenticate(areq);
+    switch (verdict.kind) {
+      case AuthVerdict::Kind::ok:
+        if (rule->auth != AuthMethod::none && !*c.authenticated) {
+          *c.authenticated = true;
+          ip_limits->markAuthenticated(ip);
+        }
+        log_user = verdict.identity.user.empty() ? "-" : verdict.identity.user;
+        break;
+      case AuthVerdict::Kind::challenge:
+        refuse = 401;
+        // RFC 7617 2: Basic with a realm; never a redirect (REFERENCES.md).
+        extra.emplace_back("WWW-Authenticate", "Basic realm=\"" + rule->realm + "\", charset=\"UTF-8\"");
+        block("auth_failed", ip);
+        break;
+      case AuthVerdict::Kind::forbidden:
+        refuse = 403;
+        block("certificate", ip);
+        break;
+      case AuthVerdict::Kind::locked:
+        refuse = 429;
+        extra.emplace_back("Retry-After",
+                           std::to_string(std::max<long>(1, static_cast<long>(verdict.retry_after.count() / 1000))));
+        block("locked_out", ip);
+        break;
+      case AuthVerdict::Kind::unavailable:
+        refuse = 503;
+        log->warn("authentication unavailable: {}", verdict.reason);
+        break;
+    }
+  }
+  if (!refuse && rule->auth != AuthMethod::none) {
+    auto now = SteadyClock::now();
+    bool ok = user_rate->allow(verdict.identity.user, now);
+    if (ok && !device_id.empty()) ok = device_rate->allow(guard::deviceKey(verdict.identity.user, device_id), now);
+    if (!ok) {
+      // Exchange throttles EAS devices with 503 + Retry-After; others get 429.
+      refuse = rule->service == Service::eas ? 503 : 429;
+      extra.emplace_back("Retry-After", "30");
+      block("rate", ip);
+    }
+  }
+  // The body: only now, after authentication, may it be read.
+  if (!refuse && status == http::ParseStatus::headers_done) {
+    parser.setBodyLimit(body_limit);
+    if (req.expect_continue) {
+      static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream.expiresAfter(lc.write_progress);
+      co_await asio::async_write(stream, asio::buffer(kContinue), asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return Prepared{true, std::nullopt};
+    }
+    const auto body_start = SteadyClock::now();
+    feedPending();
+    while (!refuse && status != http::ParseStatus::done) {
+      if (!c.chunk) c.chunk = std::make_unique<char[]>(kChunk);
+      // Each read must progress in body_progress, and the body as a whole
+      // must keep min_body_rate after a 10 s grace (slow-body attacks).
+      std::uint64_t received = parser.request().body.size();
+      auto rate_deadline = body_start + std::chrono::seconds(10) +
+                           std::chrono::seconds(received / std::max<std::uint64_t>(1, lc.min_body_rate));
+      stream.expiresAt(std::min(SteadyClock::now() + lc.body_progress, rate_deadline));
+      std::size_t n = co_await stream.async_read_some(asio::buffer(c.chunk.get(), kChunk),
+                                                      asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec == beast::error::timeout) block("body_timeout", ip);
+        co_return Prepared{true, std::nullopt};
+      }
+      c.pending.append(c.chunk.get(), n);
+      feedPending();
+    }
+  }
+  if (refuse) {
+    // An unread body cannot be skipped safely: close after answering.
+    if (status != http::ParseStatus::done) keep_alive = false;
+    c.state->set(ConnState::writing);
+    http::Response res = plainResponse(refuse, refusal_body.empty() ? reasonBody(refuse) : refusal_body,
+                                       keep_alive);
+    for (auto& [name, value] : extra) res.set(name, value);
+    res.set(http::Field::server, "rampart");
+    bool wrote = co_await writeResponse(stream, res, lc.write_progress);
+    if (access) access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} "
+                 "auth={}",
+                 clientAddress(ip), logValue(host), logValue(method), logValue(path), log_cmd, log_rule,
+                 logValue(log_user), refuse, 0, res.body().size(),
+                 std::chrono::duration_cast<milliseconds>(SteadyClock::now() - started).count(),
+                 logValue(verdict.reason));
+    responseCounter(log_rule, refuse).inc();
+    co_return Prepared{!wrote || !keep_alive, std::nullopt};
+  }
+
+
+  // Forward: re-built, never the client's bytes.
+  Prepared out;
+  out.forward.emplace();
+  Forward& f = *out.forward;
+  f.rt = rt;
+  f.rule = rule;
+  f.long_poll = long_poll;
+  f.keep_alive = keep_alive;
+  f.started = started;
+  f.host = std::move(host);
+  f.method = std::move(method);
+  f.path = std::move(path);
+  f.log_cmd = std::move(log_cmd);
+  f.log_user = std::move(log_user);
+  f.auth_method = verdict.identity.method;
+  ForwardRequest& fwd = f.req;
+  fwd.method = req.method;
+  fwd.target = req.target;
+  fwd.headers.reserve(req.headers.size() + 3);
+  for (const auto& field : req.headers) {
+    if (!dropOnForward(field.name, req.connection_options)) fwd.headers.emplace_back(field.name, field.value);
+  }
+  fwd.headers.emplace_back("X-Forwarded-For", clientAddress(ip));
+  fwd.headers.emplace_back("X-Forwarded-Proto", "https");
+  http::ParsedRequest owned = parser.release();
+  fwd.body = std::move(owned.body);
+  if (rule->delegate && rt->signer) {
+    crypto::RequestBinding binding{fwd.method, f.host, fwd.target, crypto::RequestBinding::sha256Hex(fwd.body)};
+    auto now_ms = std::chrono::duration_cast<milliseconds>(clock.now().time_since_epoch()).count();
+    fwd.headers.emplace_back("Rampart-Identity", rt->signer->sign(verdict.identity, binding, now_ms));
+  }
+  f.bytes_in = fwd.body.size();
+  if (c.pending.empty()) c.chunk.reset();  // a parked request holds no read buffer
+  co_return out;
+}
+
+Task<bool> Gateway::Impl::forward(Conn& c, Forward& f) {
+  const RuleConfig& rule = *f.rule;
+  in_flight.fetch_add(1);
+  UpstreamCall call;
+  call.head = f.req.method == "HEAD";
+  call.timeout = f.long_poll ? rule.long_poll_timeout : rule.response_timeout;
+  c.state->set(ConnState::waiting);
+  if (f.long_poll) parked->add();
+  std::shared_ptr<Upstream> upstream = upstreamFor(*c.worker, *f.rt, rule);
+  const auto upstream_start = SteadyClock::now();
+  Result<http::Response> answer = co_await upstream->send(f.req, call);
+  if (f.long_poll) parked->sub();
+  upstream_latency->observe(std::chrono::duration<double>(SteadyClock::now() - upstream_start).count());
+  f.req = {};
+  http::Response res;
+  if (answer) {
+    res = std::move(*answer);
+    cleanResponse(res);
+    res.keep_alive(f.keep_alive);
+    if (!call.head) res.prepare_payload();
+  } else {
+    int code = answer.error().is(Errc::timeout) ? 504 : 502;
+    log->warn("rule {}: backend {}: {}", rule.name, rule.backend, answer.error().message());
+    res = plainResponse(code, reasonBody(code), f.keep_alive);
+  }
+  res.set(http::Field::server, "rampart");
+  c.state->set(ConnState::writing);
+  const int code = res.result_int();
+  const std::size_t bytes_out = res.body().size();
+  bool wrote = co_await writeResponse(*c.stream, res, c.lc->write_progress);
+  in_flight.fetch_sub(1);
+  if (!wrote) block("write_timeout", c.ip);
+  auto elapsed = SteadyClock::now() - f.started;
+  latency->observe(std::chrono::duration<double>(elapsed).count());
+  responseCounter(rule.name, code).inc();
+  if (access) {
+    access->info("client={} host={} method={} path={} cmd={} rule={} user={} status={} in={} out={} ms={} auth={}",
+                 clientAddress(c.ip), logValue(f.host), logValue(f.method), logValue(f.path), f.log_cmd, rule.name,
+                 logValue(f.log_user), code, f.bytes_in, bytes_out,
+                 std::chrono::duration_cast<milliseconds>(elapsed).count(),
+                 f.auth_method.empty() ? "-" : f.auth_method);
+  }
+  co_return wrote && f.keep_alive;
 }
 
 Gateway::Gateway(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}

@@ -26,7 +26,7 @@ class H2Upstream final : public Upstream {
     (void)rule;
   }
 
-  Task<Result<http::Response>> send(const ForwardRequest& fwd, const UpstreamCall& call) override {
+  Task<Result<http::Response>> send(ForwardRequest& fwd, const UpstreamCall& call) override {
     http::Request req;
     auto verb = boost::beast::http::string_to_verb(fwd.method);
     if (verb == http::Verb::unknown) req.method_string(fwd.method);
@@ -34,7 +34,8 @@ class H2Upstream final : public Upstream {
     req.target(fwd.target);
     req.version(11);
     for (const auto& [name, value] : fwd.headers) req.insert(name, value);
-    req.body() = fwd.body;
+    req.body() = std::move(fwd.body);
+    fwd = {};
     req.prepare_payload();
     Result<http::Response> res = co_await client_.request(std::move(req), call.timeout);
     if (!res && res.error().is(Errc::io_error)) co_return fail(Errc::unavailable, res.error().detail);

@@ -78,8 +78,9 @@ class Http1Upstream final : public Upstream {
         connect_timeout_(rule.connect_timeout),
         max_idle_(static_cast<std::size_t>(rule.backend_connections)) {}
 
-  Task<Result<http::Response>> send(const ForwardRequest& req, const UpstreamCall& call) override {
+  Task<Result<http::Response>> send(ForwardRequest& req, const UpstreamCall& call) override {
     const std::string wire = serializeForward(req);
+    req = {};
     for (int attempt = 0; attempt < 2; ++attempt) {
       std::unique_ptr<Connection> conn;
       if (!idle_.empty()) {

@@ -43,10 +43,12 @@ struct UpstreamCall {
 class Upstream {
  public:
   virtual ~Upstream() = default;
-  // Sends one request and returns the backend's response. Errors:
+  // Sends one request and returns the backend's response. `req` is consumed
+  // (moved from) before the first suspension, so a parked request holds one
+  // copy of itself, the upstream's. Errors:
   // Errc::unavailable (connect or TLS failed: answer 502), Errc::timeout
   // (answer 504), Errc::protocol_error (a malformed response: 502).
-  virtual net::Task<Result<http::Response>> send(const ForwardRequest& req, const UpstreamCall& call) = 0;
+  virtual net::Task<Result<http::Response>> send(ForwardRequest& req, const UpstreamCall& call) = 0;
   // Closes idle connections (on stop and reload).
   virtual void closeIdle() = 0;
 };
