@@ -551,8 +551,16 @@ backend_tls = false
     require(len(backend.requests) == seen + 1, "the good request reached the backend")
 
     seen = len(backend.requests)
-    expect_challenge(request(pki, port, "GET", "/app/x", "alice", "wrong"), "LDAP: wrong password")
-    expect_challenge(request(pki, port, "GET", "/app/x", "mallory", "alice-ldap-pw"), "LDAP: unknown user")
+    wrong = request(pki, port, "GET", "/app/x", "alice", "wrong")
+    unknown = request(pki, port, "GET", "/app/x", "mallory", "alice-ldap-pw")
+    expect_challenge(wrong, "LDAP: wrong password")
+    expect_challenge(unknown, "LDAP: unknown user")
+    # No user enumeration: the same answer for both.
+    def answer(res):
+        return res.body, sorted((k.lower(), v) for k, v in res.getheaders() if k.lower() != "date")
+
+    require(answer(wrong) == answer(unknown),
+            f"unknown user and wrong password answer alike: {wrong.getheaders()} / {unknown.getheaders()}")
     expect_challenge(request(pki, port, "GET", "/app/x"), "LDAP: no credentials")
     require(len(backend.requests) == seen, "refused requests never reach the backend")
 
