@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 
 #include <algorithm>
 #include <cctype>
@@ -23,10 +24,32 @@ CredentialCache::CredentialCache(Directory& directory, Clock& clock, Random& ran
                                  CredentialCacheOptions options)
     : directory_(directory), clock_(clock), options_(options) {
   random.fill(key_);
+  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  if (mac != nullptr) {
+    EVP_MAC_CTX* ctx = EVP_MAC_CTX_new(mac);
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", const_cast<char*>("SHA256"), 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx != nullptr && EVP_MAC_init(ctx, key_.data(), key_.size(), params) == 1) {
+      mac_.reset(ctx);
+    } else {
+      EVP_MAC_CTX_free(ctx);
+    }
+    EVP_MAC_free(mac);
+  }
 }
+
+void CredentialCache::MacCtxFree::operator()(evp_mac_ctx_st* ctx) const { EVP_MAC_CTX_free(ctx); }
 
 CredentialCache::Digest CredentialCache::digestOf(std::string_view password) const {
   Digest out{};
+  if (mac_) {
+    std::unique_ptr<EVP_MAC_CTX, MacCtxFree> ctx(EVP_MAC_CTX_dup(mac_.get()));
+    std::size_t len = 0;
+    if (ctx && EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(password.data()), password.size()) == 1 &&
+        EVP_MAC_final(ctx.get(), out.data(), &len, out.size()) == 1 && len == out.size()) {
+      return out;
+    }
+  }
   unsigned int len = 0;
   HMAC(EVP_sha256(), key_.data(), static_cast<int>(key_.size()),
        reinterpret_cast<const unsigned char*>(password.data()), password.size(), out.data(), &len);

@@ -27,6 +27,8 @@
 #include "core/clock.h"
 #include "directory/directory.h"
 
+struct evp_mac_ctx_st;
+
 namespace rampart::directory {
 
 struct CredentialCacheOptions {
@@ -69,6 +71,13 @@ class CredentialCache {
   Clock& clock_;
   CredentialCacheOptions options_;
   std::array<std::uint8_t, 32> key_{};
+  // HMAC-SHA256 keyed once (fetching and keying per call costs microseconds
+  // in OpenSSL 3, and a cache hit happens on every EAS request); each digest
+  // works on a copy. Null if OpenSSL could not make it: then HMAC() per call.
+  struct MacCtxFree {
+    void operator()(evp_mac_ctx_st* ctx) const;
+  };
+  std::unique_ptr<evp_mac_ctx_st, MacCtxFree> mac_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry> entries_;
   // Keyed by folded name + digest: only the same password shares a flight.
