@@ -168,7 +168,8 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const GatewayConfig
   const AuthConfig& a = config.auth;
   bool needs_password = false, needs_otp = false;
   for (const RuleConfig& r : config.rules) {
-    needs_password |= usesPassword(r.auth);
+    // Certificate users are looked up in the directory too.
+    needs_password |= usesPassword(r.auth) || r.auth == AuthMethod::certificate;
     needs_otp |= r.auth == AuthMethod::basic_otp || r.auth == AuthMethod::basic_radius;
   }
   if (needs_password) {
@@ -300,7 +301,17 @@ Task<AuthVerdict> Authenticator::Impl::certificate(const AuthRequest& req) {
     } else {
       // Chain and CRL checks are quick, but an OCSP query is network I/O.
       SSL* ssl = req.ssl;
-      auto check = [policy = cert_policy, ssl]() { return policy->verifyAndMap(ssl); };
+      // The mapped name must be a user of the built-in directory, enabled
+      // (an LDAP directory is asked at bind time instead, for certificate+basic).
+      directory::Directory* dir = builtin ? directory.get() : nullptr;
+      auto check = [policy = cert_policy, ssl, dir]() -> Result<std::string> {
+        auto user = policy->verifyAndMap(ssl);
+        if (!user || dir == nullptr) return user;
+        auto found = dir->findUser(*user);
+        if (!found) return fail(found.error());
+        if (!*found || !(*found)->enabled) return fail(Errc::unauthenticated, "no enabled user '" + *user + "'");
+        return (*found)->name;
+      };
       auto user = co_await net::runBlocking<Result<std::string>>(pool.get_executor(), check);
       if (user) conn.cert_user = std::move(*user);
       else conn.cert_problem = user.error().detail;
