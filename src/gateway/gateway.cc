@@ -199,7 +199,27 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   }
 
   Counter& responseCounter(const std::string& rule, int status) {
-    std::string key = rule + " " + std::to_string(status);
+    // Per-thread memo of (rule name, status) -> counter: the registry's lock
+    // and the key string only for the first response of a kind.
+    // Keyed by this gateway's instance number too: a process may run several.
+    thread_local std::unordered_map<std::string, Counter*> memo;
+    std::string key = std::to_string(instance);
+    key += ' ';
+    key += rule;
+    key += ' ';
+    key += std::to_string(status);
+    if (auto hit = memo.find(key); hit != memo.end()) return *hit->second;
+    Counter& c = sharedResponseCounter(key, rule, status);
+    if (memo.size() < 10'000) memo.emplace(std::move(key), &c);
+    return c;
+  }
+
+  const std::uint64_t instance = [] {
+    static std::atomic<std::uint64_t> next{0};
+    return ++next;
+  }();
+
+  Counter& sharedResponseCounter(const std::string& key, const std::string& rule, int status) {
     std::lock_guard lock(status_mutex);
     auto it = responses.find(key);
     if (it != responses.end()) return *it->second;
@@ -454,7 +474,7 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
   };
   feedPending();
   while (!refuse && status == http::ParseStatus::need_more) {
-    if (!c.chunk) c.chunk = std::make_unique<char[]>(kChunk);
+    if (!c.chunk) c.chunk.reset(new char[kChunk]);  // not zero-filled: read into
     stream.expiresAt(head_deadline);
     std::size_t n = co_await stream.async_read_some(asio::buffer(c.chunk.get(), kChunk),
                                                     asio::redirect_error(asio::use_awaitable, ec));
@@ -584,7 +604,7 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
     const auto body_start = SteadyClock::now();
     feedPending();
     while (!refuse && status != http::ParseStatus::done) {
-      if (!c.chunk) c.chunk = std::make_unique<char[]>(kChunk);
+      if (!c.chunk) c.chunk.reset(new char[kChunk]);  // not zero-filled: read into
       // Each read must progress in body_progress, and the body as a whole
       // must keep min_body_rate after a 10 s grace (slow-body attacks).
       std::uint64_t received = parser.request().body.size();
@@ -653,7 +673,8 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
     fwd.headers.emplace_back("Rampart-Identity", rt->signer->sign(verdict.identity, binding, now_ms));
   }
   f.bytes_in = fwd.body.size();
-  if (c.pending.empty()) c.chunk.reset();  // a parked request holds no read buffer
+  // A long poll parks: it holds no read buffer. A busy connection keeps it.
+  if (long_poll && c.pending.empty()) c.chunk.reset();
   co_return out;
 }
 

@@ -101,8 +101,8 @@ class Http1Upstream final : public Upstream {
                                 got_bytes);
       }
       if (res) {
+        // The buffer is kept: the next answer on this connection reuses it.
         if (keep && idle_.size() < max_idle_ && conn->buffer.size() == 0) {
-          conn->buffer.shrink_to_fit();
           idle_.push_back(std::move(conn));
         }
         co_return res;
