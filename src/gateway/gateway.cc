@@ -674,7 +674,10 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
   }
   f.bytes_in = fwd.body.size();
   // A long poll parks: it holds no read buffer. A busy connection keeps it.
-  if (long_poll && c.pending.empty()) c.chunk.reset();
+  if (long_poll && c.pending.empty()) {
+    c.chunk.reset();
+    c.pending.shrink_to_fit();
+  }
   co_return out;
 }
 
