@@ -15,7 +15,7 @@
 
 namespace {
 
-using rampart::http::equalsIgnoreCase;
+using rampart::equalsIgnoreCase;
 using rampart::http::HeaderField;
 using rampart::http::isOriginForm;
 using rampart::http::ParsedRequest;

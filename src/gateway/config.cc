@@ -37,14 +37,6 @@ bool isToken(std::string_view s) {
 
 bool positive(milliseconds d) { return d > milliseconds(0); }
 
-std::string hostOf(const std::string& endpoint) {
-  if (!endpoint.empty() && endpoint.front() == '[') {
-    auto close = endpoint.find(']');
-    return close == std::string::npos ? endpoint : endpoint.substr(1, close - 1);
-  }
-  return endpoint.substr(0, endpoint.rfind(':'));
-}
-
 void readListener(ConfigSection s, ListenerConfig& out) {
   s.read("listen", out.listen);
   s.read("profile", out.profile);
@@ -276,13 +268,21 @@ std::string_view serviceName(Service service) {
   return "web";
 }
 
+std::string endpointHost(const std::string& endpoint) {
+  if (!endpoint.empty() && endpoint.front() == '[') {
+    auto close = endpoint.find(']');
+    return close == std::string::npos ? endpoint : endpoint.substr(1, close - 1);
+  }
+  return endpoint.substr(0, endpoint.rfind(':'));
+}
+
 bool isLoopbackHost(std::string_view host) {
   return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
 }
 
 std::vector<std::string> checkRule(const RuleConfig& rule, const GatewayConfig& config) {
   std::vector<std::string> problems;
-  std::string host = hostOf(rule.backend);
+  std::string host = endpointHost(rule.backend);
   if (!rule.backend_tls && !isLoopbackHost(host)) {
     problems.push_back("plain HTTP to the remote backend " + rule.backend +
                        ": set backend_tls = true (bridging)");

@@ -203,6 +203,9 @@ Result<GatewayConfig> parseGatewayConfig(std::string_view text, const std::strin
 // backend... Used by the loader and by the publish wizard.
 std::vector<std::string> checkRule(const RuleConfig& rule, const GatewayConfig& config);
 
+// The host part of a "host:port" or "[v6]:port" endpoint.
+std::string endpointHost(const std::string& endpoint);
+
 // Whether `host` (no port) names a loopback address or "localhost".
 bool isLoopbackHost(std::string_view host);
 

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "codec/eas/versions.h"
+#include "core/ascii.h"
 
 namespace rampart::gateway {
 namespace {
@@ -31,15 +32,6 @@ class EasCheckCategory final : public std::error_category {
   }
 };
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
-
 tl::unexpected<Error> refuse(EasCheckErrc status, std::string detail) {
   return fail(make_error_code(status), std::move(detail));
 }
@@ -64,8 +56,8 @@ std::string_view mediaType(std::string_view value) {
 }
 
 bool isWbxml(std::string_view media) {
-  return iequals(media, "application/vnd.ms-sync.wbxml") ||
-         iequals(media, "application/vnd.ms-sync");
+  return equalsIgnoreCase(media, "application/vnd.ms-sync.wbxml") ||
+         equalsIgnoreCase(media, "application/vnd.ms-sync");
 }
 
 // "12.1" sorts before "14.0"; versions are all "<digits>.<digit>" here.
@@ -80,7 +72,7 @@ Result<EasCheck> checkOptions(std::string_view target, std::optional<std::uint64
     return refuse(EasCheckErrc::uri_too_long, "request target: too long");
   }
   std::size_t q = target.find('?');
-  if (!iequals(target.substr(0, q), eas::kActiveSyncPath)) {
+  if (!equalsIgnoreCase(target.substr(0, q), eas::kActiveSyncPath)) {
     return refuse(EasCheckErrc::bad_request, "OPTIONS: path is not the EAS path");
   }
   if (q != std::string_view::npos) {
@@ -185,7 +177,7 @@ Result<EasCheck> checkEasRequest(std::string_view method, std::string_view targe
     std::string_view media = mediaType(*content_type);
     bool ok = false;
     if (isMessageCommand(r.command)) {
-      bool rfc822 = iequals(media, "message/rfc822");
+      bool rfc822 = equalsIgnoreCase(media, "message/rfc822");
       if (!out.protocol_version) {
         ok = rfc822 || isWbxml(media);
       } else {

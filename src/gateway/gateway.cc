@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
 
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/identity_assertion.h"
@@ -72,12 +73,6 @@ struct Worker {
   std::vector<std::shared_ptr<Upstream>> upstreams;
 };
 
-bool iequals(std::string_view a, std::string_view b) { return http::equalsIgnoreCase(a, b); }
-
-bool startsWithIgnoreCase(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
-}
-
 // Paths with dot-segments or escaped separators mean different things to
 // different servers; published paths are matched on the raw target, so such
 // targets are refused outright (the backend never has to guess).
@@ -87,7 +82,7 @@ bool isAmbiguousPath(std::string_view target) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     if (path[i] == '%' && i + 2 < path.size()) {
       std::string_view esc = path.substr(i + 1, 2);
-      if (iequals(esc, "2e") || iequals(esc, "2f") || iequals(esc, "5c") || esc == "00") return true;
+      if (equalsIgnoreCase(esc, "2e") || equalsIgnoreCase(esc, "2f") || equalsIgnoreCase(esc, "5c") || esc == "00") return true;
     }
   }
   for (std::size_t pos = 0; (pos = path.find("/.", pos)) != std::string_view::npos; ++pos) {
@@ -108,11 +103,11 @@ bool dropOnForward(std::string_view name, const std::vector<std::string>& connec
       "upgrade", "content-length", "expect", "authorization", "proxy-authorization",
       "forwarded", "via"};
   for (std::string_view d : kDrop) {
-    if (iequals(name, d)) return true;
+    if (equalsIgnoreCase(name, d)) return true;
   }
   if (startsWithIgnoreCase(name, "x-forwarded-") || startsWithIgnoreCase(name, "rampart-")) return true;
   for (const std::string& option : connection_options) {
-    if (iequals(name, option)) return true;
+    if (equalsIgnoreCase(name, option)) return true;
   }
   return false;
 }
@@ -503,7 +498,7 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
     auto h = req.header("host");
     host = h ? std::string(*h) : c.sni;
     if (host.empty()) refuse = 400;
-    else if (!c.sni.empty() && !iequals(hostWithoutPort(host), c.sni)) refuse = 421;  // RFC 9110 15.5.20
+    else if (!c.sni.empty() && !equalsIgnoreCase(hostWithoutPort(host), c.sni)) refuse = 421;  // RFC 9110 15.5.20
   }
   if (!refuse && isAmbiguousPath(req.target)) refuse = 400;
   if (!refuse) {
@@ -639,7 +634,6 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
     responseCounter(log_rule, refuse).inc();
     co_return Prepared{!wrote || !keep_alive, std::nullopt};
   }
-
 
   // Forward: re-built, never the client's bytes.
   Prepared out;

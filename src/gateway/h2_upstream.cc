@@ -13,11 +13,6 @@ namespace {
 
 using net::Task;
 
-std::string hostOf(const std::string& endpoint) {
-  if (!endpoint.empty() && endpoint.front() == '[') return endpoint.substr(1, endpoint.find(']') - 1);
-  return endpoint.substr(0, endpoint.rfind(':'));
-}
-
 class H2Upstream final : public Upstream {
  public:
   H2Upstream(net::asio::any_io_executor executor, const RuleConfig& rule, net::tcp::endpoint endpoint,
@@ -56,7 +51,7 @@ std::unique_ptr<Upstream> makeH2Upstream(net::asio::any_io_executor executor, co
   if (!endpoint || !tls) return nullptr;
   http::H2ClientOptions o;
   o.tls = std::move(tls);
-  o.sni = rule.backend_server_name.empty() ? hostOf(rule.backend) : rule.backend_server_name;
+  o.sni = rule.backend_server_name.empty() ? endpointHost(rule.backend) : rule.backend_server_name;
   o.connect_timeout = rule.connect_timeout;
   o.body_limit = std::max<std::uint64_t>(64ull * 1024 * 1024, rule.body_limit.bytes);
   // Streams wait as long as the longest long poll; the pool grows past one

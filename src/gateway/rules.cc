@@ -1,19 +1,10 @@
 #include "gateway/rules.h"
 
+#include "core/ascii.h"
+
 namespace rampart::gateway {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
 
 // 0: no match, 1: "*", 2: wildcard label, 3: exact.
 int hostScore(std::string_view pattern, std::string_view name) {
@@ -23,9 +14,9 @@ int hostScore(std::string_view pattern, std::string_view name) {
     if (name.size() <= suffix.size()) return 0;
     std::string_view label = name.substr(0, name.size() - suffix.size());
     if (label.find('.') != std::string_view::npos) return 0;
-    return iequals(name.substr(label.size()), suffix) ? 2 : 0;
+    return equalsIgnoreCase(name.substr(label.size()), suffix) ? 2 : 0;
   }
-  return iequals(pattern, name) ? 3 : 0;
+  return equalsIgnoreCase(pattern, name) ? 3 : 0;
 }
 
 }  // namespace
@@ -47,7 +38,7 @@ bool hostMatches(std::string_view pattern, std::string_view name) {
 
 bool pathMatches(std::string_view prefix, std::string_view target) {
   if (prefix == "/") return !target.empty() && target.front() == '/';
-  if (target.size() < prefix.size() || !iequals(target.substr(0, prefix.size()), prefix)) {
+  if (target.size() < prefix.size() || !equalsIgnoreCase(target.substr(0, prefix.size()), prefix)) {
     return false;
   }
   if (target.size() == prefix.size() || prefix.back() == '/') return true;

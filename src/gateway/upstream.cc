@@ -18,11 +18,6 @@ using net::Task;
 
 namespace {
 
-std::string hostOf(const std::string& endpoint) {
-  if (!endpoint.empty() && endpoint.front() == '[') return endpoint.substr(1, endpoint.find(']') - 1);
-  return endpoint.substr(0, endpoint.rfind(':'));
-}
-
 void expiresAfter(beast::tcp_stream& s, std::chrono::milliseconds d) { s.expires_after(d); }
 void expiresAfter(tls::Stream& s, std::chrono::milliseconds d) { s.expiresAfter(d); }
 void expiresNever(beast::tcp_stream& s) { s.expires_never(); }
@@ -72,7 +67,7 @@ class Http1Upstream final : public Upstream {
                 std::shared_ptr<tls::ssl::context> tls)
       : executor_(std::move(executor)),
         tls_(std::move(tls)),
-        server_name_(rule.backend_server_name.empty() ? hostOf(rule.backend) : rule.backend_server_name),
+        server_name_(rule.backend_server_name.empty() ? endpointHost(rule.backend) : rule.backend_server_name),
         backend_(rule.backend),
         endpoint_(net::parseEndpoint(rule.backend)),
         connect_timeout_(rule.connect_timeout),

@@ -291,13 +291,6 @@ bool isAbsoluteForm(std::string_view t) {
 
 }  // namespace
 
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(static_cast<unsigned char>(a[i])) != lower(static_cast<unsigned char>(b[i])))
-      return false;
-  return true;
-}
 
 bool isToken(std::string_view s) { return !s.empty() && tokenLength(s) == s.size(); }
 

@@ -68,6 +68,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/ascii.h"
 #include "core/error.h"
 
 namespace rampart::http {
@@ -201,6 +202,5 @@ bool isToken(std::string_view s);            // RFC 9110 5.6.2
 bool isFieldValue(std::string_view s);       // RFC 9110 5.5, trimmed, no CTL but HTAB
 bool isOriginForm(std::string_view target);  // RFC 9112 3.2.1
 bool isValidHost(std::string_view host);     // RFC 9110 7.2 (uri-host [":" port])
-bool equalsIgnoreCase(std::string_view a, std::string_view b);
 
 }  // namespace rampart::http

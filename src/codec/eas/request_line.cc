@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "codec/eas/versions.h"
+#include "core/ascii.h"
 
 namespace rampart::eas {
 namespace {
@@ -27,15 +28,6 @@ bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
 bool isAlnum(unsigned char c) { return isAlpha(c) || isDigit(c); }
 bool isVchar(unsigned char c) { return c >= 0x21 && c <= 0x7e; }
 bool isControl(unsigned char c) { return c < 0x20 || c == 0x7f; }
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -290,7 +282,7 @@ Result<EasRequest> decodePlain(std::string_view query, const RequestLineLimits& 
     };
     unsigned bit = 0;
     for (const auto& f : kFields) {
-      if (iequals(f.name, name)) bit = f.bit;
+      if (equalsIgnoreCase(f.name, name)) bit = f.bit;
     }
     if (bit == 0) return fail(Errc::invalid_argument, "query: unknown parameter '" + shown + "'");
     if (seen & bit)
@@ -558,7 +550,7 @@ Result<EasRequest> decodeRequestTarget(std::string_view target, const RequestLin
   }
   std::size_t q = target.find('?');
   std::string_view path = target.substr(0, q);
-  if (!iequals(path, kActiveSyncPath)) {
+  if (!equalsIgnoreCase(path, kActiveSyncPath)) {
     return fail(Errc::parse_error, "request target: path is not " + std::string(kActiveSyncPath));
   }
   if (q == std::string_view::npos) return fail(Errc::invalid_argument, "request target: no query");

@@ -10,6 +10,7 @@
 #include "codec/eas/request_line.h"
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
+#include "core/ascii.h"
 #include "http/basic_auth.h"
 #include "server/eas/folder_commands.h"
 #include "server/eas/ping_command.h"
@@ -39,12 +40,6 @@ namespace {
 constexpr std::array<std::string_view, 5> kVersions = {"12.1", "14.0", "14.1", "16.0", "16.1"};
 constexpr std::string_view kServerVersion = "15.20.0.0";  // MS-Server-ActiveSync (informative)
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 http::Response unauthorized(const http::Request& req) {
   // Non-browser clients need 401 + WWW-Authenticate, never a redirect.
   http::Response res = http::textResponse(req, http::Status::unauthorized, "authentication required\n");
@@ -52,9 +47,7 @@ http::Response unauthorized(const http::Request& req) {
   return res;
 }
 
-
 }  // namespace
-
 
 EasService::EasService(std::shared_ptr<directory::Directory> directory,
                        std::shared_ptr<store::MailStore> mail,
@@ -122,7 +115,7 @@ net::Task<http::Response> EasService::handleDelegated(http::Request& req) { co_r
 net::Task<http::Response> EasService::serve(http::Request& req, bool delegated) {
   std::string_view target = req.target();
   std::string_view path = target.substr(0, target.find('?'));
-  const bool is_autodiscover = iequals(path, kAutodiscoverPath);
+  const bool is_autodiscover = equalsIgnoreCase(path, kAutodiscoverPath);
   if (path != kEasPath && !is_autodiscover) {
     co_return http::textResponse(req, http::Status::not_found, "not found\n");
   }
@@ -211,7 +204,7 @@ net::Task<EasService::Prepared> EasService::prepare(http::Request& req, const st
   auto request = std::make_shared<rampart::eas::EasRequest>(std::move(*parsed));
   // The plain query form asks for a multipart ItemOperations answer by header
   // (MS-ASCMD 2.2.1.10.1: MS-ASAcceptMultiPart: T).
-  if (iequals(req["MS-ASAcceptMultiPart"], "T")) request->accept_multipart = true;
+  if (equalsIgnoreCase(req["MS-ASAcceptMultiPart"], "T")) request->accept_multipart = true;
   if (!request->user.empty()) {
     // The User parameter must name the authenticated user, or one of its addresses.
     auto named = std::make_shared<std::string>(request->user);
@@ -248,7 +241,7 @@ net::Task<EasService::Prepared> EasService::prepare(http::Request& req, const st
   std::shared_ptr<rampart::wbxml::Document> doc;
   // 12.1 sends the message itself for SendMail/SmartReply/SmartForward
   // (MS-ASCMD 2.2.1.17: Content-Type message/rfc822).
-  const bool raw_mime = !raw.empty() && iequals(std::string_view(req[http::Field::content_type]).substr(0, 14),
+  const bool raw_mime = !raw.empty() && equalsIgnoreCase(std::string_view(req[http::Field::content_type]).substr(0, 14),
                                                 "message/rfc822");
   if (raw_mime) {
     // composeOutgoing reads it from the context.

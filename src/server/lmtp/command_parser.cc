@@ -4,6 +4,8 @@
 #include <charconv>
 #include <vector>
 
+#include "core/ascii.h"
+
 namespace rampart::server::lmtp {
 
 namespace {
@@ -28,17 +30,6 @@ bool isAtext(char c) {
     default:
       return false;
   }
-}
-
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
-}
-
-bool istartsWith(std::string_view s, std::string_view prefix) {
-  return s.size() >= prefix.size() && iequals(s.substr(0, prefix.size()), prefix);
 }
 
 ParseResult errorResult(int code, std::string enhanced, std::string text) {
@@ -206,7 +197,7 @@ bool splitArgs(std::string_view rest, std::string_view& path, std::vector<std::s
 
 ParseResult parseMail(std::string_view rest) {
   // RFC 5321 4.1.1.2: "MAIL FROM:" Reverse-path [SP Mail-parameters]
-  if (!istartsWith(rest, "FROM:")) return errorResult(501, "5.5.4", "Syntax: MAIL FROM:<address>");
+  if (!startsWithIgnoreCase(rest, "FROM:")) return errorResult(501, "5.5.4", "Syntax: MAIL FROM:<address>");
   rest.remove_prefix(5);
   std::string_view path_text;
   std::vector<std::string_view> params;
@@ -223,7 +214,7 @@ ParseResult parseMail(std::string_view rest) {
   for (std::string_view text : params) {
     Param p;
     if (!parseParam(text, p)) return errorResult(501, "5.5.4", "Bad MAIL parameter syntax");
-    if (iequals(p.keyword, "SIZE")) {
+    if (equalsIgnoreCase(p.keyword, "SIZE")) {
       // RFC 1870 5: size-value = 1*20DIGIT
       if (seen_size || !p.value || p.value->size() > 20 ||
           !std::all_of(p.value->begin(), p.value->end(), isDigit)) {
@@ -238,11 +229,11 @@ ParseResult parseMail(std::string_view rest) {
       }
       c.size = size;
       seen_size = true;
-    } else if (iequals(p.keyword, "BODY")) {
+    } else if (equalsIgnoreCase(p.keyword, "BODY")) {
       // RFC 6152 2: BODY=7BIT / BODY=8BITMIME
       if (seen_body || !p.value) return errorResult(501, "5.5.4", "Bad BODY parameter");
-      if (iequals(*p.value, "7BIT")) c.body = Body::seven_bit;
-      else if (iequals(*p.value, "8BITMIME")) c.body = Body::eight_bit_mime;
+      if (equalsIgnoreCase(*p.value, "7BIT")) c.body = Body::seven_bit;
+      else if (equalsIgnoreCase(*p.value, "8BITMIME")) c.body = Body::eight_bit_mime;
       else return errorResult(501, "5.5.4", "BODY must be 7BIT or 8BITMIME");
       seen_body = true;
     } else {
@@ -256,14 +247,14 @@ ParseResult parseMail(std::string_view rest) {
 ParseResult parseRcpt(std::string_view rest) {
   // RFC 5321 4.1.1.3: "RCPT TO:" ( "<Postmaster@" Domain ">" / "<Postmaster>" /
   // Forward-path ) [SP Rcpt-parameters]
-  if (!istartsWith(rest, "TO:")) return errorResult(501, "5.5.4", "Syntax: RCPT TO:<address>");
+  if (!startsWithIgnoreCase(rest, "TO:")) return errorResult(501, "5.5.4", "Syntax: RCPT TO:<address>");
   rest.remove_prefix(3);
   std::string_view path_text;
   std::vector<std::string_view> params;
   if (!splitArgs(rest, path_text, params)) return errorResult(501, "5.5.4", "Syntax: RCPT TO:<address>");
   Command c;
   c.verb = Verb::rcpt;
-  if (iequals(path_text, "<Postmaster>")) {
+  if (equalsIgnoreCase(path_text, "<Postmaster>")) {
     c.path = "postmaster";
   } else {
     auto mailbox = parsePath(path_text);
@@ -342,7 +333,7 @@ ParseResult parseLine(std::string_view line) {
     return commandResult(std::move(c));
   };
 
-  if (iequals(verb, "LHLO")) {
+  if (equalsIgnoreCase(verb, "LHLO")) {
     // RFC 2033 4.1: LHLO SP Domain / address-literal
     if (rest.empty() || !(isValidDomain(rest) || isAddressLiteral(rest))) {
       return errorResult(501, "5.5.4", "Syntax: LHLO hostname");
@@ -352,19 +343,19 @@ ParseResult parseLine(std::string_view line) {
     c.domain = std::string(rest);
     return commandResult(std::move(c));
   }
-  if (iequals(verb, "MAIL")) return parseMail(rest);
-  if (iequals(verb, "RCPT")) return parseRcpt(rest);
-  if (iequals(verb, "DATA")) return noArgs(Verb::data);
-  if (iequals(verb, "RSET")) return noArgs(Verb::rset);
-  if (iequals(verb, "QUIT")) return noArgs(Verb::quit);
-  if (iequals(verb, "NOOP") || iequals(verb, "VRFY") || iequals(verb, "HELP")) {
+  if (equalsIgnoreCase(verb, "MAIL")) return parseMail(rest);
+  if (equalsIgnoreCase(verb, "RCPT")) return parseRcpt(rest);
+  if (equalsIgnoreCase(verb, "DATA")) return noArgs(Verb::data);
+  if (equalsIgnoreCase(verb, "RSET")) return noArgs(Verb::rset);
+  if (equalsIgnoreCase(verb, "QUIT")) return noArgs(Verb::quit);
+  if (equalsIgnoreCase(verb, "NOOP") || equalsIgnoreCase(verb, "VRFY") || equalsIgnoreCase(verb, "HELP")) {
     Command c;
-    c.verb = iequals(verb, "NOOP") ? Verb::noop : iequals(verb, "VRFY") ? Verb::vrfy : Verb::help;
+    c.verb = equalsIgnoreCase(verb, "NOOP") ? Verb::noop : equalsIgnoreCase(verb, "VRFY") ? Verb::vrfy : Verb::help;
     c.argument = std::string(rest);
     if (c.verb == Verb::vrfy && c.argument.empty()) return errorResult(501, "5.5.4", "Syntax: VRFY address");
     return commandResult(std::move(c));
   }
-  if (iequals(verb, "HELO") || iequals(verb, "EHLO")) {
+  if (equalsIgnoreCase(verb, "HELO") || equalsIgnoreCase(verb, "EHLO")) {
     // RFC 2033 4.1: an LMTP server must not accept HELO or EHLO.
     return errorResult(500, "5.5.1", "This is LMTP; use LHLO");
   }
