@@ -17,5 +17,17 @@ if [ ! -d "$corpus" ] || [ -z "$(ls -A "$corpus")" ]; then
 fi
 cp -r "$corpus"/. "$work/corpus"/
 cd "$work"
+set +e
 "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 corpus 2>&1 | tail -n 25
-exit "${PIPESTATUS[0]}"
+status=${PIPESTATUS[0]}
+set -e
+# A finding must survive the temporary directory: print each input that
+# crashed, leaked or timed out in base64 (the CI log keeps it), and keep a
+# copy in $FUZZ_ARTIFACTS when set.
+for f in crash-* leak-* timeout-* oom-*; do
+  [ -e "$f" ] || continue
+  echo "fuzz-smoke: $(basename "$bin") input $f (base64):"
+  base64 -w 76 "$f"
+  if [ -n "${FUZZ_ARTIFACTS:-}" ]; then mkdir -p "$FUZZ_ARTIFACTS" && cp "$f" "$FUZZ_ARTIFACTS/$(basename "$bin")-$f"; fi
+done
+exit "$status"
