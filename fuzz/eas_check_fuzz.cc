@@ -15,18 +15,10 @@
 #include <string_view>
 
 #include "codec/eas/versions.h"
+#include "fuzz_input.h"
 #include "gateway/eas_check.h"
 
-namespace {
-
-std::string_view nextLine(std::string_view& in) {
-  std::size_t nl = in.find('\n');
-  std::string_view line = in.substr(0, nl);
-  in.remove_prefix(nl == std::string_view::npos ? in.size() : nl + 1);
-  return line;
-}
-
-}  // namespace
+using rampart::fuzz::nextLine;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace rampart::gateway;

@@ -10,18 +10,10 @@
 #include <string_view>
 #include <vector>
 
+#include "fuzz_input.h"
 #include "gateway/rules.h"
 
-namespace {
-
-std::string_view nextLine(std::string_view& in) {
-  std::size_t nl = in.find('\n');
-  std::string_view line = in.substr(0, nl);
-  in.remove_prefix(nl == std::string_view::npos ? in.size() : nl + 1);
-  return line;
-}
-
-}  // namespace
+using rampart::fuzz::nextLine;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
