@@ -4,6 +4,7 @@
 #include <array>
 #include <set>
 
+#include "gateway/rules.h"
 #include "net/listener.h"
 
 namespace rampart::gateway {
@@ -36,6 +37,14 @@ bool isToken(std::string_view s) {
 }
 
 bool positive(milliseconds d) { return d > milliseconds(0); }
+
+// The host of a URI ("ldap://[::1]:389/dc=x" -> "::1"); empty without "://".
+std::string uriHost(std::string_view uri) {
+  auto scheme_end = uri.find("://");
+  if (scheme_end == std::string_view::npos) return {};
+  std::string_view authority = uri.substr(scheme_end + 3);
+  return std::string(hostWithoutPort(authority.substr(0, authority.find('/'))));
+}
 
 void readListener(ConfigSection s, ListenerConfig& out) {
   s.read("listen", out.listen);
@@ -107,9 +116,7 @@ void readAuth(ConfigSection s, AuthConfig& out) {
       ldap.error("", "set exactly one of user_dn_template and search_filter");
     }
     bool ldaps = out.ldap.uri.rfind("ldaps://", 0) == 0;
-    if (!ldaps && !out.ldap.start_tls && out.ldap.uri.find("://127.") == std::string::npos &&
-        out.ldap.uri.find("://localhost") == std::string::npos &&
-        out.ldap.uri.find("://[::1]") == std::string::npos) {
+    if (!ldaps && !out.ldap.start_tls && !isLoopbackHost(uriHost(out.ldap.uri))) {
       ldap.error("start_tls", "passwords to a remote LDAP server need ldaps:// or start_tls = true");
     }
   } else if (out.directory_data_dir.empty()) {
@@ -277,7 +284,11 @@ std::string endpointHost(const std::string& endpoint) {
 }
 
 bool isLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost") return true;
+  // An address literal, not a name that merely starts with "127.".
+  boost::system::error_code ec;
+  auto address = net::asio::ip::make_address(std::string(host), ec);
+  return !ec && address.is_loopback();
 }
 
 std::vector<std::string> checkRule(const RuleConfig& rule, const GatewayConfig& config) {

@@ -206,7 +206,8 @@ std::vector<std::string> checkRule(const RuleConfig& rule, const GatewayConfig& 
 // The host part of a "host:port" or "[v6]:port" endpoint.
 std::string endpointHost(const std::string& endpoint);
 
-// Whether `host` (no port) names a loopback address or "localhost".
+// Whether `host` (no port, no brackets) is "localhost" or a loopback address
+// literal (127.0.0.0/8, ::1, ::ffff:127.x).
 bool isLoopbackHost(std::string_view host);
 
 }  // namespace rampart::gateway

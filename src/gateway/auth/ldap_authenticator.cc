@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "gateway/config.h"
 
 namespace rampart::gateway {
 namespace {
@@ -47,10 +48,6 @@ timeval toTimeval(std::chrono::milliseconds ms) {
   tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
   return tv;
-}
-
-bool isLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.substr(0, 4) == "127.";
 }
 
 // libldap's first initialization (ldap.conf), TLS option setting and TLS

@@ -45,6 +45,9 @@ TEST(GatewayConfigTest, UnsafeRulesAreRefused) {
   auto remote_plain = parse("[[rule]]\nname = \"x\"\nbackend = \"10.0.0.1:80\"\nbackend_tls = false\n");
   ASSERT_FALSE(remote_plain);
   EXPECT_NE(remote_plain.error().detail.find("plain HTTP"), std::string::npos);
+  // A name that starts like a loopback address is still a remote host.
+  EXPECT_FALSE(parse("[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1.evil.example:80\"\nbackend_tls = false\n"));
+  EXPECT_TRUE(parse("[[rule]]\nname = \"x\"\nbackend = \"[::1]:80\"\nbackend_tls = false\n"));
   auto poll_anon = parse("[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:80\"\nbackend_tls = false\n"
                          "auth = \"none\"\nlong_poll_timeout = \"30m\"\n");
   ASSERT_FALSE(poll_anon);
@@ -57,6 +60,26 @@ TEST(GatewayConfigTest, UnsafeRulesAreRefused) {
   auto nothing = parse("");
   ASSERT_FALSE(nothing);
   EXPECT_NE(nothing.error().detail.find("nothing is published"), std::string::npos);
+}
+
+TEST(GatewayConfigTest, CleartextLdapOnlyToLoopback) {
+  auto with = [](std::string uri, bool start_tls) {
+    return parseGatewayConfig(
+        "data_dir = \"/tmp/gw\"\n[[certificate]]\ncert_file = \"a\"\nkey_file = \"b\"\n"
+        "[auth]\ndirectory = \"ldap\"\n[auth.ldap]\nuri = \"" + uri + "\"\n" +
+            "user_dn_template = \"uid={user},dc=x\"\nstart_tls = " + (start_tls ? "true" : "false") +
+            "\n[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:1\"\n",
+        "ldap.toml");
+  };
+  for (const char* ok : {"ldap://127.0.0.1:389", "ldap://localhost", "ldap://[::1]:389/dc=x", "ldaps://ldap.example.org"}) {
+    auto cfg = with(ok, false);
+    EXPECT_TRUE(cfg) << ok << ": " << cfg.error().message();
+  }
+  auto remote = with("ldap://ldap.example.org", false);
+  ASSERT_FALSE(remote);
+  EXPECT_NE(remote.error().detail.find("ldaps:// or start_tls"), std::string::npos);
+  EXPECT_FALSE(with("ldap://127.0.0.1.evil.example", false));
+  EXPECT_TRUE(with("ldap://ldap.example.org", true));
 }
 
 TEST(GatewayConfigTest, TwoRulesWithOneNameAreRefused) {
