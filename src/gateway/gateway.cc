@@ -158,7 +158,6 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   net::tcp::endpoint endpoint;
   std::atomic<bool> draining{false};
   std::atomic<std::int64_t> in_flight{0};   // requests being handled (not parked)
-  std::atomic<std::int64_t> live{0};        // connections
 
   mutable std::mutex runtime_mutex;
   std::shared_ptr<const Runtime> runtime;
@@ -368,7 +367,6 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
     socket.close(ec);
     co_return;
   }
-  live.fetch_add(1);
   bool authenticated = false;
   struct Release {
     Gateway::Impl& impl;
@@ -376,7 +374,6 @@ Task<void> Gateway::Impl::serve(Worker* worker, net::tcp::socket socket) {
     bool& authenticated;
     ~Release() {
       impl.ip_limits->release(ip, authenticated, SteadyClock::now());
-      impl.live.fetch_sub(1);
     }
   } release{*this, ip, authenticated};
   StateTracker state(*this);
