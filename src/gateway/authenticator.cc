@@ -1,5 +1,6 @@
 #include "gateway/authenticator.h"
 
+#include <algorithm>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -419,6 +420,10 @@ Task<AuthVerdict> Authenticator::Impl::secondFactor(const AuthRequest& req, cons
       }
       for (std::size_t digits : {6u, 8u}) {
         if (secret.size() <= digits) continue;
+        // Only a trailing run of digits can be a code: anything else costs
+        // no further password hash (each is an argon2id on a cache miss).
+        std::string_view tail = std::string_view(secret).substr(secret.size() - digits);
+        if (!std::all_of(tail.begin(), tail.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) continue;
         const std::string without_code = secret.substr(0, secret.size() - digits);
         auto prefix = co_await checkPassword(user, without_code);
         if (prefix && *prefix) {
