@@ -7,6 +7,7 @@
 // logs or errors.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,15 @@ struct Group {
 
 enum class AuthOutcome { ok, bad_credentials, disabled };
 
+// A certificate the CA published for a user (DESIGN.md 3), so that
+// ResolveRecipients can hand out S/MIME encryption certificates.
+struct PublishedCertificate {
+  std::string serial;      // upper-case hex, as the CA store has it
+  std::string purpose;     // the template kind: "smime_encryption", "smime_signing", "tls_client", ...
+  std::string der;         // the certificate
+  std::int64_t not_after = 0;  // Unix seconds
+};
+
 // Read side: what the servers need at run time.
 class Directory {
  public:
@@ -42,6 +52,12 @@ class Directory {
   // give the same answer (bad_credentials); comparisons are constant-time.
   virtual Result<AuthOutcome> authenticate(std::string_view name, std::string_view password) = 0;
   virtual Result<std::vector<std::string>> groupsOf(std::string_view name) = 0;
+  // The certificates published for the user, newest first (none by default:
+  // a directory without certificate storage).
+  virtual Result<std::vector<PublishedCertificate>> certificatesOf(std::string_view name) {
+    (void)name;
+    return std::vector<PublishedCertificate>{};
+  }
 };
 
 // Write side: `rampart admin user|group ...` on the built-in directory.
@@ -64,6 +80,17 @@ class DirectoryAdmin {
   virtual Status addMember(std::string_view group, std::string_view user) = 0;
   virtual Status removeMember(std::string_view group, std::string_view user) = 0;
   virtual Result<std::vector<Group>> listGroups() = 0;
+
+  // Certificates (the CA publishes and withdraws them). not_found for an
+  // unknown user; publishing a serial twice replaces it.
+  virtual Status publishCertificate(std::string_view user, const PublishedCertificate& cert) {
+    (void)user, (void)cert;
+    return fail(Errc::unavailable, "this directory does not store certificates");
+  }
+  virtual Status unpublishCertificate(std::string_view serial) {
+    (void)serial;
+    return fail(Errc::unavailable, "this directory does not store certificates");
+  }
 };
 
 }  // namespace rampart::directory

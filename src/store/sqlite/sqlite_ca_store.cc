@@ -1,0 +1,1 @@
+// SQLite CA store: being written for issue 5.
