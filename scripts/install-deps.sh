@@ -20,6 +20,7 @@ test_pkgs=(
   libwbxml2-utils
   slapd ldap-utils freeradius freeradius-utils oathtool
   slowhttptest testssl.sh haproxy nginx-light nghttp2-client
+  libbcpkix-java libbcprov-java default-jdk-headless gnutls-bin
 )
 
 want=("${build_pkgs[@]}")
