@@ -10,7 +10,7 @@ build_pkgs=(
   build-essential cmake ninja-build ccache pkg-config git
   clang libclang-rt-14-dev
   libboost-dev libssl-dev libspdlog-dev libfmt-dev libexpected-dev
-  libsqlite3-dev sqlite3 libargon2-dev libgmime-3.0-dev libtomlplusplus-dev
+  libsqlite3-dev sqlite3 libargon2-dev libgmime-3.0-dev libtomlplusplus-dev libexpat1-dev
   libgtest-dev libgmock-dev
   liboath-dev libldap-dev libnghttp2-dev
 )
