@@ -33,6 +33,23 @@ CREATE TABLE dir_members(
 CREATE INDEX dir_members_by_user ON dir_members(user);
 )sql";
 
+// Certificates the CA published (DESIGN.md 3), so ResolveRecipients can hand
+// out a user's S/MIME encryption certificate. They go with their user.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE dir_user_certificates(
+  serial TEXT PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES dir_users(name) ON DELETE CASCADE,
+  purpose TEXT NOT NULL,
+  der BLOB NOT NULL,
+  not_after INTEGER NOT NULL);
+CREATE INDEX dir_user_certificates_by_user ON dir_user_certificates(user, not_after);
+)sql";
+
+// A published certificate's bounds: an X.509 certificate is a few KiB; the
+// CA has RSA 4096 at most.
+constexpr std::size_t kMaxCertificateBytes = 64 * 1024;
+constexpr std::size_t kMaxPurposeBytes = 64;
+
 constexpr std::size_t kSaltBytes = 16;
 constexpr std::size_t kHashBytes = 32;
 // Long enough for any passphrase; bounds the work one login attempt can cause.
@@ -132,11 +149,29 @@ std::optional<std::string> BuiltinDirectory::canonicalAddress(std::string_view a
   return lower(address);
 }
 
+namespace {
+
+// Serials are upper-case hex as the CA store keeps them; "1a" and "1A" are one
+// certificate.
+std::optional<std::string> canonicalSerial(std::string_view serial) {
+  if (serial.empty() || serial.size() > 64) return std::nullopt;
+  std::string out(serial);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'f') c = static_cast<char>(c - 'a' + 'A');
+    else if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'))) return std::nullopt;
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<BuiltinDirectory>> BuiltinDirectory::open(
     const std::string& path, const BuiltinDirectoryOptions& options) {
   auto db = Database::open(path, store::sqlite::OpenOptions{false, options.busy_timeout_ms});
   if (!db) return fail(db.error());
-  if (auto st = db->migrate("directory", {{1, kSchemaV1}}); !st) return fail(st.error());
+  if (auto st = db->migrate("directory", {{1, kSchemaV1}, {2, kSchemaV2}}); !st) {
+    return fail(st.error());
+  }
   // A hash of a random password with the current cost: an unknown user's
   // login verifies against it and fails in the time a wrong password takes.
   std::array<std::uint8_t, 32> secret{};
@@ -419,6 +454,67 @@ Result<std::vector<Group>> BuiltinDirectory::listGroups() {
     if (!q->columnIsNull(1)) out.back().members.push_back(q->columnText(1));
   }
   return out;
+}
+
+Result<std::vector<PublishedCertificate>> BuiltinDirectory::certificatesOf(std::string_view name) {
+  std::string key = lower(name);
+  std::lock_guard lock(mutex_);
+  // Newest first: the one that lasts longest, then the one published last.
+  auto q = db_.prepare(
+      "SELECT serial, purpose, der, not_after FROM dir_user_certificates WHERE user = ?1"
+      " ORDER BY not_after DESC, rowid DESC");
+  if (!q) return fail(q.error());
+  q->bind(1, key);
+  std::vector<PublishedCertificate> out;
+  while (true) {
+    auto row = q->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    PublishedCertificate c;
+    c.serial = q->columnText(0);
+    c.purpose = q->columnText(1);
+    c.der = std::string(q->columnBlob(2));
+    c.not_after = q->columnInt(3);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Status BuiltinDirectory::publishCertificate(std::string_view user, const PublishedCertificate& cert) {
+  auto serial = canonicalSerial(cert.serial);
+  if (!serial) return fail(Errc::invalid_argument, "a serial is 1 to 64 hex digits");
+  if (cert.purpose.empty() || cert.purpose.size() > kMaxPurposeBytes) {
+    return fail(Errc::invalid_argument, "a certificate purpose is 1 to 64 bytes");
+  }
+  if (cert.der.empty() || cert.der.size() > kMaxCertificateBytes) {
+    return fail(Errc::invalid_argument, "a published certificate is 1 byte to 64 KiB");
+  }
+  std::string key = lower(user);
+  std::lock_guard lock(mutex_);
+  return transaction(db_, [&]() -> Status {
+    auto known = userExists(key);
+    if (!known) return fail(known.error());
+    if (!*known) return fail(Errc::not_found, "user");
+    // Publishing a serial again replaces it (directory.h).
+    auto q = db_.prepare(
+        "INSERT INTO dir_user_certificates(serial, user, purpose, der, not_after)"
+        " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(serial) DO UPDATE SET user = excluded.user,"
+        " purpose = excluded.purpose, der = excluded.der, not_after = excluded.not_after");
+    if (!q) return fail(q.error());
+    q->bind(1, *serial).bind(2, key).bind(3, cert.purpose).bindBlob(4, cert.der)
+        .bind(5, cert.not_after);
+    return q->run();
+  });
+}
+
+Status BuiltinDirectory::unpublishCertificate(std::string_view serial) {
+  auto canonical = canonicalSerial(serial);
+  if (!canonical) return fail(Errc::not_found, "certificate");
+  std::lock_guard lock(mutex_);
+  return transaction(db_, [&]() -> Status {
+    return changeOne(db_, "DELETE FROM dir_user_certificates WHERE serial = ?1", *canonical,
+                     std::nullopt, "certificate");
+  });
 }
 
 }  // namespace rampart::directory

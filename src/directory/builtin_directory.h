@@ -1,6 +1,6 @@
-// The built-in directory: users, addresses, groups and argon2id password
-// hashes in SQLite tables of its own ("directory" migrations), usually in the
-// same database file as the mail store.
+// The built-in directory: users, addresses, groups, argon2id password hashes
+// and the certificates the CA publishes for users, in SQLite tables of its own
+// ("directory" migrations), usually in the same database file as the mail store.
 //
 // Passwords are hashed with argon2id (RFC 9106) and stored as PHC strings
 // ("$argon2id$v=19$m=...,t=...,p=...$salt$hash"); a hash keeps its own cost, so
@@ -43,6 +43,9 @@ class BuiltinDirectory final : public Directory, public DirectoryAdmin {
   Result<std::optional<User>> findByAddress(std::string_view address) override;
   Result<AuthOutcome> authenticate(std::string_view name, std::string_view password) override;
   Result<std::vector<std::string>> groupsOf(std::string_view name) override;
+  // Every certificate published for the user, expired ones too (the caller
+  // compares not_after with its clock), newest not_after first.
+  Result<std::vector<PublishedCertificate>> certificatesOf(std::string_view name) override;
 
   // DirectoryAdmin
   Status addUser(const User& user, std::string_view password) override;
@@ -57,6 +60,14 @@ class BuiltinDirectory final : public Directory, public DirectoryAdmin {
   Status addMember(std::string_view group, std::string_view user) override;
   Status removeMember(std::string_view group, std::string_view user) override;
   Result<std::vector<Group>> listGroups() override;
+  // The serial is kept upper-case hex; invalid_argument for a serial that is
+  // not hex, an empty or oversized purpose or certificate (64 KiB at most),
+  // not_found for an unknown user. Kept until unpublished or the user is
+  // removed (ON DELETE CASCADE).
+  Status publishCertificate(std::string_view user, const PublishedCertificate& cert) override;
+  // not_found when no certificate has this serial (a caller withdrawing a
+  // certificate it may never have published can ignore that).
+  Status unpublishCertificate(std::string_view serial) override;
 
   // Validation shared with other directory front ends (admin CLI, LDAP import).
   // A canonical user or group name: [a-z0-9._-]{1,64}.

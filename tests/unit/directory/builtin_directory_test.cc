@@ -150,5 +150,93 @@ TEST(BuiltinDirectoryValidation, NamesAndAddresses) {
   EXPECT_FALSE(BuiltinDirectory::canonicalAddress(longest + "d"));
 }
 
+// Certificates the CA publishes: kept per user, newest first, replaced by
+// serial, withdrawn by serial, gone with their user, kept across a reopen.
+TEST_F(BuiltinDirectoryTest, PublishesCertificates) {
+  auto d = BuiltinDirectory::open(path_, options_);
+  ASSERT_TRUE(d) << d.error().message();
+  ASSERT_TRUE((*d)->addUser({"alice", "Alice", true, {"alice@example.org"}}, "pw"));
+  ASSERT_TRUE((*d)->addUser({"bob", "Bob", true, {"bob@example.org"}}, "pw"));
+  EXPECT_TRUE((*d)->certificatesOf("alice")->empty());
+
+  PublishedCertificate enc{"0a1b", "smime_encryption", std::string("\x30\x82\x00\x01", 4), 2000};
+  PublishedCertificate sign{"0C", "smime_signing", "SIGN", 3000};
+  PublishedCertificate old{"0D", "smime_encryption", "OLD", 1000};
+  ASSERT_TRUE((*d)->publishCertificate("alice", enc));
+  ASSERT_TRUE((*d)->publishCertificate("Alice", sign));  // user names are case-folded
+  ASSERT_TRUE((*d)->publishCertificate("alice", old));
+  ASSERT_TRUE((*d)->publishCertificate("bob", {"0E", "tls_client", "BOB", 5000}));
+
+  auto certs = (*d)->certificatesOf("alice");
+  ASSERT_TRUE(certs) << certs.error().message();
+  ASSERT_EQ(certs->size(), 3u);
+  EXPECT_EQ((*certs)[0].serial, "0C");
+  EXPECT_EQ((*certs)[1].serial, "0A1B");  // kept upper-case
+  EXPECT_EQ((*certs)[1].purpose, "smime_encryption");
+  EXPECT_EQ((*certs)[1].der, std::string("\x30\x82\x00\x01", 4));  // binary-safe
+  EXPECT_EQ((*certs)[1].not_after, 2000);
+  EXPECT_EQ((*certs)[2].serial, "0D");
+  EXPECT_EQ((*d)->certificatesOf("bob")->size(), 1u);
+  EXPECT_TRUE((*d)->certificatesOf("nobody")->empty());
+
+  // The same serial again replaces it.
+  ASSERT_TRUE((*d)->publishCertificate("alice", {"0A1B", "smime_encryption", "NEW", 4000}));
+  certs = (*d)->certificatesOf("alice");
+  ASSERT_EQ(certs->size(), 3u);
+  EXPECT_EQ((*certs)[0].serial, "0A1B");
+  EXPECT_EQ((*certs)[0].der, "NEW");
+
+  // Refused: unknown user, bad serial, empty or oversized parts.
+  EXPECT_TRUE((*d)->publishCertificate("carol", {"10", "tls_client", "X", 1}).error().is(Errc::not_found));
+  EXPECT_TRUE((*d)->publishCertificate("alice", {"xyz", "tls_client", "X", 1}).error().is(Errc::invalid_argument));
+  EXPECT_TRUE((*d)->publishCertificate("alice", {"", "tls_client", "X", 1}).error().is(Errc::invalid_argument));
+  EXPECT_TRUE((*d)->publishCertificate("alice", {"10", "", "X", 1}).error().is(Errc::invalid_argument));
+  EXPECT_TRUE((*d)->publishCertificate("alice", {"10", "tls_client", "", 1}).error().is(Errc::invalid_argument));
+  EXPECT_TRUE((*d)->publishCertificate("alice", {"10", "tls_client", std::string(64 * 1024 + 1, 'x'), 1})
+                  .error().is(Errc::invalid_argument));
+
+  // Withdrawn by serial, in any case.
+  ASSERT_TRUE((*d)->unpublishCertificate("0d"));
+  EXPECT_TRUE((*d)->unpublishCertificate("0D").error().is(Errc::not_found));
+  EXPECT_TRUE((*d)->unpublishCertificate("zz").error().is(Errc::not_found));
+  EXPECT_EQ((*d)->certificatesOf("alice")->size(), 2u);
+
+  // Kept across a reopen; gone with the user.
+  d->reset();
+  auto again = BuiltinDirectory::open(path_, options_);
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)->certificatesOf("alice")->size(), 2u);
+  ASSERT_TRUE((*again)->removeUser("alice"));
+  EXPECT_TRUE((*again)->certificatesOf("alice")->empty());
+  ASSERT_TRUE((*again)->addUser({"alice", "Alice", true, {"alice@example.org"}}, "pw"));
+  EXPECT_TRUE((*again)->certificatesOf("alice")->empty());  // a new alice inherits nothing
+  EXPECT_EQ((*again)->certificatesOf("bob")->size(), 1u);
+}
+
+// A database made before certificates existed gains the table on open.
+TEST_F(BuiltinDirectoryTest, MigratesAVersionOneDatabase) {
+  {
+    auto db = store::sqlite::Database::open(path_);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(db->migrate("directory", {{1, R"sql(
+CREATE TABLE dir_users(name TEXT PRIMARY KEY, display_name TEXT NOT NULL DEFAULT '',
+  enabled INTEGER NOT NULL DEFAULT 1, password_hash TEXT NOT NULL);
+CREATE TABLE dir_addresses(address TEXT PRIMARY KEY,
+  user TEXT NOT NULL REFERENCES dir_users(name) ON DELETE CASCADE, position INTEGER NOT NULL);
+CREATE INDEX dir_addresses_by_user ON dir_addresses(user, position);
+CREATE TABLE dir_groups(name TEXT PRIMARY KEY);
+CREATE TABLE dir_members(grp TEXT NOT NULL REFERENCES dir_groups(name) ON DELETE CASCADE,
+  user TEXT NOT NULL REFERENCES dir_users(name) ON DELETE CASCADE,
+  PRIMARY KEY(grp, user)) WITHOUT ROWID;
+CREATE INDEX dir_members_by_user ON dir_members(user);
+)sql"}}));
+  }
+  auto d = BuiltinDirectory::open(path_, options_);
+  ASSERT_TRUE(d) << d.error().message();
+  ASSERT_TRUE((*d)->addUser({"alice", "Alice", true, {"alice@example.org"}}, "pw"));
+  ASSERT_TRUE((*d)->publishCertificate("alice", {"01", "smime_encryption", "X", 1}));
+  EXPECT_EQ((*d)->certificatesOf("alice")->size(), 1u);
+}
+
 }  // namespace
 }  // namespace rampart::directory
