@@ -7,15 +7,19 @@
 #include <openssl/x509v3.h>
 
 #include <ctime>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <optional>
+
+#include "core/log.h"
 
 namespace rampart::gateway::auth {
 namespace {
 
 constexpr std::size_t kMaxUserName = 256;
 constexpr int kMaxPeerChain = 10;
+constexpr std::size_t kMaxCrlBytes = 16 * 1024 * 1024;
 
 struct X509StoreCtxFree {
   void operator()(X509_STORE_CTX* p) const { X509_STORE_CTX_free(p); }
@@ -219,7 +223,18 @@ Result<std::shared_ptr<const ClientCertPolicy::Store>> ClientCertPolicy::loadSto
     ERR_clear_error();  // end-of-file from the PEM loop
     if (loaded == 0) return fail(Errc::config_error, "CRL file " + path + " holds no CRL");
   }
-  st->has_crls = !config_.crl_files.empty();
+  std::vector<std::shared_ptr<X509_CRL>> fetched;
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [source, entry] : fetched_crls_) fetched.push_back(entry.crl);
+  }
+  for (const auto& crl : fetched) {
+    if (X509_STORE_add_crl(st->store, crl.get()) != 1) {
+      ERR_clear_error();
+      return fail(Errc::internal, "X509_STORE_add_crl failed");
+    }
+  }
+  st->has_crls = !config_.crl_files.empty() || !config_.crl_urls.empty();
   return std::shared_ptr<const Store>(std::move(st));
 }
 
@@ -234,6 +249,71 @@ Status ClientCertPolicy::reloadCrls() {
   std::lock_guard lock(mutex_);
   store_ = std::move(*fresh);
   return {};
+}
+
+void ClientCertPolicy::CrlFree::operator()(X509_CRL* p) const { X509_CRL_free(p); }
+
+Status ClientCertPolicy::takeCrl(const std::string& source, std::string_view data) {
+  if (data.empty()) return fail(Errc::invalid_argument, "CRL from " + source + ": empty");
+  if (data.size() > kMaxCrlBytes) return fail(Errc::limit_exceeded, "CRL from " + source + ": too large");
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(data.data(), static_cast<int>(data.size())), &BIO_free);
+  if (!bio) return fail(Errc::internal, "BIO_new_mem_buf failed");
+  // RFC 5280 4.2.1.13 / RFC 2585 3: a CRL distribution point serves DER;
+  // PEM (RFC 7468 5) is taken too, as the CA's own files are PEM.
+  X509_CRL* raw = data.find("-----BEGIN") != std::string_view::npos
+                      ? PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)
+                      : d2i_X509_CRL_bio(bio.get(), nullptr);
+  ERR_clear_error();
+  if (raw == nullptr) return fail(Errc::invalid_argument, "CRL from " + source + ": does not parse");
+  std::shared_ptr<X509_CRL> crl(raw, CrlFree{});
+  auto this_update = unixTime(X509_CRL_get0_lastUpdate(crl.get()));
+  if (!this_update) return fail(Errc::invalid_argument, "CRL from " + source + ": bad thisUpdate");
+
+  // RFC 5280 6.3.3 (f)-(g): the CRL must be signed by its issuer; here the
+  // issuer must be one of our own trust anchors or trusted intermediates, so
+  // that a CRL from an unauthenticated HTTP fetch cannot be forged.
+  bool verified = false;
+  {
+    std::shared_ptr<const Store> st = store();
+    STACK_OF(X509)* certs = X509_STORE_get1_all_certs(st->store);
+    for (int i = 0; certs != nullptr && i < sk_X509_num(certs) && !verified; ++i) {
+      X509* ca = sk_X509_value(certs, i);
+      if (X509_NAME_cmp(X509_get_subject_name(ca), X509_CRL_get_issuer(crl.get())) != 0) continue;
+      EVP_PKEY* key = X509_get0_pubkey(ca);
+      verified = key != nullptr && X509_CRL_verify(crl.get(), key) == 1;
+    }
+    sk_X509_pop_free(certs, X509_free);
+    ERR_clear_error();
+  }
+  if (!verified) {
+    return fail(Errc::invalid_argument, "CRL from " + source + ": not signed by a CA of the client CA file");
+  }
+  std::lock_guard lock(mutex_);
+  auto it = fetched_crls_.find(source);
+  if (it != fetched_crls_.end() && *this_update < it->second.this_update) {
+    return fail(Errc::invalid_argument, "CRL from " + source + ": older than the one in force");
+  }
+  fetched_crls_[source] = FetchedCrl{std::move(crl), *this_update};
+  return {};
+}
+
+Status ClientCertPolicy::setCrl(const std::string& source, std::string_view data) {
+  if (auto ok = takeCrl(source, data); !ok) return ok;
+  return reloadCrls();
+}
+
+Status ClientCertPolicy::refreshCrls(const CrlFetcher& fetcher) {
+  Status first;
+  for (const std::string& url : config_.crl_urls) {
+    auto body = fetcher ? fetcher(url) : Result<std::string>(fail(Errc::internal, "no CRL fetcher"));
+    Status st = body ? takeCrl(url, *body) : Status(fail(Errc::unavailable, "CRL from " + url + ": " + body.error().message()));
+    if (!st && first) first = st;
+  }
+  // The files are re-read in the same round, and the fetched CRLs go in with them.
+  Status reloaded = reloadCrls();
+  if (!reloaded) return reloaded;
+  return first;
 }
 
 std::uint64_t ClientCertPolicy::ocspQueries() const {
@@ -265,7 +345,9 @@ Result<std::string> ClientCertPolicy::verifyAndMap(X509* leaf, STACK_OF(X509) * 
   X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
   // RFC 5280 6.3: the CRL of every certificate in the path, not only the leaf's.
   if (st->has_crls) {
-    X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+    X509_VERIFY_PARAM_set_flags(param, config_.crl_check_all
+                                           ? X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL
+                                           : X509_V_FLAG_CRL_CHECK);
   }
   X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(unixSeconds(clock_->now())));
   X509_VERIFY_PARAM_set_depth(param, config_.max_chain_depth);
@@ -428,10 +510,47 @@ Status ClientCertPolicy::queryOcsp(X509* leaf, const std::string& cache_key, voi
         cache_.erase(soonest);
       }
     }
-    if (cfg.max_cache_entries > 0) cache_[cache_key] = CacheEntry{revoked, *next_t};
+    // Until nextUpdate, but no longer than max_cache_age (the gateway's
+    // revocation refresh interval).
+    const std::int64_t until = std::min<std::int64_t>(*next_t, now + cfg.max_cache_age.count());
+    if (cfg.max_cache_entries > 0 && cfg.max_cache_age.count() > 0) {
+      cache_[cache_key] = CacheEntry{revoked, until};
+    }
   }
   if (revoked) return fail(Errc::unauthenticated, "client certificate: revoked (OCSP)");
   return {};
+}
+
+CrlRefresher::CrlRefresher(std::shared_ptr<ClientCertPolicy> policy, std::chrono::milliseconds interval,
+                           CrlFetcher fetcher)
+    : policy_(std::move(policy)), interval_(interval), fetcher_(std::move(fetcher)) {
+  thread_ = std::thread([this] { run(); });
+}
+
+CrlRefresher::~CrlRefresher() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::uint64_t CrlRefresher::rounds() const {
+  std::lock_guard lock(mutex_);
+  return rounds_;
+}
+
+void CrlRefresher::run() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (wake_.wait_for(lock, interval_, [this] { return stop_; })) return;
+    lock.unlock();
+    Status st = policy_->refreshCrls(fetcher_);
+    if (!st) log::get("gateway")->warn("CRL refresh: {} (the previous CRLs stay in force)", st.error().message());
+    lock.lock();
+    ++rounds_;
+  }
 }
 
 }  // namespace rampart::gateway::auth

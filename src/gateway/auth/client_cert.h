@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -24,6 +25,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
 
 #include "core/clock.h"
@@ -71,12 +74,27 @@ struct OcspConfig {
   std::chrono::seconds max_skew{300};  // tolerance on thisUpdate / nextUpdate
   std::size_t max_response_bytes = 64 * 1024;
   std::size_t max_cache_entries = 10'000;
+  // An answer is cached until its nextUpdate, but never longer than this, so
+  // that a revocation is seen within the gateway's refresh interval even when
+  // the responder announces a distant nextUpdate. Zero: not cached at all.
   // Answers without nextUpdate are not cached (RFC 6960 2.4: newer ones are always available).
+  std::chrono::seconds max_cache_age{60};
 };
+
+// Fetches the CRL published at `url` (the body of a GET: DER or PEM), or an error.
+using CrlFetcher = std::function<Result<std::string>(std::string url)>;
 
 struct ClientCertConfig {
   std::string ca_file;                 // PEM trust anchors (and intermediates to trust)
-  std::vector<std::string> crl_files;  // PEM (one or more CRLs) or DER; empty = no CRL checks
+  std::vector<std::string> crl_files;  // PEM (one or more CRLs) or DER
+  // CRL distribution URLs (http://) whose CRLs are taken in by setCrl() /
+  // refreshCrls(). With neither files nor URLs there are no CRL checks; with
+  // URLs but no CRL fetched yet, certificates fail closed (no CRL to check).
+  std::vector<std::string> crl_urls;
+  // RFC 5280 6.3: true checks the CRL of every certificate in the path (each
+  // CA must publish one); false only the leaf's (a CA that publishes just the
+  // issuing CA's CRL).
+  bool crl_check_all = true;
   bool allow_expired_crl = false;      // an expired CRL fails closed unless this is set
   int max_chain_depth = 4;
   OcspConfig ocsp;
@@ -95,6 +113,20 @@ class ClientCertPolicy {
 
   // Re-reads the CA and CRL files; on any error keeps the current store.
   Status reloadCrls();
+
+  // Takes in the CRL fetched from `source` (a crl_urls entry; DER or PEM, the
+  // first CRL of a PEM text) in place of the previous one from there. Refused
+  // (and the previous one kept) unless it parses, is signed by a certificate of
+  // ca_file whose subject is its issuer, and is not older (thisUpdate) than the
+  // one it replaces (a replayed old CRL over plain HTTP). Errors: invalid_argument
+  // (unparsable, unknown issuer, bad signature, older), limit_exceeded (over 16 MiB),
+  // config_error (the files no longer load; the CRL is kept for the next reload).
+  Status setCrl(const std::string& source, std::string_view data);
+
+  // One refresh round (the gateway's crl_refresh timer): reloadCrls(), then
+  // every crl_urls entry through `fetcher` and setCrl(). Every URL is tried;
+  // the first error is returned (the caller logs it).
+  Status refreshCrls(const CrlFetcher& fetcher);
 
   // Verifies `leaf` with the untrusted intermediates in `chain` (may be null;
   // may or may not contain the leaf) at the clock's time, checking the CRL of
@@ -126,10 +158,19 @@ class ClientCertPolicy {
   };
   ClientCertPolicy(ClientCertConfig config, OcspTransport transport, const Clock& clock);
   Result<std::shared_ptr<const Store>> loadStore() const;
+  Status takeCrl(const std::string& source, std::string_view data);
   std::shared_ptr<const Store> store() const;
   Status checkOcsp(X509* leaf, X509* issuer, const Store& store);
   Status queryOcsp(X509* leaf, const std::string& cache_key, void* cert_id, const Store& store,
                    std::int64_t now);
+
+  struct CrlFree {
+    void operator()(X509_CRL* p) const;
+  };
+  struct FetchedCrl {
+    std::shared_ptr<X509_CRL> crl;
+    std::int64_t this_update = 0;  // Unix seconds
+  };
 
   ClientCertConfig config_;
   OcspTransport transport_;
@@ -138,6 +179,32 @@ class ClientCertPolicy {
   std::shared_ptr<const Store> store_;
   std::map<std::string, CacheEntry> cache_;  // DER OCSP CertID -> answer
   std::uint64_t ocsp_queries_ = 0;
+  std::map<std::string, FetchedCrl> fetched_crls_;  // by source URL; guarded by mutex_
+};
+
+// Runs policy->refreshCrls(fetcher) every `interval` on a thread of its own,
+// the first round after one interval, until destroyed (the destructor waits
+// for a round in progress). Failures are logged; the policy keeps what it had.
+class CrlRefresher {
+ public:
+  CrlRefresher(std::shared_ptr<ClientCertPolicy> policy, std::chrono::milliseconds interval,
+               CrlFetcher fetcher);
+  ~CrlRefresher();
+  CrlRefresher(const CrlRefresher&) = delete;
+  CrlRefresher& operator=(const CrlRefresher&) = delete;
+
+  std::uint64_t rounds() const;  // rounds completed (tests)
+
+ private:
+  void run();
+  std::shared_ptr<ClientCertPolicy> policy_;
+  std::chrono::milliseconds interval_;
+  CrlFetcher fetcher_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stop_ = false;
+  std::uint64_t rounds_ = 0;
+  std::thread thread_;
 };
 
 }  // namespace rampart::gateway::auth

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -770,6 +771,158 @@ TEST_F(ClientCertOcsp, ResponseSignedByAnotherCaRefused) {
   EXPECT_EQ(calls_, 1);
   EXPECT_TRUE(r.error().is(Errc::unavailable)) << r.error().message();
   EXPECT_EQ(r.error().detail, "OCSP: response signature not trusted");
+}
+
+// An answer whose nextUpdate is minutes away is still asked again after
+// max_cache_age (the gateway's crl_refresh), so a revocation shows within it.
+TEST_F(ClientCertOcsp, CacheIsCappedAtMaxCacheAge) {
+  Issued good = userCert(pki_.ca, 600, "alice@example.com", responder_->url());
+  ManualClock clock(std::chrono::system_clock::now());
+  ClientCertConfig config = ocspConfig();
+  config.ocsp.max_cache_age = std::chrono::seconds(30);
+  auto policy = makePolicy(config, countingTransport(), clock);
+  ASSERT_TRUE(policy->verifyAndMap(good.cert.get(), nullptr)) << responder_->log();
+  EXPECT_EQ(calls_, 1);
+  clock.advance(std::chrono::seconds(20));
+  ASSERT_TRUE(policy->verifyAndMap(good.cert.get(), nullptr));
+  EXPECT_EQ(calls_, 1);  // cached
+  clock.advance(std::chrono::seconds(11));  // 31 s: past the cap, nextUpdate (5 min) is not
+  ASSERT_TRUE(policy->verifyAndMap(good.cert.get(), nullptr));
+  EXPECT_EQ(calls_, 2);
+  // Zero: never cached.
+  config.ocsp.max_cache_age = std::chrono::seconds(0);
+  auto uncached = makePolicy(config, countingTransport(), clock);
+  ASSERT_TRUE(uncached->verifyAndMap(good.cert.get(), nullptr));
+  ASSERT_TRUE(uncached->verifyAndMap(good.cert.get(), nullptr));
+  EXPECT_EQ(calls_, 4);
+  EXPECT_EQ(uncached->ocspCacheEntries(), 0u);
+}
+
+// ---- CRLs fetched from URLs, and the refresh timer ----
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The CRL `ca` would publish, as bytes (DER unless pem).
+std::string crlBytes(const Pki& pki, const Issued& ca, std::vector<long> serials, long next = 86400,
+                     bool pem = false) {
+  std::string path = pki.dir.file("fetched.crl");
+  writeCrl(path, ca, std::move(serials), next, !pem);
+  return slurp(path);
+}
+
+constexpr const char* kCrlUrl = "http://127.0.0.1:8080/crl/issuing.crl";
+
+TEST(ClientCertCrlUrls, FetchedCrlTakenOnlyWhenOurCaSignedIt) {
+  Pki pki;
+  ClientCertConfig config;
+  config.ca_file = pki.ca_file;
+  config.crl_urls = {kCrlUrl};
+  auto policy = makePolicy(config);
+  Issued alice = userCert(pki.ca, 100);
+  Issued bob = userCert(pki.ca, 101, "bob@example.com");
+  // A URL is configured but nothing fetched yet: fail closed.
+  auto before = policy->verifyAndMap(alice.cert.get(), nullptr);
+  ASSERT_FALSE(before);
+  EXPECT_NE(before.error().detail.find("CRL"), std::string::npos) << before.error().detail;
+
+  ASSERT_TRUE(policy->setCrl(kCrlUrl, crlBytes(pki, pki.ca, {100})));
+  EXPECT_FALSE(policy->verifyAndMap(alice.cert.get(), nullptr));
+  EXPECT_TRUE(policy->verifyAndMap(bob.cert.get(), nullptr));
+
+  // A CRL from a stranger (same issuer name, another key), garbage, an empty
+  // body and an older CRL are all refused; the one in force stays.
+  Issued impostor = makeCa("Rampart Test Root CA");
+  auto forged = policy->setCrl(kCrlUrl, crlBytes(pki, impostor, {}));
+  ASSERT_FALSE(forged);
+  EXPECT_TRUE(forged.error().is(Errc::invalid_argument));
+  EXPECT_NE(forged.error().detail.find("not signed"), std::string::npos) << forged.error().detail;
+  EXPECT_FALSE(policy->setCrl(kCrlUrl, "garbage"));
+  EXPECT_FALSE(policy->setCrl(kCrlUrl, ""));
+  auto older = policy->setCrl(kCrlUrl, crlBytes(pki, pki.ca, {}, /*next=*/1800));  // thisUpdate 30 min ago
+  ASSERT_FALSE(older);
+  EXPECT_NE(older.error().detail.find("older"), std::string::npos) << older.error().detail;
+  EXPECT_FALSE(policy->verifyAndMap(alice.cert.get(), nullptr));  // still revoked
+
+  // A newer one (PEM this time) un-revokes nothing it should not: here it revokes bob.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // a later thisUpdate second
+  ASSERT_TRUE(policy->setCrl(kCrlUrl, crlBytes(pki, pki.ca, {101}, 86400, /*pem=*/true)));
+  EXPECT_TRUE(policy->verifyAndMap(alice.cert.get(), nullptr));
+  EXPECT_FALSE(policy->verifyAndMap(bob.cert.get(), nullptr));
+}
+
+TEST(ClientCertCrlUrls, RefreshFetchesEveryUrlAndKeepsWhatFails) {
+  Pki pki;
+  Issued inter = makeCa("Rampart Test Issuing CA", &pki.ca, 7);
+  writePem(pki.ca_file, {pki.ca.cert.get(), inter.cert.get()});
+  ClientCertConfig config;
+  config.ca_file = pki.ca_file;
+  config.crl_urls = {"http://ca/root.crl", "http://ca/issuing.crl"};
+  auto policy = makePolicy(config);
+  Issued leaf = userCert(inter, 200);
+  STACK_OF(X509)* chain = sk_X509_new_null();
+  sk_X509_push(chain, inter.cert.get());
+
+  std::map<std::string, std::string> served{{"http://ca/root.crl", crlBytes(pki, pki.ca, {})},
+                                            {"http://ca/issuing.crl", crlBytes(pki, inter, {})}};
+  std::vector<std::string> asked;
+  CrlFetcher fetcher = [&](std::string url) -> Result<std::string> {
+    asked.push_back(url);
+    auto it = served.find(url);
+    if (it == served.end()) return fail(Errc::unavailable, "connection refused");
+    return it->second;
+  };
+  ASSERT_TRUE(policy->refreshCrls(fetcher));
+  EXPECT_EQ(asked, config.crl_urls);
+  auto ok = policy->verifyAndMap(leaf.cert.get(), chain);
+  EXPECT_TRUE(ok) << ok.error().message();
+
+  // The issuing CA's server is down this round: an error, but the root's new
+  // CRL is taken, and the issuing CA's previous CRL stays in force.
+  served.erase("http://ca/issuing.crl");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  served["http://ca/root.crl"] = crlBytes(pki, pki.ca, {7});
+  EXPECT_FALSE(policy->refreshCrls(fetcher));
+  auto r = policy->verifyAndMap(leaf.cert.get(), chain);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().detail.find("revoked"), std::string::npos) << r.error().detail;
+
+  // crl_check_all = false: only the leaf's CRL is needed (a CA that publishes
+  // just its issuing CA's CRL).
+  ClientCertConfig leaf_only = config;
+  leaf_only.crl_urls = {"http://ca/issuing.crl"};
+  leaf_only.crl_check_all = false;
+  auto lp = makePolicy(leaf_only);
+  ASSERT_TRUE(lp->setCrl("http://ca/issuing.crl", crlBytes(pki, inter, {})));
+  auto lok = lp->verifyAndMap(leaf.cert.get(), chain);
+  EXPECT_TRUE(lok) << lok.error().message();
+  ASSERT_TRUE(lp->setCrl("http://ca/issuing.crl", crlBytes(pki, inter, {200})));
+  EXPECT_FALSE(lp->verifyAndMap(leaf.cert.get(), chain));
+  sk_X509_free(chain);
+}
+
+// The gateway's crl_refresh timer: a CRL replaced on disk is in force within
+// the interval, without a SIGHUP / reloadCrls() call.
+TEST(ClientCertCrlUrls, RefresherPicksUpAReplacedCrlFile) {
+  Pki pki;
+  auto policy = makePolicy(pki.config());
+  Issued alice = userCert(pki.ca, 100);
+  ASSERT_TRUE(policy->verifyAndMap(alice.cert.get(), nullptr));
+  CrlRefresher refresher(policy, std::chrono::milliseconds(20), CrlFetcher{});
+  // Replaced as a CA does it: a new file renamed over the old one.
+  std::string fresh = pki.dir.file("ca.crl.new");
+  writeCrl(fresh, pki.ca, {100});
+  ASSERT_EQ(std::rename(fresh.c_str(), pki.crl_file.c_str()), 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  bool refused = false;
+  while (!refused && std::chrono::steady_clock::now() < deadline) {
+    refused = !policy->verifyAndMap(alice.cert.get(), nullptr);
+    if (!refused) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(refused) << "the revocation was not picked up";
+  EXPECT_GE(refresher.rounds(), 1u);
 }
 
 }  // namespace
