@@ -105,6 +105,39 @@ Result<std::string> ocspOverHttp(std::string url, std::string der_request) {
   return std::move(res->body());
 }
 
+// CRL distribution points (RFC 5280 4.2.1.13): a plain GET, the body DER or
+// PEM, at most 16 MiB within 10 s. Runs on the refresher's own thread.
+Result<std::string> crlOverHttp(std::string url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.rfind(kScheme, 0) != 0) return fail(Errc::invalid_argument, "CRL URL must be http://");
+  std::string rest = url.substr(kScheme.size());
+  std::string authority = rest.substr(0, rest.find('/'));
+  std::string path = rest.size() > authority.size() ? rest.substr(authority.size()) : "/";
+  std::string host = authority;
+  if (authority.empty() || authority.back() == ']' || authority.find(':') == std::string::npos) authority += ":80";
+  auto endpoint = net::parseEndpoint(authority);
+  if (!endpoint) return fail(Errc::invalid_argument, "CRL URL " + url);
+  http::Request req{http::Verb::get, path, 11};
+  req.set(http::Field::host, host);
+  req.set(http::Field::accept, "application/pkix-crl, */*");
+  http::ClientOptions options;
+  options.connect_timeout = std::chrono::seconds(10);
+  options.io_timeout = std::chrono::seconds(10);
+  options.body_limit = 16 * 1024 * 1024;
+  asio::io_context io(1);
+  auto future = asio::co_spawn(io, http::fetch(*endpoint, std::move(req), options), asio::use_future);
+  // The whole exchange within 10 s, however slowly the bytes trickle in.
+  io.run_for(std::chrono::seconds(10));
+  if (!io.stopped()) {
+    // Destroying the io_context destroys the unfinished exchange (and its socket).
+    return fail(Errc::timeout, "no answer within 10 s");
+  }
+  Result<http::Response> res = future.get();
+  if (!res) return fail(res.error());
+  if (res->result() != http::Status::ok) return fail(Errc::unavailable, "answered " + std::to_string(res->result_int()));
+  return std::move(res->body());
+}
+
 std::string methodName(AuthMethod m) { return std::string(authMethodName(m)); }
 
 AuthVerdict verdict(Kind kind, std::string reason) {
@@ -125,6 +158,7 @@ struct Authenticator::Impl {
   bool builtin = false;  // the built-in directory resolves user@domain to a name
   std::unique_ptr<auth::SecondFactorStore> second_factor;
   std::shared_ptr<auth::ClientCertPolicy> cert_policy;
+  std::unique_ptr<auth::CrlRefresher> crl_refresher;  // after cert_policy: stopped first
   std::optional<auth::RadiusClientConfig> radius;
   guard::AuthFailures failures;
   Counter* ok = nullptr;
@@ -170,7 +204,7 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const GatewayConfig
   bool needs_password = false, needs_otp = false;
   for (const RuleConfig& r : config.rules) {
     // Certificate users are looked up in the directory too.
-    needs_password |= usesPassword(r.auth) || r.auth == AuthMethod::certificate;
+    needs_password |= usesPassword(r.auth) || usesCertificate(r.auth);
     needs_otp |= r.auth == AuthMethod::basic_otp || r.auth == AuthMethod::basic_radius;
   }
   if (needs_password) {
@@ -212,13 +246,28 @@ Result<std::unique_ptr<Authenticator>> Authenticator::create(const GatewayConfig
     auth::ClientCertConfig o;
     o.ca_file = a.client_cert.ca_file;
     o.crl_files = a.client_cert.crl_files;
+    o.crl_urls = a.client_cert.crl_urls;
+    o.crl_check_all = a.client_cert.crl_check != "leaf";
     o.ocsp.enabled = a.client_cert.ocsp;
+    // A revocation must show within crl_refresh, OCSP included.
+    o.ocsp.max_cache_age = std::chrono::duration_cast<std::chrono::seconds>(a.client_cert.crl_refresh);
     o.ocsp.responder_url = a.client_cert.ocsp_url;
     o.mapping.source = certUserSource(a.client_cert.mapping);
     o.mapping.required_domain = a.client_cert.domain;
     auto policy = auth::ClientCertPolicy::create(std::move(o), ocspOverHttp);
     if (!policy) return fail(policy.error());
     impl->cert_policy = std::move(*policy);
+    if (!a.client_cert.crl_urls.empty()) {
+      // The first fetch at start; a CA that is not up yet only delays
+      // certificate logins (no CRL: they fail closed) until the next round.
+      if (auto st = impl->cert_policy->refreshCrls(crlOverHttp); !st) {
+        log::get("gateway")->warn("CRL fetch at start: {}", st.error().message());
+      }
+    }
+    if (!a.client_cert.crl_urls.empty() || !a.client_cert.crl_files.empty()) {
+      impl->crl_refresher = std::make_unique<auth::CrlRefresher>(impl->cert_policy, a.client_cert.crl_refresh,
+                                                                 crlOverHttp);
+    }
   }
   if (!a.radius.servers.empty()) {
     auth::RadiusClientConfig rc;
@@ -267,6 +316,11 @@ Task<AuthVerdict> Authenticator::Impl::authenticate(const AuthRequest& req) {
   const RuleConfig& rule = *req.rule;
   if (rule.auth == AuthMethod::none) co_return verdict(Kind::ok, "");
   std::optional<std::string> cert_user;
+  if (rule.auth == AuthMethod::certificate_or_basic && req.ssl != nullptr &&
+      SSL_get0_peer_certificate(req.ssl) != nullptr) {
+    // A presented certificate decides: good -> in, bad -> 403, never Basic instead.
+    co_return co_await certificate(req);
+  }
   if (rule.auth == AuthMethod::certificate || rule.auth == AuthMethod::certificate_basic) {
     AuthVerdict c = co_await certificate(req);
     if (c.kind != Kind::ok) co_return c;
@@ -322,8 +376,11 @@ Task<AuthVerdict> Authenticator::Impl::certificate(const AuthRequest& req) {
   AuthVerdict v = verdict(Kind::ok, "");
   v.identity.user = *conn.cert_user;
   v.identity.device_id = std::string(req.device_id);
-  v.identity.method = methodName(req.rule->auth);
-  v.identity.strength = req.rule->auth == AuthMethod::certificate ? 1 : 2;
+  const AuthMethod method =
+      req.rule->auth == AuthMethod::certificate_or_basic ? AuthMethod::certificate : req.rule->auth;
+  v.identity.method = methodName(method);
+  v.identity.strength = method == AuthMethod::certificate ? 1 : 2;
+  v.client_certificate = true;
   co_return v;
 }
 
@@ -378,14 +435,18 @@ Task<AuthVerdict> Authenticator::Impl::password(const AuthRequest& req, const st
     boost::system::error_code ec;
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (rule.auth == AuthMethod::basic || rule.auth == AuthMethod::certificate_basic) {
+  if (rule.auth == AuthMethod::basic || rule.auth == AuthMethod::certificate_basic ||
+      rule.auth == AuthMethod::certificate_or_basic) {
     auto good = co_await checkPassword(user, secret);
     if (!good) co_return verdict(Kind::unavailable, good.error().detail);
     if (!*good) co_return failed(req, user, verdict(Kind::challenge, "bad credentials"));
     failures.recordSuccess(user, req.client);
     AuthVerdict v = verdict(Kind::ok, "");
-    v.identity = {user, std::string(req.device_id), methodName(rule.auth),
+    // certificate_or_basic without a certificate is plain Basic.
+    const AuthMethod method = rule.auth == AuthMethod::certificate_or_basic ? AuthMethod::basic : rule.auth;
+    v.identity = {user, std::string(req.device_id), methodName(method),
                   rule.auth == AuthMethod::certificate_basic ? 2 : 1};
+    v.client_certificate = rule.auth == AuthMethod::certificate_basic;
     co_return v;
   }
   co_return co_await secondFactor(req, user, secret);

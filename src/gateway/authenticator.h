@@ -4,6 +4,8 @@
 //   basic              Basic over TLS against the built-in directory or an LDAP bind
 //   certificate        the TLS client certificate, chained, CRL/OCSP-checked, mapped to a user
 //   certificate+basic  both, and they must name the same user
+//   certificate_or_basic  the certificate when one was presented (a bad one is
+//                      refused with 403, not downgraded), else Basic
 //   basic+otp          password followed by a TOTP/HOTP code ("secret123456"), the code
 //                      checked natively (liboath) and refused if replayed
 //   basic+radius       the password checked by the directory, the trailing code by RADIUS
@@ -49,6 +51,9 @@ struct AuthVerdict {
   crypto::Identity identity;
   std::string reason;  // for the access log; never a secret
   std::chrono::milliseconds retry_after{0};
+  // Authenticated (also) by the TLS client certificate: a delegated backend
+  // is sent the leaf (Rampart-Client-Cert).
+  bool client_certificate = false;
 };
 
 // What the authenticator may remember per client connection: the mapped
@@ -79,7 +84,8 @@ class Authenticator {
   // Runs on the caller's I/O thread; blocking checks go to a small pool.
   net::Task<AuthVerdict> authenticate(const AuthRequest& request);
 
-  // Re-reads CRLs (SIGHUP).
+  // Re-reads CRLs (SIGHUP). Besides, a timer re-reads the CRL files and
+  // re-fetches auth.client_cert.crl_urls every crl_refresh.
   Status reload();
 
   struct Impl;

@@ -11,13 +11,14 @@ namespace rampart::gateway {
 
 namespace {
 
-constexpr std::array<std::pair<AuthMethod, std::string_view>, 6> kAuthNames{{
+constexpr std::array<std::pair<AuthMethod, std::string_view>, 7> kAuthNames{{
     {AuthMethod::none, "none"},
     {AuthMethod::basic, "basic"},
     {AuthMethod::certificate, "certificate"},
     {AuthMethod::certificate_basic, "certificate+basic"},
     {AuthMethod::basic_otp, "basic+otp"},
     {AuthMethod::basic_radius, "basic+radius"},
+    {AuthMethod::certificate_or_basic, "certificate_or_basic"},
 }};
 
 constexpr std::array<std::pair<Service, std::string_view>, 4> kServiceNames{{
@@ -129,6 +130,23 @@ void readAuth(ConfigSection s, AuthConfig& out) {
   cert.read("domain", out.client_cert.domain);
   cert.read("ocsp_url", out.client_cert.ocsp_url);
   cert.read("ocsp", out.client_cert.ocsp);
+  cert.read("crl_urls", out.client_cert.crl_urls);
+  cert.read("crl_refresh", out.client_cert.crl_refresh);
+  cert.read("crl_check", out.client_cert.crl_check);
+  for (const std::string& url : out.client_cert.crl_urls) {
+    // Plain HTTP by design (RFC 5280 4.2.1.13; the CRL is signed), host:port after the scheme.
+    std::string_view rest = std::string_view(url).substr(std::min<std::size_t>(url.size(), 7));
+    std::string authority(rest.substr(0, rest.find('/')));
+    if (url.rfind("http://", 0) != 0 || authority.empty()) {
+      cert.error("crl_urls", "'" + url + "' is not an http:// URL");
+    }
+  }
+  if (out.client_cert.crl_refresh < std::chrono::seconds(1) || out.client_cert.crl_refresh > std::chrono::hours(24)) {
+    cert.error("crl_refresh", "must be between 1s and 24h");
+  }
+  if (out.client_cert.crl_check != "chain" && out.client_cert.crl_check != "leaf") {
+    cert.error("crl_check", "must be chain or leaf");
+  }
   static constexpr std::array<std::string_view, 6> kMappings{
       "san_email", "san_email_local", "san_upn", "san_upn_local", "subject_cn", "subject_uid"};
   if (std::find(kMappings.begin(), kMappings.end(), out.client_cert.mapping) == kMappings.end()) {
@@ -162,7 +180,8 @@ void readRule(ConfigSection s, RuleConfig& out) {
   if (auto v = parseAuthMethod(auth)) out.auth = *v;
   else {
     s.error("auth",
-            "must be none, basic, certificate, certificate+basic, basic+otp or basic+radius");
+            "must be none, basic, certificate, certificate+basic, certificate_or_basic, basic+otp or "
+            "basic+radius");
   }
   s.read("realm", out.realm);
   s.read("backend", out.backend);
@@ -253,7 +272,13 @@ std::string_view authMethodName(AuthMethod method) {
 
 bool usesPassword(AuthMethod method) {
   return method == AuthMethod::basic || method == AuthMethod::certificate_basic ||
-         method == AuthMethod::basic_otp || method == AuthMethod::basic_radius;
+         method == AuthMethod::basic_otp || method == AuthMethod::basic_radius ||
+         method == AuthMethod::certificate_or_basic;
+}
+
+bool usesCertificate(AuthMethod method) {
+  return method == AuthMethod::certificate || method == AuthMethod::certificate_basic ||
+         method == AuthMethod::certificate_or_basic;
 }
 
 bool usesSecondFactor(AuthMethod method) {
@@ -317,9 +342,8 @@ std::vector<std::string> checkRule(const RuleConfig& rule, const GatewayConfig& 
   if (rule.service == Service::eas && rule.auth == AuthMethod::none) {
     problems.push_back("Exchange ActiveSync must be pre-authenticated: set auth");
   }
-  if ((rule.auth == AuthMethod::certificate || rule.auth == AuthMethod::certificate_basic) &&
-      config.auth.client_cert.ca_file.empty()) {
-    problems.push_back("certificate authentication needs [auth.client_cert] ca_file");
+  if (usesCertificate(rule.auth) && config.auth.client_cert.ca_file.empty()) {
+    problems.push_back(std::string(authMethodName(rule.auth)) + " needs [auth.client_cert] ca_file");
   }
   if (rule.auth == AuthMethod::basic_radius && config.auth.radius.servers.empty()) {
     problems.push_back("basic+radius needs [auth.radius] servers");

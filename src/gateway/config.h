@@ -88,7 +88,17 @@ struct LdapConfig {
 
 struct ClientCertConfig {
   std::string ca_file;                 // trust anchors for client certificates
-  std::vector<std::string> crl_files;  // re-read on reload
+  std::vector<std::string> crl_files;  // re-read on reload and every crl_refresh
+  // http:// CRL distribution points, fetched at start and every crl_refresh
+  // (DER or PEM, at most 16 MiB, 10 s); a fetched CRL replaces the previous
+  // one from its URL only when it parses and its issuer (in ca_file) signed it.
+  std::vector<std::string> crl_urls;
+  // How often CRLs are re-read and re-fetched, and the longest an OCSP answer
+  // is cached: a revocation is seen within this interval (issue 5).
+  milliseconds crl_refresh{std::chrono::seconds(60)};
+  // "chain": the CRL of every certificate in the path (RFC 5280 6.3); "leaf":
+  // only the end entity's (a CA that publishes only its issuing CA's CRL).
+  std::string crl_check = "chain";
   std::string mapping = "san_email";   // san_email[_local] | san_upn[_local] | subject_cn | subject_uid
   std::string domain;                  // required e-mail/UPN domain, stripped; empty = any
   std::string ocsp_url;                // empty: from the certificate's AIA, or no OCSP
@@ -129,11 +139,17 @@ enum class AuthMethod : std::uint8_t {
   certificate_basic, // both, naming the same user
   basic_otp,         // password + native TOTP/HOTP code
   basic_radius,      // password + code checked by a RADIUS server
+  // The TLS client certificate when the client presented one (a bad one is
+  // refused, never downgraded), else Basic as for `basic` (EST: first
+  // enrollment with the password, re-enrollment with the certificate).
+  certificate_or_basic,
 };
 Result<AuthMethod> parseAuthMethod(std::string_view text);
 std::string_view authMethodName(AuthMethod method);
 bool usesPassword(AuthMethod method);
 bool usesSecondFactor(AuthMethod method);
+// Whether the method checks the TLS client certificate (needs [auth.client_cert]).
+bool usesCertificate(AuthMethod method);
 
 enum class Service : std::uint8_t { web, eas, autodiscover, est };
 Result<Service> parseService(std::string_view text);

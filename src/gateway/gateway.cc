@@ -94,24 +94,6 @@ bool isAmbiguousPath(std::string_view target) {
   return false;
 }
 
-// Request headers that never travel to a backend: hop-by-hop (RFC 9110
-// 7.6.1), framing (re-done by us), credentials (replaced by the assertion),
-// and anything claiming to come from the gateway itself.
-bool dropOnForward(std::string_view name, const std::vector<std::string>& connection_options) {
-  static constexpr std::array<std::string_view, 13> kDrop{
-      "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
-      "upgrade", "content-length", "expect", "authorization", "proxy-authorization",
-      "forwarded", "via"};
-  for (std::string_view d : kDrop) {
-    if (equalsIgnoreCase(name, d)) return true;
-  }
-  if (startsWithIgnoreCase(name, "x-forwarded-") || startsWithIgnoreCase(name, "rampart-")) return true;
-  for (const std::string& option : connection_options) {
-    if (equalsIgnoreCase(name, option)) return true;
-  }
-  return false;
-}
-
 // Response headers the client must not see from the backend (hop-by-hop).
 void cleanResponse(http::Response& res) {
   for (std::string_view name : {"Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
@@ -662,6 +644,14 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
     crypto::RequestBinding binding{fwd.method, f.host, fwd.target, crypto::RequestBinding::sha256Hex(fwd.body)};
     auto now_ms = std::chrono::duration_cast<milliseconds>(clock.now().time_since_epoch()).count();
     fwd.headers.emplace_back("Rampart-Identity", rt->signer->sign(verdict.identity, binding, now_ms));
+  }
+  if (rule->delegate && verdict.client_certificate) {
+    // The backend (the CA's EST re-enrollment) needs the certificate itself,
+    // not only the user it maps to. The client's own Rampart-* headers were
+    // dropped above, so this one can only come from here.
+    auto value = clientCertHeaderValue(SSL_get0_peer_certificate(stream.native_handle()));
+    if (value) fwd.headers.emplace_back(std::string(kClientCertHeader), std::move(*value));
+    else log->warn("rule {}: client certificate not forwarded: {}", rule->name, value.error().detail);
   }
   f.bytes_in = fwd.body.size();
   // A long poll parks: it holds no read buffer. A busy connection keeps it.

@@ -1,11 +1,15 @@
 #include "gateway/upstream.h"
 
+#include <array>
 #include <variant>
+
+#include <openssl/evp.h>
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
 
+#include "core/ascii.h"
 #include "net/listener.h"
 #include "tls/stream.h"
 
@@ -144,6 +148,38 @@ class Http1Upstream final : public Upstream {
 };
 
 }  // namespace
+
+bool dropOnForward(std::string_view name, const std::vector<std::string>& connection_options) {
+  static constexpr std::array<std::string_view, 13> kDrop{
+      "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
+      "upgrade", "content-length", "expect", "authorization", "proxy-authorization",
+      "forwarded", "via"};
+  for (std::string_view d : kDrop) {
+    if (equalsIgnoreCase(name, d)) return true;
+  }
+  if (startsWithIgnoreCase(name, "x-forwarded-") || startsWithIgnoreCase(name, "rampart-")) return true;
+  for (const std::string& option : connection_options) {
+    if (equalsIgnoreCase(name, option)) return true;
+  }
+  return false;
+}
+
+Result<std::string> clientCertHeaderValue(X509* leaf) {
+  constexpr int kMaxDer = 16 * 1024;
+  if (leaf == nullptr) return fail(Errc::invalid_argument, "no client certificate");
+  int len = i2d_X509(leaf, nullptr);
+  if (len <= 0) return fail(Errc::internal, "client certificate does not encode");
+  if (len > kMaxDer) return fail(Errc::limit_exceeded, "client certificate over 16 KiB");
+  std::string der(static_cast<std::size_t>(len), '\0');
+  auto* p = reinterpret_cast<unsigned char*>(der.data());
+  if (i2d_X509(leaf, &p) != len) return fail(Errc::internal, "client certificate does not encode");
+  // EVP_EncodeBlock: RFC 4648 section 4 alphabet with '=' padding, no newlines.
+  std::string out(static_cast<std::size_t>(4 * ((len + 2) / 3)) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(der.data()), len);
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
 
 std::string serializeForward(const ForwardRequest& req) {
   std::size_t size = req.method.size() + req.target.size() + req.body.size() + 64;

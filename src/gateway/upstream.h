@@ -9,8 +9,11 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
+
+#include <openssl/x509.h>
 
 #include "core/error.h"
 #include "gateway/config.h"
@@ -32,6 +35,21 @@ struct ForwardRequest {
 
 // HTTP/1.1 wire form with Content-Length framing (RFC 9112 3, 6.2).
 std::string serializeForward(const ForwardRequest& req);
+
+// Whether a client's request header is left out of the forwarded request:
+// hop-by-hop (RFC 9110 7.6.1) and those named in its Connection header,
+// framing (re-done by the gateway), credentials (replaced by the identity
+// assertion), Forwarded/Via/X-Forwarded-*, and every Rampart-* header (only
+// the gateway sets Rampart-Identity and Rampart-Client-Cert).
+bool dropOnForward(std::string_view name, const std::vector<std::string>& connection_options);
+
+// The header a delegated backend gets when the client authenticated with its
+// TLS client certificate: the leaf's DER in base64 (RFC 4648 section 4, with
+// padding, no line breaks).
+inline constexpr std::string_view kClientCertHeader = "Rampart-Client-Cert";
+// Its value for `leaf`; invalid_argument without a leaf, limit_exceeded over
+// 16 KiB of DER (a header that size would pass no backend's limits).
+Result<std::string> clientCertHeaderValue(X509* leaf);
 
 // What a proxied request needs besides its bytes.
 struct UpstreamCall {
