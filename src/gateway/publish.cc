@@ -45,7 +45,12 @@ Result<std::vector<RuleConfig>> makeRules(const PublishRequest& req, const Gatew
   if (req.backend.empty()) problems.push_back("--backend host:port is required");
   RuleConfig r = base(req);
   r.name = req.name.empty() ? std::string(serviceName(req.service)) : req.name;
-  std::string auth = req.auth.empty() ? "basic" : req.auth;
+  std::string auth = req.auth;
+  if (auth.empty()) {
+    // EST: first enrollment with the password, re-enrollment with the
+    // current certificate (RFC 7030 3.3.2, 4.2.2); the others: Basic.
+    auth = req.service == Service::est ? "certificate_or_basic" : "basic";
+  }
   switch (req.service) {
     case Service::eas:
       // MS-ASHTTP 2.2.1.1.1: OPTIONS for discovery, POST for every command.
@@ -83,7 +88,9 @@ Result<std::vector<RuleConfig>> makeRules(const PublishRequest& req, const Gatew
       r.realm = "EST";
       r.response_timeout = std::chrono::seconds(60);
       r.body_limit = ByteSize{64 * 1024};
-      r.delegate = req.delegate;
+      // The CA needs the identity (whose certificate to issue) and, for a
+      // re-enrollment, the client certificate itself (Rampart-Client-Cert).
+      r.delegate = true;
       break;
     }
     case Service::web:

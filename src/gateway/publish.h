@@ -19,13 +19,14 @@ struct PublishRequest {
   std::string host = "*";
   std::string path;          // web only (the others have fixed paths)
   std::string backend;       // host:port
-  std::string auth;          // empty: the service's default (basic; none for EST cacerts)
+  std::string auth;          // empty: the service's default (basic; EST: certificate_or_basic,
+                             // its cacerts rule none)
   bool backend_tls = true;
   std::string backend_ca_file;
   std::string backend_server_name;
   std::string client_cert_file;
   std::string client_key_file;
-  bool delegate = false;     // EAS default true when the config has a delegation key
+  bool delegate = false;     // EAS default true when the config has a delegation key; EST always
   bool backend_h2 = false;   // EAS default true (parked Pings multiplexed)
 };
 

@@ -162,16 +162,90 @@ TEST(PublishTest, UnsafeCombinationsAreRefused) {
 }
 
 TEST(PublishTest, EstPublishesAnUnauthenticatedCacertsRuleBesideEnrollment) {
+  GatewayConfig config;
+  config.auth.client_cert.ca_file = "device-ca.crt";
+  config.delegation.key_file = "d.key";
+  PublishRequest req;
+  req.service = Service::est;
+  req.backend = "10.0.0.7:8443";
+  auto rules = makeRules(req, config);
+  ASSERT_TRUE(rules) << rules.error().message();
+  ASSERT_EQ(rules->size(), 2u);
+  EXPECT_EQ((*rules)[0].path, "/.well-known/est/cacerts");
+  EXPECT_EQ((*rules)[0].auth, AuthMethod::none);
+  EXPECT_FALSE((*rules)[0].delegate);
+  // Enrollment: the password the first time, the certificate for renewal,
+  // and the CA gets the identity (and the certificate) delegated.
+  EXPECT_EQ((*rules)[1].path, "/.well-known/est");
+  EXPECT_EQ((*rules)[1].auth, AuthMethod::certificate_or_basic);
+  EXPECT_TRUE((*rules)[1].delegate);
+  // The TOML loads back.
+  auto toml = publishRules(req, config);
+  ASSERT_TRUE(toml) << toml.error().message();
+  EXPECT_NE(toml->find("auth = \"certificate_or_basic\""), std::string::npos) << *toml;
+  auto again = parse("[auth.client_cert]\nca_file = \"device-ca.crt\"\n[delegation]\nkey_file = \"d.key\"\n\n" + *toml);
+  ASSERT_TRUE(again) << again.error().message();
+  ASSERT_EQ(again->rules.size(), 2u);
+  EXPECT_EQ(again->rules[1].auth, AuthMethod::certificate_or_basic);
+  EXPECT_TRUE(again->rules[1].delegate);
+  // An explicit choice still wins.
+  req.auth = "basic";
+  auto basic = makeRules(req, config);
+  ASSERT_TRUE(basic) << basic.error().message();
+  EXPECT_EQ((*basic)[1].auth, AuthMethod::basic);
+}
+
+TEST(PublishTest, EstNeedsClientCertificatesAndADelegationKey) {
   GatewayConfig empty;
   PublishRequest req;
   req.service = Service::est;
   req.backend = "10.0.0.7:8443";
   auto rules = makeRules(req, empty);
-  ASSERT_TRUE(rules) << rules.error().message();
-  ASSERT_EQ(rules->size(), 2u);
-  EXPECT_EQ((*rules)[0].path, "/.well-known/est/cacerts");
-  EXPECT_EQ((*rules)[0].auth, AuthMethod::none);
-  EXPECT_EQ((*rules)[1].auth, AuthMethod::basic);
+  ASSERT_FALSE(rules);
+  EXPECT_NE(rules.error().detail.find("[auth.client_cert] ca_file"), std::string::npos) << rules.error().detail;
+  EXPECT_NE(rules.error().detail.find("[delegation] key_file"), std::string::npos) << rules.error().detail;
+}
+
+TEST(GatewayConfigTest, CertificateOrBasicIsAMethodOfItsOwn) {
+  auto method = parseAuthMethod("certificate_or_basic");
+  ASSERT_TRUE(method);
+  EXPECT_EQ(*method, AuthMethod::certificate_or_basic);
+  EXPECT_EQ(authMethodName(AuthMethod::certificate_or_basic), "certificate_or_basic");
+  EXPECT_TRUE(usesPassword(AuthMethod::certificate_or_basic));
+  EXPECT_TRUE(usesCertificate(AuthMethod::certificate_or_basic));
+  EXPECT_FALSE(usesSecondFactor(AuthMethod::certificate_or_basic));
+  EXPECT_FALSE(usesCertificate(AuthMethod::basic));
+  EXPECT_FALSE(parseAuthMethod("certificate-or-basic"));
+  // Like `certificate`, it needs the client CA.
+  auto no_ca = parse("[[rule]]\nname = \"est\"\nbackend = \"127.0.0.1:80\"\nauth = \"certificate_or_basic\"\n");
+  ASSERT_FALSE(no_ca);
+  EXPECT_NE(no_ca.error().detail.find("certificate_or_basic needs [auth.client_cert] ca_file"), std::string::npos)
+      << no_ca.error().detail;
+  auto ok = parse("[auth.client_cert]\nca_file = \"ca.crt\"\n"
+                  "[[rule]]\nname = \"est\"\nbackend = \"127.0.0.1:80\"\nauth = \"certificate_or_basic\"\n");
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->rules[0].auth, AuthMethod::certificate_or_basic);
+}
+
+TEST(GatewayConfigTest, ClientCertRevocationRefreshKeys) {
+  constexpr std::string_view kRule = "[[rule]]\nname = \"x\"\nbackend = \"127.0.0.1:80\"\nbackend_tls = false\n";
+  auto defaults = parse(std::string(kRule));
+  ASSERT_TRUE(defaults) << defaults.error().message();
+  EXPECT_EQ(defaults->auth.client_cert.crl_refresh, std::chrono::seconds(60));
+  EXPECT_TRUE(defaults->auth.client_cert.crl_urls.empty());
+  EXPECT_EQ(defaults->auth.client_cert.crl_check, "chain");
+  auto set = parse("[auth.client_cert]\nca_file = \"ca.crt\"\n"
+                   "crl_urls = [\"http://127.0.0.1:8080/crl/issuing.crl\", \"http://[::1]/c.crl\"]\n"
+                   "crl_refresh = \"15s\"\ncrl_check = \"leaf\"\n" + std::string(kRule));
+  ASSERT_TRUE(set) << set.error().message();
+  EXPECT_EQ(set->auth.client_cert.crl_urls.size(), 2u);
+  EXPECT_EQ(set->auth.client_cert.crl_refresh, std::chrono::seconds(15));
+  EXPECT_EQ(set->auth.client_cert.crl_check, "leaf");
+  for (std::string_view bad : {"crl_urls = [\"https://ca.example/c.crl\"]\n", "crl_urls = [\"http://\"]\n",
+                               "crl_refresh = \"0s\"\n", "crl_refresh = \"25h\"\n", "crl_check = \"some\"\n"}) {
+    auto r = parse("[auth.client_cert]\n" + std::string(bad) + std::string(kRule));
+    EXPECT_FALSE(r) << bad;
+  }
 }
 
 }  // namespace
