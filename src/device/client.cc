@@ -6,6 +6,7 @@
 #include <cctype>
 #include <charconv>
 #include <ctime>
+#include <filesystem>
 #include <span>
 #include <thread>
 
@@ -14,6 +15,7 @@
 #include "codec/eas/versions.h"
 #include "codec/wbxml/reader.h"
 #include "core/clock.h"
+#include "device/cert_store.h"
 
 namespace rampart::device {
 
@@ -133,12 +135,19 @@ Result<Client> Client::open(const std::string& state_path, Notify notify) {
 Result<SetupReport> Client::setup(const std::string& state_path, const SetupOptions& o,
                                   Notify notify) {
   if (o.user.empty()) return fail(Errc::invalid_argument, "a user name is needed (--user)");
-  if (o.password.empty()) return fail(Errc::invalid_argument, "a password is needed");
+  if (o.password.empty() && !o.use_certificate)
+    return fail(Errc::invalid_argument, "a password is needed");
+  if (o.use_certificate && (o.cert_file.empty() || o.key_file.empty()))
+    return fail(Errc::invalid_argument, "certificate login needs a certificate (enroll first)");
   Account a;
   a.url = o.url;
   a.user = o.user;
   a.password = o.password;
   a.ca_file = o.ca_file;
+  a.cert_file = o.cert_file;
+  a.key_file = o.key_file;
+  a.auth = o.use_certificate ? AuthMode::certificate : AuthMode::basic;
+  a.est_url = o.est_url;
   a.device_id = o.device_id.empty() ? randomHex(16) : o.device_id;
   a.device_type = o.device_type;
   a.max_version = o.max_version;
@@ -206,6 +215,44 @@ Result<SetupReport> Client::setup(const std::string& state_path, const SetupOpti
   if (!folders) return fail(folders.error());
   report.folders = folders->size();
   return report;
+}
+
+Status Client::saveAccount(const Account& account) {
+  auto transport = Transport::create(account);
+  if (!transport) return fail(transport.error());
+  if (auto st = state_.saveAccount(account); !st) return st;
+  account_ = account;
+  transport_ = std::move(*transport);
+  return {};
+}
+
+Status Client::useCertificate(const std::string& cert_file, const std::string& key_file) {
+  Account next = account_;
+  next.cert_file = cert_file;
+  next.key_file = key_file;
+  next.auth = AuthMode::certificate;
+  auto transport = Transport::create(next);
+  if (!transport) return fail(transport.error());
+  // The gateway must accept the certificate alone before we depend on it.
+  auto reply = transport->options(next);
+  if (!reply) return fail(reply.error());
+  if (reply->status == 401 || reply->status == 403) {
+    return fail(Errc::unauthenticated,
+                "the server did not accept the certificate for login (HTTP " +
+                    std::to_string(reply->status) + "); the account still uses its password");
+  }
+  if (reply->status != 200) {
+    return fail(Errc::protocol_error,
+                "OPTIONS with the certificate answered HTTP " + std::to_string(reply->status));
+  }
+  return saveAccount(next);
+}
+
+Status Client::setClientCertificate(const std::string& cert_file, const std::string& key_file) {
+  Account next = account_;
+  next.cert_file = cert_file;
+  next.key_file = key_file;
+  return saveAccount(next);
 }
 
 // ---- the command exchange ----
@@ -343,6 +390,10 @@ Status Client::wipe(bool account_only) {
   say(account_only ? "the server ordered an account-only remote wipe"
                    : "the server ordered a remote wipe");
   if (auto st = DeviceState::erase(path_); !st) return st;
+  // The account's keys and certificates go with it (cert_store.h).
+  std::error_code ec;
+  std::filesystem::remove_all(certDirFor(path_), ec);
+  if (ec) say("remote wipe: cannot remove " + certDirFor(path_) + ": " + ec.message());
   return fail(Errc::permission_denied, std::string(kWiped));
 }
 

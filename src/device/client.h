@@ -42,6 +42,13 @@ struct SetupOptions {
   std::string max_version = "16.1";
   std::string autodiscover_email;  // empty: no Autodiscover
   std::string email;               // From: address; defaults to autodiscover_email or user
+  // Certificate login (issue 5): the TLS client certificate and key to
+  // present; with use_certificate no Authorization header is sent and the
+  // password may be empty (it is kept, when given, for EST simpleenroll).
+  std::string cert_file;
+  std::string key_file;
+  bool use_certificate = false;
+  std::string est_url;  // remembered for `rampart device cert enroll|renew`
 };
 
 struct SetupReport {
@@ -95,6 +102,16 @@ class Client {
                                    Notify notify = {});
 
   const Account& account() const { return account_; }
+  const std::string& statePath() const { return path_; }
+
+  // Switches the account to certificate login with these files (an OPTIONS
+  // request checks it first; on failure the account is left as it was).
+  Status useCertificate(const std::string& cert_file, const std::string& key_file);
+  // Presents a renewed certificate from now on (same files, new contents,
+  // or new files): rebuilds the transport and saves the account.
+  Status setClientCertificate(const std::string& cert_file, const std::string& key_file);
+  // Saves other account fields (est_url); the transport is rebuilt.
+  Status saveAccount(const Account& account);
   Result<std::vector<LocalFolder>> folders() { return state_.folders(); }
 
   // FolderSync from the stored key.

@@ -57,6 +57,10 @@ constexpr std::string_view kItemColumns =
 
 }  // namespace
 
+std::string_view authModeName(AuthMode mode) {
+  return mode == AuthMode::certificate ? "certificate" : "basic";
+}
+
 Result<DeviceState> DeviceState::open(const std::string& path) {
   // Create the file ourselves so that it never exists with a wider mode.
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -67,6 +71,9 @@ Result<DeviceState> DeviceState::open(const std::string& path) {
   if (!db) return fail(db.error());
   // One file, no WAL side files: the state is small and has one writer.
   if (auto st = db->exec("PRAGMA journal_mode=DELETE;"); !st) return fail(st.error());
+  // The account table is key/value: the fields added with certificates
+  // (auth, cert_file, key_file, est_url) need no new schema version, and an
+  // older file reads as a Basic account without them.
   if (auto st = db->migrate("device", {{1, kSchema}}); !st) return fail(st.error());
   return DeviceState(std::move(*db));
 }
@@ -114,6 +121,14 @@ Result<std::optional<Account>> DeviceState::account() {
       a.folder_sync_key = v;
     else if (k == "email")
       a.email = v;
+    else if (k == "auth")
+      a.auth = v == "certificate" ? AuthMode::certificate : AuthMode::basic;
+    else if (k == "cert_file")
+      a.cert_file = v;
+    else if (k == "key_file")
+      a.key_file = v;
+    else if (k == "est_url")
+      a.est_url = v;
   }
   if (!any) return std::optional<Account>{};
   return std::optional<Account>{std::move(a)};
@@ -123,6 +138,7 @@ Status DeviceState::saveAccount(const Account& a) {
   return store::sqlite::transaction(db_, [&]() -> Status {
     auto s = db_.prepare("INSERT OR REPLACE INTO account (k, v) VALUES (?1, ?2)");
     if (!s) return fail(s.error());
+    const std::string auth(authModeName(a.auth));
     const std::pair<const char*, const std::string*> fields[] = {
         {"url", &a.url},
         {"user", &a.user},
@@ -135,6 +151,10 @@ Status DeviceState::saveAccount(const Account& a) {
         {"policy_key", &a.policy_key},
         {"folder_sync_key", &a.folder_sync_key},
         {"email", &a.email},
+        {"auth", &auth},
+        {"cert_file", &a.cert_file},
+        {"key_file", &a.key_file},
+        {"est_url", &a.est_url},
     };
     for (const auto& [k, v] : fields) {
       s->reset();

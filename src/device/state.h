@@ -3,6 +3,9 @@
 // policy key), the folder hierarchy with each folder's sync key, and the
 // e-mail items synced so far, each with a short local id for the CLI.
 //
+// Certificates and keys live beside it, in <state>.certs/ (device/cert_store.h);
+// the account names the files it logs in with.
+//
 // The password is stored in this file, in plain text: later commands must
 // authenticate (EAS Basic, MS-ASHTTP 2.2.1.1.2.1) without asking, as a phone
 // does. The file is created with mode 0600 and re-chmodded on every open, like
@@ -13,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.h"
@@ -21,11 +25,20 @@
 
 namespace rampart::device {
 
+// How the account logs in to EAS: Basic with the password, or the TLS client
+// certificate alone (no Authorization header; the gateway's certificate rule).
+enum class AuthMode { basic, certificate };
+std::string_view authModeName(AuthMode mode);  // "basic" | "certificate"
+
 struct Account {
   std::string url;  // "https://host:port" (the EAS path is added per request)
   std::string user;
-  std::string password;
+  std::string password;   // kept after a switch to certificate login: EST's simpleenroll needs it
   std::string ca_file;    // empty: the system trust store
+  AuthMode auth = AuthMode::basic;
+  std::string cert_file;  // PEM, leaf first (presented whenever set, in both modes)
+  std::string key_file;   // PEM private key, mode 0600
+  std::string est_url;    // "https://host:port/.well-known/est"; empty: not known
   std::string device_id;  // 1-32 letters/digits
   std::string device_type;
   std::string version;      // negotiated protocol version, e.g. "16.1"

@@ -99,43 +99,48 @@ std::string basicAuth(std::string_view user, std::string_view password) {
   return "Basic " + out;
 }
 
-Result<Transport> Transport::create(const Account& account) {
-  auto url = parseUrl(account.url);
-  if (!url) return fail(url.error());
-  std::shared_ptr<tls::ssl::context> ctx;
-  if (url->tls) {
-    tls::ClientOptions options;
-    options.ca_file = account.ca_file;
-    auto made = tls::makeClientContext(options);
-    if (!made) return fail(made.error());
-    ctx = *made;
-    if (isIpLiteral(url->host)) {
-      // No SNI for an address (RFC 6066 3), but the certificate must still name it.
-      ctx->set_verify_callback(asio::ssl::host_name_verification(url->host));
-    }
+Result<std::shared_ptr<tls::ssl::context>> clientContext(const ServerUrl& url,
+                                                         const std::string& ca_file,
+                                                         const std::string& cert_file,
+                                                         const std::string& key_file) {
+  if (!url.tls) return std::shared_ptr<tls::ssl::context>{};
+  tls::ClientOptions options;
+  options.ca_file = ca_file;
+  if (!cert_file.empty() && !key_file.empty()) {
+    options.cert_file = cert_file;
+    options.key_file = key_file;
   }
-  return Transport(std::move(*url), std::move(ctx));
+  auto made = tls::makeClientContext(options);
+  if (!made) return fail(made.error());
+  if (isIpLiteral(url.host)) {
+    // No SNI for an address (RFC 6066 3), but the certificate must still name it.
+    (*made)->set_verify_callback(asio::ssl::host_name_verification(url.host));
+  }
+  return *made;
 }
 
-Result<Reply> Transport::send(http::Request req, std::chrono::seconds timeout) {
+Result<Reply> sendRequest(const ServerUrl& url, const std::shared_ptr<tls::ssl::context>& tls,
+                          http::Request req, std::chrono::seconds timeout,
+                          std::uint64_t body_limit) {
   asio::io_context io;
   net::tcp::resolver resolver(io);
   boost::system::error_code ec;
-  auto endpoints = resolver.resolve(url_.host, url_.port, ec);
-  if (ec) return fail(Errc::io_error, "cannot resolve " + url_.host + ": " + ec.message());
+  auto endpoints = resolver.resolve(url.host, url.port, ec);
+  if (ec) return fail(Errc::io_error, "cannot resolve " + url.host + ": " + ec.message());
   http::ClientOptions options;
   options.io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
-  options.tls = tls_;
-  if (tls_ && !isIpLiteral(url_.host)) options.sni = url_.host;
-  req.set(http::Field::host, url_.host + ":" + url_.port);
-  Result<http::Response> res = fail(Errc::io_error, "no address for " + url_.host);
+  options.body_limit = body_limit;
+  options.tls = tls;
+  if (tls && !isIpLiteral(url.host)) options.sni = url.host;
+  req.set(http::Field::host, url.host + ":" + url.port);
+  Result<http::Response> res = fail(Errc::io_error, "no address for " + url.host);
   // Try each address in turn ("localhost" may name ::1 first) while connecting fails.
   for (const auto& entry : endpoints) {
     net::tcp::endpoint endpoint = entry.endpoint();
     res = fetchBlocking(endpoint, req, options);
     if (res || res.error().detail.rfind("connect:", 0) != 0) break;
   }
-  if (!res) return fail(res.error().code, url_.host + ":" + url_.port + ": " + res.error().detail);
+  if (!res) return fail(res.error().code, url.host + ":" + url.port + ": " + res.error().detail);
   Reply reply;
   reply.status = static_cast<int>(res->result_int());
   reply.body = std::move(res->body());
@@ -152,9 +157,30 @@ Result<Reply> Transport::send(http::Request req, std::chrono::seconds timeout) {
   return reply;
 }
 
+Result<Transport> Transport::create(const Account& account) {
+  auto url = parseUrl(account.url);
+  if (!url) return fail(url.error());
+  if (account.auth == AuthMode::certificate && (account.cert_file.empty() || account.key_file.empty()))
+    return fail(Errc::invalid_argument, "certificate login needs a certificate and key file");
+  auto ctx = clientContext(*url, account.ca_file, account.cert_file, account.key_file);
+  if (!ctx) return fail(ctx.error());
+  return Transport(std::move(*url), std::move(*ctx));
+}
+
+Result<Reply> Transport::send(http::Request req, std::chrono::seconds timeout) {
+  return sendRequest(url_, tls_, std::move(req), timeout);
+}
+
+void Transport::authorize(http::Request& req, const Account& account) {
+  // Certificate mode: the TLS client certificate is the credential; no
+  // password travels (the gateway's "certificate" rule).
+  if (account.auth == AuthMode::certificate) return;
+  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+}
+
 Result<Reply> Transport::options(const Account& account) {
   http::Request req{http::Verb::options, url_.path, 11};
-  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+  authorize(req, account);
   req.set(http::Field::user_agent, kUserAgent);
   return send(std::move(req), std::chrono::seconds(60));
 }
@@ -171,7 +197,7 @@ Result<Reply> Transport::command(const Account& account, std::string_view cmd,
   auto query = eas::encodePlainQuery(line);
   if (!query) return fail(query.error());
   http::Request req{http::Verb::post, url_.path + "?" + *query, 11};
-  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+  authorize(req, account);
   req.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
   req.set("MS-ASProtocolVersion", account.version);
   if (!account.policy_key.empty()) req.set("X-MS-PolicyKey", account.policy_key);
@@ -182,7 +208,7 @@ Result<Reply> Transport::command(const Account& account, std::string_view cmd,
 
 Result<Reply> Transport::autodiscover(const Account& account, const std::string& xml) {
   http::Request req{http::Verb::post, "/autodiscover/autodiscover.xml", 11};
-  req.set(http::Field::authorization, basicAuth(account.user, account.password));
+  authorize(req, account);
   req.set(http::Field::content_type, "text/xml");
   req.set(http::Field::user_agent, kUserAgent);
   req.body() = xml;

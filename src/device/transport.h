@@ -3,6 +3,8 @@
 //
 //   POST /Microsoft-Server-ActiveSync?Cmd=Sync&User=u&DeviceId=d&DeviceType=t
 //   Authorization: Basic ...                      (MS-ASHTTP 2.2.1.1.2.1)
+//                                                 (none in certificate mode: the
+//                                                 TLS client certificate logs in)
 //   Content-Type: application/vnd.ms-sync.wbxml    (2.2.1.1.2.2)
 //   MS-ASProtocolVersion: 16.1                     (2.2.1.1.2.6)
 //   X-MS-PolicyKey: <key>                          (2.2.1.1.2.7), once provisioned
@@ -45,10 +47,25 @@ struct Reply {
   std::optional<std::string> commands;     // MS-ASProtocolCommands (OPTIONS)
 };
 
+// The TLS client context for `url`: trust anchors `ca_file` (empty: the
+// system store), the client certificate `cert_file` (PEM, leaf first) with
+// `key_file` when both are set; an address literal is checked against the
+// certificate's IP entries. Null for http:// URLs.
+Result<std::shared_ptr<tls::ssl::context>> clientContext(const ServerUrl& url,
+                                                         const std::string& ca_file,
+                                                         const std::string& cert_file = {},
+                                                         const std::string& key_file = {});
+
+// One blocking request to url.host:url.port (each resolved address in turn
+// while connecting fails), over `tls` when set. Shared by EAS and EST.
+Result<Reply> sendRequest(const ServerUrl& url, const std::shared_ptr<tls::ssl::context>& tls,
+                          http::Request req, std::chrono::seconds timeout,
+                          std::uint64_t body_limit = 64 * 1024 * 1024);
+
 class Transport {
  public:
   // Builds the TLS client context (trust anchors: account.ca_file, or the
-  // system store) once.
+  // system store; the account's client certificate when it has one) once.
   static Result<Transport> create(const Account& account);
 
   // HTTP OPTIONS on the EAS path (MS-ASHTTP 2.2.3): the versions and commands.
@@ -65,6 +82,8 @@ class Transport {
   Transport(ServerUrl url, std::shared_ptr<tls::ssl::context> tls)
       : url_(std::move(url)), tls_(std::move(tls)) {}
   Result<Reply> send(http::Request req, std::chrono::seconds timeout);
+  // Authorization: Basic unless the account logs in with its certificate.
+  static void authorize(http::Request& req, const Account& account);
 
   ServerUrl url_;
   std::shared_ptr<tls::ssl::context> tls_;
