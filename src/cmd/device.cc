@@ -4,7 +4,16 @@
 //
 //   rampart device setup --url https://HOST:PORT --user U (--password-file F | --password-env VAR)
 //                        [--ca FILE] [--device-id ID] [--device-type T] [--version 16.1]
-//                        [--autodiscover EMAIL] [--email ADDR]
+//                        [--autodiscover EMAIL] [--email ADDR] [--cert [--template T]]
+//   rampart device setup --provisioning FILE --user U (--password-file F | --password-env VAR)
+//                        [--url URL] [--ca FILE] [--trust-fingerprint FP]... [--cert [--wait]]
+//   rampart device cert enroll [--template device] [--est-url URL] [--trust-fingerprint FP]
+//                        [--wait] [--use-for-eas] [--key-type ec-p256]
+//                        [--user U (--password-file F | --password-env V)] [--ca FILE]
+//   rampart device cert renew [--template device] [--wait] | cert list
+//   rampart device cert trust (--fingerprint FP | --file ROOT.pem)
+//   rampart device cert export --out F --password-env V [--template device] [--profile modern|compat]
+//   rampart device cert import --in F --password-env V [--template device] [--use-for-eas]
 //   rampart device folders | sync [--folder NAME] | list [--folder NAME] | read ID
 //   rampart device send --to A [--cc A] --subject S (--body TEXT | --body-file F)
 //   rampart device reply ID (--body TEXT | --body-file F)
@@ -15,7 +24,10 @@
 // Every command takes --state FILE (default ~/.rampart-device.db). The
 // password is never taken on the command line (other users see it in ps); it
 // is kept in the state file, mode 0600 (src/device/state.h says why).
-// Exit codes: 0 done, 1 failed, 2 usage, 3 the server ordered a remote wipe.
+// Certificates (issue 5) live beside the state file in FILE.certs/ (0700);
+// see src/device/cert_store.h.
+// Exit codes: 0 done, 1 failed, 2 usage, 3 the server ordered a remote wipe,
+// 4 the CA holds the certificate request (pending approval: run it again later).
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -23,8 +35,17 @@
 #include <sstream>
 #include <string>
 
+#include <unistd.h>
+
+#include <ctime>
+#include <iostream>
+
 #include "cmd/commands.h"
+#include "codec/provisioning.h"
+#include "crypto/x509/x509.h"
+#include "device/cert_store.h"
 #include "device/client.h"
+#include "device/est_client.h"
 
 namespace rampart::cmd {
 namespace {
@@ -33,9 +54,14 @@ constexpr const char* kUsage =
     "usage: rampart device <command> [--state FILE]\n"
     "  setup --url https://HOST:PORT --user U (--password-file F | --password-env VAR)\n"
     "        [--ca FILE] [--device-id ID] [--device-type T] [--version 16.1]\n"
-    "        [--autodiscover EMAIL] [--email ADDR]\n"
+    "        [--autodiscover EMAIL] [--email ADDR] [--cert [--template T]]\n"
     "                                  set up the account: Autodiscover, OPTIONS, Provision, "
     "FolderSync\n"
+    "                                  (--cert: log in with the stored certificate, no password)\n"
+    "  setup --provisioning FILE --user U (--password-file F | --password-env VAR)\n"
+    "        [--url URL] [--ca FILE] [--trust-fingerprint FP]... [--cert [--template T] [--wait]]\n"
+    "                                  EAS and EST URLs and roots from the document; roots\n"
+    "                                  are trusted only when accepted; --cert enrolls first\n"
     "  folders                         FolderSync, then the folder hierarchy\n"
     "  sync [--folder NAME]            Sync a folder (default Inbox)\n"
     "  list [--folder NAME]            the messages synced so far, with their local IDs\n"
@@ -46,12 +72,27 @@ constexpr const char* kUsage =
     "  move ID --to-folder NAME        MoveItems\n"
     "  delete ID                       delete (the server moves it to Deleted Items)\n"
     "  watch [--folder NAME] [--heartbeat S] [--count N]\n"
-    "                                  Ping; print \"new: FOLDER FROM SUBJECT\" per new message\n";
+    "                                  Ping; print \"new: FOLDER FROM SUBJECT\" per new message\n"
+    "  cert enroll [--template device] [--est-url URL] [--trust-fingerprint FP] [--wait]\n"
+    "        [--use-for-eas] [--key-type ec-p256|ec-p384|rsa-2048|rsa-3072|rsa-4096]\n"
+    "        [--user U (--password-file F | --password-env V)] [--ca FILE]\n"
+    "                                  key pair made here, request sent over EST (Basic)\n"
+    "  cert renew [--template device] [--wait] [--key-type T]\n"
+    "                                  EST simplereenroll with the current certificate\n"
+    "  cert list                       certificates and roots (trusted, waiting for acceptance)\n"
+    "  cert trust (--fingerprint FP | --file ROOT.pem)\n"
+    "                                  accept a root (compare the fingerprint out of band)\n"
+    "  cert export --out F --password-env V [--template device] [--profile modern|compat]\n"
+    "  cert import --in F --password-env V [--template device] [--use-for-eas]\n"
+    "                                  PKCS#12; compat = 3DES/SHA-1 for old phones\n"
+    "exit codes: 0 done, 1 failed, 2 usage, 3 remote wipe, 4 certificate request pending\n";
 
 const std::vector<std::string> kValued = {
     "state",       "url",     "user",         "password-file", "password-env", "ca",   "device-id",
     "device-type", "version", "autodiscover", "email",         "folder",       "to",   "cc",
-    "subject",     "body",    "body-file",    "to-folder",     "heartbeat",    "count"};
+    "subject",     "body",    "body-file",    "to-folder",     "heartbeat",    "count",
+    "provisioning", "template", "est-url",     "trust-fingerprint", "fingerprint", "file",
+    "out",          "in",       "profile",     "key-type"};
 
 int failWith(const Error& e) {
   std::fprintf(stderr, "rampart device: %s\n",
@@ -130,27 +171,116 @@ std::string shortDate(const std::string& iso) {
   return out;
 }
 
-int setup(const Args& args) {
-  device::SetupOptions o;
-  o.url = option(args, "url");
-  o.user = option(args, "user");
-  if (o.url.empty() || o.user.empty()) return usageError("setup needs --url and --user");
+// The password from --password-file or --password-env; nullopt when neither
+// was given (the caller decides whether one is needed).
+Result<std::optional<std::string>> passwordOf(const Args& args) {
   if (flag(args, "password") || !option(args, "password").empty()) {
-    return usageError("no --password: use --password-file F or --password-env VAR");
+    return fail(Errc::invalid_argument,
+                "no --password: use --password-file F or --password-env VAR");
   }
   std::string file = option(args, "password-file");
   std::string env = option(args, "password-env");
   if (!file.empty()) {
     auto text = readFile(file);
-    if (!text) return failWith(text.error());
-    o.password = text->substr(0, text->find_first_of("\r\n"));
-  } else if (!env.empty()) {
-    const char* value = std::getenv(env.c_str());
-    if (!value) return usageError("the environment variable " + env + " is not set");
-    o.password = value;
-  } else {
-    return usageError("setup needs --password-file F or --password-env VAR");
+    if (!text) return fail(text.error());
+    return std::optional<std::string>{text->substr(0, text->find_first_of("\r\n"))};
   }
+  if (!env.empty()) {
+    const char* value = std::getenv(env.c_str());
+    if (!value) return fail(Errc::invalid_argument, "the environment variable " + env + " is not set");
+    return std::optional<std::string>{std::string(value)};
+  }
+  return std::optional<std::string>{};
+}
+
+std::string utcTime(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+// Asks on the terminal whether to trust a root seen for the first time; no
+// terminal, no trust.
+bool askTrust(const device::RootInfo& root) {
+  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) return false;
+  std::fprintf(stderr,
+               "A root certificate not seen before:\n  subject  %s\n  SHA-256  %s\n"
+               "Compare the fingerprint with the one your administrator gave you.\n"
+               "Trust this root? [yes/NO] ",
+               root.subject.c_str(), root.fingerprint.c_str());
+  std::fflush(stderr);
+  std::string line;
+  if (!std::getline(std::cin, line)) return false;
+  return line == "yes" || line == "y" || line == "YES";
+}
+
+void printUntrusted(const device::RootInfo& root) {
+  std::printf("root NOT trusted yet: %s\n  SHA-256 %s\n  accept it with: rampart device cert "
+              "trust --fingerprint %s\n",
+              root.subject.c_str(), root.fingerprint.c_str(), root.fingerprint.c_str());
+}
+
+// The key type for a template: --key-type, else the provisioning document's.
+Result<std::optional<crypto::x509::KeyType>> keyTypeFor(const Args& args,
+                                                        device::CertStore& store,
+                                                        const std::string& template_name) {
+  std::string named = option(args, "key-type");
+  if (!named.empty()) {
+    auto t = crypto::x509::parseKeyType(named);
+    if (!t) return fail(t.error());
+    return std::optional<crypto::x509::KeyType>{*t};
+  }
+  auto xml = store.provisioning();
+  if (!xml) return fail(xml.error());
+  if (*xml) {
+    auto doc = codec::parseProvisioning(**xml);
+    if (doc) {
+      for (const auto& t : doc->templates) {
+        if (t.name != template_name || t.key_type.empty()) continue;
+        auto k = crypto::x509::parseKeyType(t.key_type);
+        if (k) return std::optional<crypto::x509::KeyType>{*k};
+      }
+    }
+  }
+  return std::optional<crypto::x509::KeyType>{};
+}
+
+// Runs an enrollment and prints its outcome; 0 issued, 4 pending, 1 failed.
+int runEnroll(device::CertStore& store, const device::EnrollRequest& request,
+              device::Notify say) {
+  auto r = device::enroll(store, request, askTrust, say);
+  if (!r) return failWith(r.error());
+  if (r->pending) {
+    std::printf("pending, retry after %d s: the CA holds the request for template %s (approval?); "
+                "run the same command again (or add --wait)\n",
+                r->retry_after, request.template_name.c_str());
+    return 4;
+  }
+  const auto& c = r->cert;
+  std::printf("%s certificate for template %s\n  subject  %s\n  issuer   %s\n  serial   %s\n"
+              "  expires  %s\n  SHA-256  %s\n  files    %s, %s (0600)\n",
+              request.renew ? "renewed" : "issued", c.template_name.c_str(), c.subject.c_str(),
+              c.issuer.c_str(), c.serial.c_str(), utcTime(c.not_after).c_str(),
+              c.fingerprint.c_str(), c.cert_file.c_str(), c.key_file.c_str());
+  return 0;
+}
+
+int setup(const Args& args) {
+  device::SetupOptions o;
+  std::string provisioning = option(args, "provisioning");
+  o.url = option(args, "url");
+  o.user = option(args, "user");
+  if (provisioning.empty() && o.url.empty()) return usageError("setup needs --url or --provisioning");
+  if (o.user.empty()) return usageError("setup needs --user");
+  auto password = passwordOf(args);
+  if (!password) return usageError(password.error().detail);
+  bool use_cert = flag(args, "cert");
+  if (*password) o.password = **password;
+  else if (!use_cert || !provisioning.empty())
+    return usageError("setup needs --password-file F or --password-env VAR");
   o.ca_file = option(args, "ca");
   o.device_id = option(args, "device-id");
   o.device_type = option(args, "device-type", o.device_type);
@@ -158,6 +288,83 @@ int setup(const Args& args) {
   o.autodiscover_email = option(args, "autodiscover");
   o.email = option(args, "email");
   std::string path = statePath(args);
+  std::string template_name = option(args, "template", "device");
+
+  auto store = device::CertStore::open(device::certDirFor(path));
+  if (!store) return failWith(store.error());
+  if (!provisioning.empty()) {
+    auto text = crypto::x509::readFile(provisioning, codec::kMaxProvisioningBytes);
+    if (!text) return failWith(text.error());
+    auto doc = codec::parseProvisioning(*text);
+    if (!doc) return failWith(doc.error());
+    if (auto st = store->saveProvisioning(*text); !st) return failWith(st.error());
+    if (o.url.empty()) o.url = doc->eas_url;
+    if (o.url.empty()) return usageError("the document names no EAS URL: add --url");
+    o.est_url = doc->est_url;
+    std::vector<std::string> accepted;
+    for (const auto& fp : values(args, "trust-fingerprint")) {
+      auto n = device::normalizeFingerprint(fp);
+      if (!n) return usageError(n.error().detail);
+      accepted.push_back(*n);
+    }
+    if (!doc->organization.empty()) std::printf("organization: %s\n", doc->organization.c_str());
+    std::printf("EST: %s\n", doc->est_url.c_str());
+    for (const auto& pem : doc->root_pems) {
+      auto cert = crypto::x509::parseCertificate(pem);
+      if (!cert) return failWith(cert.error());
+      if (!device::isSelfSigned(cert->get())) {
+        std::printf("skipped a <root> that is not self-signed: %s\n",
+                    crypto::x509::subjectText(cert->get()).c_str());
+        continue;
+      }
+      auto trusted = store->isTrusted(cert->get());
+      if (!trusted) return failWith(trusted.error());
+      device::RootInfo info = device::rootInfo(cert->get());
+      if (*trusted) {
+        std::printf("root already trusted: %s\n", info.subject.c_str());
+        continue;
+      }
+      bool ok = std::find(accepted.begin(), accepted.end(), info.fingerprint) != accepted.end() ||
+                askTrust(info);
+      if (ok) {
+        auto t = store->trust(cert->get());
+        if (!t) return failWith(t.error());
+        std::printf("trusted root: %s\n  SHA-256 %s\n", t->subject.c_str(), t->fingerprint.c_str());
+      } else {
+        auto p = store->addPending(cert->get());
+        if (!p) return failWith(p.error());
+        printUntrusted(*p);
+      }
+    }
+    if (use_cert) {
+      device::EnrollRequest r;
+      r.template_name = template_name;
+      r.est_url = o.est_url;
+      r.ca_file = o.ca_file;
+      r.user = o.user;
+      r.password = o.password;
+      r.trust_fingerprints = accepted;
+      r.wait = flag(args, "wait");
+      auto key_type = keyTypeFor(args, *store, template_name);
+      if (!key_type) return usageError(key_type.error().detail);
+      r.key_type = *key_type;
+      int rc = runEnroll(*store, r, notify);
+      if (rc == 4) {
+        use_cert = false;  // set up with the password now; switch once issued
+        std::printf("setting up with the password for now; once issued: rampart device cert "
+                    "enroll --use-for-eas\n");
+      } else if (rc != 0) {
+        return rc;
+      }
+    }
+  }
+  if (use_cert) {
+    auto stored = store->load(template_name);
+    if (!stored) return failWith(stored.error());
+    o.use_certificate = true;
+    o.cert_file = store->certPath(template_name);
+    o.key_file = store->keyPath(template_name);
+  }
   auto report = device::Client::setup(path, o, notify);
   if (!report) return failWith(report.error());
   if (!o.autodiscover_email.empty()) {
@@ -167,10 +374,154 @@ int setup(const Args& args) {
       std::printf("autodiscover: skipped (%s)\n", report->autodiscover_note.c_str());
     }
   }
-  std::printf("account %s on %s: protocol %s, provisioned, %zu folders\n", o.user.c_str(),
-              o.url.c_str(), report->version.c_str(), report->folders);
+  std::printf("account %s on %s: protocol %s, provisioned, %zu folders, login: %s\n",
+              o.user.c_str(), o.url.c_str(), report->version.c_str(), report->folders,
+              o.use_certificate ? "certificate" : "password");
   std::printf("state: %s (mode 0600; it holds the password)\n", path.c_str());
   return 0;
+}
+
+// `rampart device cert ...`
+int cert(const Args& args, const std::vector<std::string>& pos) {
+  if (pos.size() < 2) return usageError("cert needs a command: enroll, renew, list, trust, import, export");
+  const std::string& verb = pos[1];
+  std::string path = statePath(args);
+  std::string template_name = option(args, "template", "device");
+  auto store = device::CertStore::open(device::certDirFor(path));
+  if (!store) return failWith(store.error());
+  // The account, when there is one: user, password, EST URL, TLS trust.
+  std::optional<device::Account> account;
+  if (verb == "enroll" || verb == "renew" || flag(args, "use-for-eas")) {
+    auto state = device::DeviceState::open(path);
+    if (!state) return failWith(state.error());
+    auto a = state->account();
+    if (!a) return failWith(a.error());
+    account = *a;
+  }
+  auto useForEas = [&]() -> int {
+    if (!account || account->url.empty())
+      return usageError("--use-for-eas needs an account: run `rampart device setup` first");
+    auto client = device::Client::open(path, notify);
+    if (!client) return failWith(client.error());
+    if (auto st = client->useCertificate(store->certPath(template_name),
+                                         store->keyPath(template_name));
+        !st)
+      return failWith(st.error());
+    std::printf("account %s now logs in with the certificate (no password sent)\n",
+                client->account().user.c_str());
+    return 0;
+  };
+
+  if (verb == "enroll" || verb == "renew") {
+    device::EnrollRequest r;
+    r.template_name = template_name;
+    r.renew = verb == "renew";
+    r.wait = flag(args, "wait");
+    r.est_url = option(args, "est-url", account ? account->est_url : "");
+    r.ca_file = option(args, "ca", account ? account->ca_file : "");
+    r.user = option(args, "user", account ? account->user : "");
+    auto password = passwordOf(args);
+    if (!password) return usageError(password.error().detail);
+    r.password = *password ? **password : account ? account->password : "";
+    for (const auto& fp : values(args, "trust-fingerprint")) {
+      auto n = device::normalizeFingerprint(fp);
+      if (!n) return usageError(n.error().detail);
+      r.trust_fingerprints.push_back(*n);
+    }
+    if (r.est_url.empty())
+      return usageError("no EST URL: give --est-url or set up from a provisioning document");
+    if (!r.renew && (r.user.empty() || r.password.empty()))
+      return usageError("enroll needs a user and password (an account, or --user and --password-env)");
+    auto key_type = keyTypeFor(args, *store, template_name);
+    if (!key_type) return usageError(key_type.error().detail);
+    r.key_type = *key_type;
+    int rc = runEnroll(*store, r, notify);
+    if (rc != 0) return rc;
+    // Remember an EST URL given on the command line.
+    if (account && !account->url.empty() && account->est_url != r.est_url) {
+      auto client = device::Client::open(path, notify);
+      if (client) {
+        device::Account next = client->account();
+        next.est_url = r.est_url;
+        if (auto st = client->saveAccount(next); !st) return failWith(st.error());
+      }
+    }
+    if (flag(args, "use-for-eas")) return useForEas();
+    return 0;
+  }
+  if (verb == "list") {
+    auto certs = store->list();
+    if (!certs) return failWith(certs.error());
+    std::printf("%-14s %-28s %-20s %-20s %s\n", "TEMPLATE", "SUBJECT", "SERIAL", "NOT AFTER",
+                "SHA-256");
+    for (const auto& c : *certs) {
+      std::printf("%-14s %-28s %-20s %-20s %s\n", c.template_name.c_str(), c.subject.c_str(),
+                  c.serial.c_str(), utcTime(c.not_after).c_str(), c.fingerprint.c_str());
+    }
+    auto trusted = store->trustedRoots();
+    if (!trusted) return failWith(trusted.error());
+    for (const auto& r : *trusted)
+      std::printf("trusted root: %s\n  SHA-256 %s\n", r.subject.c_str(), r.fingerprint.c_str());
+    auto pending = store->pendingRoots();
+    if (!pending) return failWith(pending.error());
+    for (const auto& r : *pending) printUntrusted(r);
+    return 0;
+  }
+  if (verb == "trust") {
+    std::string fp = option(args, "fingerprint");
+    std::string file = option(args, "file");
+    if (fp.empty() == file.empty()) return usageError("cert trust needs --fingerprint FP or --file ROOT.pem");
+    if (!fp.empty()) {
+      auto n = device::normalizeFingerprint(fp);
+      if (!n) return usageError(n.error().detail);
+      auto r = store->trustFingerprint(*n);
+      if (!r) return failWith(r.error());
+      std::printf("trusted root: %s\n  SHA-256 %s\n", r->subject.c_str(), r->fingerprint.c_str());
+      return 0;
+    }
+    auto text = crypto::x509::readFile(file, 1024 * 1024);
+    if (!text) return failWith(text.error());
+    auto certs = crypto::x509::parseCertificates(*text);
+    if (!certs) return failWith(certs.error());
+    for (auto& c : *certs) {
+      auto r = store->trust(c.get());
+      if (!r) return failWith(r.error());
+      std::printf("trusted root: %s\n  SHA-256 %s\n", r->subject.c_str(), r->fingerprint.c_str());
+    }
+    return 0;
+  }
+  if (verb == "export" || verb == "import") {
+    std::string env = option(args, "password-env");
+    if (env.empty()) return usageError("cert " + verb + " needs --password-env VAR (the PKCS#12 password)");
+    const char* pw = std::getenv(env.c_str());
+    if (!pw || !*pw) return usageError("the environment variable " + env + " is not set or empty");
+    if (verb == "export") {
+      std::string out = option(args, "out");
+      if (out.empty()) return usageError("cert export needs --out FILE");
+      auto profile = crypto::x509::parsePkcs12Profile(option(args, "profile", "modern"));
+      if (!profile) return usageError("--profile is modern or compat");
+      auto der = store->exportPkcs12(template_name, pw, *profile);
+      if (!der) return failWith(der.error());
+      if (auto st = crypto::x509::writeFileAtomic(out, *der, 0600); !st) return failWith(st.error());
+      std::printf("exported template %s to %s (PKCS#12, %s, mode 0600)\n", template_name.c_str(),
+                  out.c_str(), option(args, "profile", "modern").c_str());
+      return 0;
+    }
+    std::string in = option(args, "in");
+    if (in.empty()) return usageError("cert import needs --in FILE");
+    auto der = crypto::x509::readFile(in, 1024 * 1024);
+    if (!der) return failWith(der.error());
+    auto imported = store->importPkcs12(template_name, *der, pw);
+    if (!imported) return failWith(imported.error());
+    const auto& c = imported->cert;
+    std::printf("imported for template %s\n  subject  %s\n  expires  %s\n  SHA-256  %s\n",
+                template_name.c_str(), c.subject.c_str(), utcTime(c.not_after).c_str(),
+                c.fingerprint.c_str());
+    for (const auto& r : imported->untrusted_roots) printUntrusted(r);
+    if (flag(args, "use-for-eas")) return useForEas();
+    return 0;
+  }
+  return usageError("unknown cert command '" + verb + "'");
 }
 
 }  // namespace
@@ -183,6 +534,7 @@ int runDevice(const Args& args) {
   }
   const std::string& verb = pos[0];
   if (verb == "setup") return setup(args);
+  if (verb == "cert") return cert(args, pos);
 
   static const std::vector<std::string> kVerbs = {"folders", "sync",    "list", "read",   "send",
                                                   "reply",   "forward", "move", "delete", "watch"};
