@@ -16,7 +16,10 @@ constexpr std::size_t kMaxAttributeValue = 2048;  // URLs, names
 
 // ---- writing ----
 
-void appendEscaped(std::string& out, std::string_view value) {
+// Escapes for text and attribute values alike. CR, and in attributes TAB
+// and LF, are written as character references so that a parser's line-end
+// and attribute-value normalisation (XML 1.0 2.11, 3.3.3) gives them back.
+void appendEscaped(std::string& out, std::string_view value, bool attribute = false) {
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
@@ -25,9 +28,12 @@ void appendEscaped(std::string& out, std::string_view value) {
       case '>': out += "&gt;"; break;
       case '"': out += "&quot;"; break;
       case '\'': out += "&apos;"; break;
+      case '\r': out += "&#13;"; break;
+      case '\t': out += attribute ? "&#9;" : "\t"; break;
+      case '\n': out += attribute ? "&#10;" : "\n"; break;
       default:
-        // XML 1.0 2.2: no control characters besides TAB, LF, CR.
-        if (u < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
+        // XML 1.0 2.2: no other control characters.
+        if (u < 0x20) break;
         out += c;
     }
   }
@@ -240,23 +246,23 @@ std::string writeProvisioning(const ProvisioningDoc& doc) {
     out += "  <";
     out += name;
     out += " url=\"";
-    appendEscaped(out, value);
+    appendEscaped(out, value, true);
     out += "\"/>\n";
   };
   url("eas", doc.eas_url);
   url("est", doc.est_url);
   for (const auto& t : doc.templates) {
     out += "  <template name=\"";
-    appendEscaped(out, t.name);
+    appendEscaped(out, t.name, true);
     out += '"';
     if (!t.kind.empty()) {
       out += " kind=\"";
-      appendEscaped(out, t.kind);
+      appendEscaped(out, t.kind, true);
       out += '"';
     }
     if (!t.key_type.empty()) {
       out += " key-type=\"";
-      appendEscaped(out, t.key_type);
+      appendEscaped(out, t.key_type, true);
       out += '"';
     }
     if (t.description.empty()) {

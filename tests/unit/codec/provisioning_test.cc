@@ -57,6 +57,14 @@ TEST(Provisioning, ControlCharactersAreDropped) {
   auto back = parseProvisioning(writeProvisioning(d));
   ASSERT_TRUE(back) << back.error().message();
   EXPECT_EQ(back->organization, "ABC");
+  // CR, TAB and LF come back as they were (character references survive
+  // line-end and attribute normalisation).
+  d.organization = "a\r\nb\tc\rd";
+  d.templates[0].description = "x\r\ny";
+  auto again = parseProvisioning(writeProvisioning(d));
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->organization, d.organization);
+  EXPECT_EQ(again->templates[0].description, "x\r\ny");
 }
 
 TEST(Provisioning, UnknownElementsAndOtherNamespacesAreSkipped) {
