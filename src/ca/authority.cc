@@ -140,6 +140,25 @@ bool underDomain(std::string_view name, std::string_view domain) {
   return name.size() > domain.size() && name.ends_with(domain) && name[name.size() - domain.size() - 1] == '.';
 }
 
+// A template may list usages for both key families (S/MIME encryption:
+// keyEncipherment for RSA, keyAgreement for EC); the certificate gets those
+// its key can do (RFC 3279 2.3.1 for RSA, RFC 5480 3 for EC keys).
+std::vector<std::string> usagesFor(const std::vector<std::string>& usages, EVP_PKEY* key) {
+  const bool rsa = EVP_PKEY_is_a(key, "RSA");
+  std::vector<std::string> out;
+  for (const auto& u : usages) {
+    const bool rsa_only = u == "keyEncipherment" || u == "dataEncipherment";
+    const bool ec_only = u == "keyAgreement" || u == "encipherOnly" || u == "decipherOnly";
+    if ((rsa && ec_only) || (!rsa && rsa_only)) continue;
+    out.push_back(u);
+  }
+  return out.empty() ? usages : out;
+}
+
+// The store's spelling of a serial (ca_store.h: upper-case hex without
+// leading zeros), whatever another helper's padding.
+std::string serialOf(X509* cert) { return detail::serialHexOf(X509_get0_serialNumber(cert)); }
+
 std::string normaliseSerial(std::string_view serial) {
   std::string out;
   for (char c : serial) out += (c >= 'a' && c <= 'f') ? static_cast<char>(c - 'a' + 'A') : c;
@@ -368,7 +387,7 @@ struct Authority::Impl {
     r->key = std::move(*key);
     responder = std::move(r);
     ocsp_cache.clear();
-    log->info("new OCSP responder certificate, serial {}", x509::serialHex(responder->cert.get()));
+    log->info("new OCSP responder certificate, serial {}", serialOf(responder->cert.get()));
     return {};
   }
 
@@ -484,10 +503,13 @@ struct Authority::Impl {
       } else if (rule == "requested_dns") {
         if (tmpl.kind != TemplateKind::tls_server) continue;
         for (const auto& requested : csr.san_dns) {
+          // Under a dns: name of the template; a template that lists none
+          // takes requested names only when an administrator approves them.
           std::string name = lower(requested);
-          bool allowed = isHostName(name) && std::any_of(fixed_dns.begin(), fixed_dns.end(), [&](const auto& d) {
-                           return underDomain(name, d);
-                         });
+          bool allowed = isHostName(name) &&
+                         (fixed_dns.empty() ? tmpl.require_approval
+                                            : std::any_of(fixed_dns.begin(), fixed_dns.end(),
+                                                          [&](const auto& d) { return underDomain(name, d); }));
           if (!allowed) return "the DNS name '" + requested + "' is not allowed for this certificate type";
           add_dns(name);
         }
@@ -507,7 +529,7 @@ struct Authority::Impl {
     spec.common_name = subject.common_name;
     spec.not_before = t - kBackdate;
     spec.not_after = std::min(t + tmpl.lifetime.count(), issuing_not_after);
-    spec.key_usage = tmpl.key_usage;
+    spec.key_usage = usagesFor(tmpl.key_usage, csr.public_key.get());
     spec.extended_key_usage = tmpl.extended_key_usage;
     spec.san = subject.san;
     spec.crl_url = config.crl_url;
@@ -519,7 +541,7 @@ struct Authority::Impl {
         if (cert.error().is(Errc::invalid_argument)) return rejected(cert.error().detail);
         return fail(cert.error());
       }
-      const std::string serial = x509::serialHex(cert->get());
+      const std::string serial = serialOf(cert->get());
       const std::string der = x509::certificateDer(cert->get());
       auto st = store->markIssued(record_id, serial, der, x509::subjectText(cert->get()), t,
                                   x509::notBefore(cert->get()), x509::notAfter(cert->get()));
@@ -578,7 +600,7 @@ struct Authority::Impl {
     // live one of ours, for this user and type, inside its renewal window.
     std::string renewed;
     if (request.current) {
-      const std::string serial = x509::serialHex(request.current.get());
+      const std::string serial = serialOf(request.current.get());
       auto rec = store->findBySerial(serial);
       if (!rec) return fail(rec.error());
       if (!*rec || (*rec)->cert_der != x509::certificateDer(request.current.get())) {

@@ -125,8 +125,11 @@ Result<OctetString> octets(const std::string& bytes) {
 Status setSerial(X509* cert, Random& random) {
   std::array<std::uint8_t, 16> bytes{};
   random.fill(bytes);
-  bytes[0] &= 0x7f;  // positive (RFC 5280 4.1.2.2)
-  if (bytes[0] == 0) bytes[0] = 0x01;  // and a full 16 octets, never zero
+  // Positive (RFC 5280 4.1.2.2), and a first nibble that is not zero, so
+  // the hex text has one spelling whether or not a tool pads it to whole
+  // octets (openssl x509 -serial does, serialHexOf does not).
+  bytes[0] &= 0x7f;
+  if (bytes[0] < 0x10) bytes[0] = static_cast<std::uint8_t>(bytes[0] + 0x10);
   Bignum bn(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
   if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
     return fail(Errc::internal, "serial: " + sslErrors());
