@@ -17,7 +17,14 @@
 #include <memory>
 #include <string>
 
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+
 #include "directory/builtin_directory.h"
+#include "http/server.h"
+#include "net/listener.h"
 #include "gateway/metrics.h"
 #include "testing/certs.h"
 #include "testing/temp_dir.h"
@@ -142,7 +149,7 @@ class CertificateOrBasic : public ::testing::Test {
       ASSERT_TRUE(directory) << directory.error().message();
       ASSERT_TRUE((*directory)->addUser({"alice", "Alice", true, {"alice@example.test"}}, "s3cret"));
     }
-    GatewayConfig config;
+    GatewayConfig& config = config_;
     config.data_dir = dir_.path().string();
     config.auth.directory_data_dir = dir_.path().string();
     config.auth.client_cert.ca_file = ca_file;
@@ -161,6 +168,35 @@ class CertificateOrBasic : public ::testing::Test {
     auth_ = std::move(*auth);
   }
 
+  // A CRL of the device CA revoking `serials`, DER.
+  std::string crlDer(std::vector<long> serials) {
+    X509_CRL* crl = X509_CRL_new();
+    X509_CRL_set_version(crl, 1);
+    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca_.cert));
+    ASN1_TIME* last = X509_gmtime_adj(nullptr, -60 + crl_age_++);  // each one newer
+    ASN1_TIME* next = X509_gmtime_adj(nullptr, 86400);
+    X509_CRL_set1_lastUpdate(crl, last);
+    X509_CRL_set1_nextUpdate(crl, next);
+    for (long serial : serials) {
+      X509_REVOKED* r = X509_REVOKED_new();
+      ASN1_INTEGER* s = ASN1_INTEGER_new();
+      ASN1_INTEGER_set(s, serial);
+      X509_REVOKED_set_serialNumber(r, s);
+      X509_REVOKED_set_revocationDate(r, last);
+      X509_CRL_add0_revoked(crl, r);
+      ASN1_INTEGER_free(s);
+    }
+    EXPECT_GT(X509_CRL_sign(crl, ca_.key, EVP_sha256()), 0);
+    unsigned char* der = nullptr;
+    int n = i2d_X509_CRL(crl, &der);
+    std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(n));
+    OPENSSL_free(der);
+    ASN1_TIME_free(last);
+    ASN1_TIME_free(next);
+    X509_CRL_free(crl);
+    return out;
+  }
+
   AuthVerdict run(SSL* ssl, std::optional<std::string> authorization) {
     ConnectionAuth connection;
     AuthRequest req;
@@ -176,6 +212,8 @@ class CertificateOrBasic : public ::testing::Test {
   }
 
   testing::TempDir dir_{"rampart-gw-auth"};
+  GatewayConfig config_;
+  long crl_age_ = 0;
   Cert ca_, alice_, stranger_ca_, forged_;
   testing::CertFiles server_files_;
   MetricsRegistry metrics_;
@@ -220,6 +258,87 @@ TEST_F(CertificateOrBasic, WithoutACertificateItIsBasic) {
   EXPECT_EQ(v.identity.method, "basic");
   EXPECT_EQ(v.identity.strength, 1);
   EXPECT_FALSE(v.client_certificate);
+}
+
+// A CA's CRL distribution point over plain HTTP on loopback.
+class CrlServer {
+ public:
+  explicit CrlServer(std::string crl) : crl_(std::move(crl)) {
+    auto handler = [this](http::Request& req) -> net::Task<http::Response> {
+      ++requests_;
+      std::string body;
+      {
+        std::lock_guard lock(mutex_);
+        body = crl_;
+      }
+      if (req.target() != "/crl/issuing.crl") co_return http::textResponse(req, http::Status::not_found, "");
+      co_return http::textResponse(req, http::Status::ok, body, "application/pkix-crl");
+    };
+    auto server = http::Server::bind(io_.get_executor(), *net::parseEndpoint("127.0.0.1:0"), {}, handler);
+    EXPECT_TRUE(server) << server.error().message();
+    server_ = std::move(*server);
+    server_->start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~CrlServer() {
+    server_->stop();
+    io_.stop();
+    thread_.join();
+  }
+  void set(std::string crl) {
+    std::lock_guard lock(mutex_);
+    crl_ = std::move(crl);
+  }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(server_->localEndpoint().port()) + "/crl/issuing.crl";
+  }
+  int requests() const { return requests_.load(); }
+
+ private:
+  asio::io_context io_{1};
+  std::unique_ptr<http::Server> server_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::string crl_;
+  std::atomic<int> requests_{0};
+};
+
+// [auth.client_cert] crl_urls: fetched over HTTP when the gateway starts, and
+// again every crl_refresh: a revocation published later is in force without a SIGHUP.
+TEST_F(CertificateOrBasic, CrlUrlIsFetchedAtStartAndOnTheRefreshTimer) {
+  CrlServer ca(crlDer({}));
+  config_.auth.client_cert.crl_urls = {ca.url()};
+  config_.auth.client_cert.crl_refresh = std::chrono::milliseconds(50);  // the loader's minimum is 1 s
+  auth_.reset();
+  auto auth = Authenticator::create(config_, metrics_);
+  ASSERT_TRUE(auth) << auth.error().message();
+  auth_ = std::move(*auth);
+  EXPECT_GE(ca.requests(), 1);
+  Handshake hs(server_files_, &alice_);
+  ASSERT_TRUE(hs.done);
+  AuthVerdict before = run(hs.server, std::nullopt);
+  ASSERT_EQ(before.kind, AuthVerdict::Kind::ok) << before.reason;
+
+  ca.set(crlDer({10}));  // alice's serial
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  AuthVerdict after;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    after = run(hs.server, std::nullopt);
+  } while (after.kind == AuthVerdict::Kind::ok && std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(after.kind, AuthVerdict::Kind::forbidden) << after.reason;
+  EXPECT_NE(after.reason.find("revoked"), std::string::npos) << after.reason;
+}
+
+TEST_F(CertificateOrBasic, CrlUrlThatCannotBeFetchedFailsClosed) {
+  config_.auth.client_cert.crl_urls = {"http://127.0.0.1:1/crl/issuing.crl"};
+  auth_.reset();
+  auto auth = Authenticator::create(config_, metrics_);
+  ASSERT_TRUE(auth) << auth.error().message();  // the CA may come up later
+  auth_ = std::move(*auth);
+  Handshake hs(server_files_, &alice_);
+  ASSERT_TRUE(hs.done);
+  EXPECT_EQ(run(hs.server, std::nullopt).kind, AuthVerdict::Kind::forbidden);
 }
 
 }  // namespace
