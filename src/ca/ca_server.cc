@@ -10,6 +10,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <functional>
 #include <optional>
 
 #include <boost/asio/post.hpp>
@@ -101,16 +102,30 @@ std::string ocspCacheControl(std::string_view der, std::int64_t now) {
   return result;
 }
 
+// An http::Handler that runs a synchronous service on the blocking pool and
+// resumes on the connection's executor: signing and store commits never hold
+// an I/O thread.
+class OnPool {
+ public:
+  using Serve = std::function<http::Response(const http::Request&)>;
+  OnPool(Serve serve, asio::any_io_executor pool) : serve_(std::move(serve)), pool_(std::move(pool)) {}
+
+  net::Task<http::Response> handle(http::Request& req) {
+    // A named closure passed as an lvalue (docs/decisions/0002).
+    auto work = [this, &req] { return serve_(req); };
+    co_return co_await net::runBlocking<http::Response>(pool_, work);
+  }
+
+ private:
+  Serve serve_;
+  asio::any_io_executor pool_;
+};
+
 // The plain-HTTP face for relying parties: CRL, OCSP, the chain, health.
 class PkiService {
  public:
-  PkiService(std::shared_ptr<Authority> authority, asio::any_io_executor blocking, const Clock& clock)
-      : authority_(std::move(authority)), blocking_(std::move(blocking)), clock_(clock) {}
-
-  net::Task<http::Response> handle(http::Request& req) {
-    auto work = [this, &req] { return serve(req); };
-    co_return co_await net::runBlocking<http::Response>(blocking_, work);
-  }
+  PkiService(std::shared_ptr<Authority> authority, const Clock& clock)
+      : authority_(std::move(authority)), clock_(clock) {}
 
   http::Response serve(const http::Request& req) {
     std::string_view target = req.target();
@@ -196,7 +211,6 @@ class PkiService {
   }
 
   std::shared_ptr<Authority> authority_;
-  asio::any_io_executor blocking_;
   const Clock& clock_;
 };
 
@@ -292,7 +306,8 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
 
   // The PKI listener first: with port 0 its real port goes into the URLs of
   // every certificate the Authority issues.
-  auto pki_holder = std::make_shared<std::shared_ptr<PkiService>>();
+  // Filled in once the Authority is open; nothing is accepted before start().
+  auto pki_holder = std::make_shared<std::shared_ptr<OnPool>>();
   if (!config.pki.listen.empty()) {
     auto endpoint = net::parseEndpoint(config.pki.listen);
     if (!endpoint) return fail(Errc::config_error, "pki.listen: " + endpoint.error().message());
@@ -322,8 +337,9 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
   if (!authority) return fail(authority.error());
   impl->authority = std::move(*authority);
 
-  impl->pki = std::make_shared<PkiService>(impl->authority, impl->pool->get_executor(), clock);
-  *pki_holder = impl->pki;
+  impl->pki = std::make_shared<PkiService>(impl->authority, clock);
+  *pki_holder = std::make_shared<OnPool>([pki = impl->pki](const http::Request& req) { return pki->serve(req); },
+                                         impl->pool->get_executor());
 
   if (!config.est.listen.empty()) {
     auto key = crypto::loadAssertionKey(config.est.delegation_key_file);
@@ -335,7 +351,9 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
     est_options.body_limit = config.est.body_limit.bytes;
     impl->est = std::make_shared<EstService>(impl->authority,
                                              std::make_unique<crypto::AssertionVerifier>(std::move(keys)),
-                                             est_options, impl->pool->get_executor(), clock);
+                                             est_options, clock);
+    auto est_handler = std::make_shared<OnPool>(
+        [est = impl->est](const http::Request& req) { return est->serve(req); }, impl->pool->get_executor());
     // The link is the gateway's only: its client certificate is required.
     tls::ServerOptions tls_options;
     tls_options.cert_file = config.est.cert_file;
@@ -353,7 +371,7 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
     options.body_limit = config.est.body_limit.bytes;
     options.max_connections = static_cast<std::size_t>(config.est.max_connections);
     auto server = http::Server::bind(executor, *endpoint, options,
-                                     [est = impl->est](http::Request& req) { return est->handle(req); }, *tls);
+                                     [est_handler](http::Request& req) { return est_handler->handle(req); }, *tls);
     if (!server) return fail(server.error());
     impl->est_http = std::move(*server);
   }

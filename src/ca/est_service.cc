@@ -11,7 +11,6 @@
 #include "core/log.h"
 #include "crypto/x509/csr.h"
 #include "crypto/x509/pkcs7.h"
-#include "net/blocking.h"
 
 namespace rampart::ca {
 
@@ -129,8 +128,20 @@ std::string csrAttrsDer(const CertTemplate& t) {
   return tlv(0x30, items);
 }
 
+// As http::textResponse, kept here so that EstService needs no part of the
+// HTTP server (the fuzz target builds it alone).
+http::Response textAnswer(const http::Request& req, http::Status status, std::string body,
+                          std::string_view content_type = "text/plain; charset=utf-8") {
+  http::Response res{status, req.version()};
+  res.set(http::Field::content_type, content_type);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
 http::Response base64Response(const http::Request& req, std::string_view content_type, std::string_view der) {
-  http::Response res = http::textResponse(req, http::Status::ok, x509::base64Lines(der), content_type);
+  http::Response res = textAnswer(req, http::Status::ok, x509::base64Lines(der), content_type);
   // RFC 7030 4.1.3, 4.2.3, 4.5.2: the body is base64 of the DER.
   res.set("Content-Transfer-Encoding", "base64");
   res.prepare_payload();
@@ -148,21 +159,10 @@ struct EstService::Outcome {
 };
 
 EstService::EstService(std::shared_ptr<Authority> authority, std::unique_ptr<crypto::AssertionVerifier> verifier,
-                       EstOptions options, net::asio::any_io_executor blocking, const Clock& clock)
-    : authority_(std::move(authority)),
-      verifier_(std::move(verifier)),
-      options_(std::move(options)),
-      blocking_(std::move(blocking)),
-      clock_(clock) {}
+                       EstOptions options, const Clock& clock)
+    : authority_(std::move(authority)), verifier_(std::move(verifier)), options_(std::move(options)), clock_(clock) {}
 
 EstService::~EstService() = default;
-
-net::Task<http::Response> EstService::handle(http::Request& req) {
-  if (!blocking_) co_return serve(req);
-  // A named closure passed as an lvalue (docs/decisions/0002).
-  auto work = [this, &req] { return serve(req); };
-  co_return co_await net::runBlocking<http::Response>(blocking_, work);
-}
 
 http::Response EstService::serve(const http::Request& req) {
   Outcome outcome;
@@ -178,7 +178,7 @@ http::Response EstService::serve(const http::Request& req) {
 http::Response EstService::answer(const http::Request& req, Outcome& o) {
   auto text = [&req, &o](http::Status status, std::string result, std::string body) {
     o.result = std::move(result);
-    return http::textResponse(req, status, std::move(body));
+    return textAnswer(req, status, std::move(body));
   };
 
   // --- Route: /.well-known/est/[<label>/]<op> (RFC 7030 3.2.2). ---

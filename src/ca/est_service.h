@@ -31,7 +31,6 @@
 #include "core/clock.h"
 #include "crypto/identity_assertion.h"
 #include "http/types.h"
-#include "net/asio.h"
 
 namespace rampart::ca {
 
@@ -47,18 +46,14 @@ inline constexpr std::string_view kEstPrefix = "/.well-known/est/";
 
 class EstService {
  public:
-  // `blocking`: where enrollment runs (it signs and commits to the store);
-  // default-constructed = inline on the caller's thread (tests, fuzzing).
   EstService(std::shared_ptr<Authority> authority, std::unique_ptr<crypto::AssertionVerifier> verifier,
-             EstOptions options, net::asio::any_io_executor blocking = {},
-             const Clock& clock = systemClock());
+             EstOptions options, const Clock& clock = systemClock());
   ~EstService();
 
-  // The http::Handler for the EST listener: serve() on the blocking executor.
-  net::Task<http::Response> handle(http::Request& req);
-
-  // The whole answer to one request, synchronously (may block on the store).
-  // Thread-safe.
+  // The whole answer to one request. Synchronous and blocking (it signs and
+  // commits to the store): CaServer runs it on its blocking pool, never on an
+  // I/O thread. Thread-safe. No coroutine here, so that fuzzing and tests
+  // need no Asio.
   http::Response serve(const http::Request& req);
 
  private:
@@ -68,7 +63,6 @@ class EstService {
   std::shared_ptr<Authority> authority_;
   std::unique_ptr<crypto::AssertionVerifier> verifier_;
   EstOptions options_;
-  net::asio::any_io_executor blocking_;
   const Clock& clock_;
 };
 

@@ -15,8 +15,6 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/asio/use_future.hpp>
-
 #include "ca/ca_server.h"
 #include "ca/template.h"
 #include "http/client.h"
@@ -66,7 +64,7 @@ class EstServiceTest : public ::testing::Test {
     key_.id = crypto::assertionKeyId(key_.secret);
     service_ = std::make_unique<EstService>(
         authority_, std::make_unique<crypto::AssertionVerifier>(std::vector<crypto::AssertionKey>{key_}),
-        EstOptions{}, asio::any_io_executor{}, clock_);
+        EstOptions{}, clock_);
   }
 
   // A fresh P-256 key and the base64 of a CSR signed with it.
@@ -99,13 +97,7 @@ class EstServiceTest : public ::testing::Test {
     req.set(kIdentityHeader, signer.sign({user, "", method, 1}, binding, now));
   }
 
-  // Through the coroutine handler, as the http::Server calls it.
-  http::Response call(http::Request& req) {
-    asio::io_context io;
-    auto done = asio::co_spawn(io, service_->handle(req), asio::use_future);
-    io.run();
-    return done.get();
-  }
+  http::Response call(http::Request& req) { return service_->serve(req); }
 
   // The certificates of a certs-only base64 answer.
   std::vector<x509::CertPtr> certsOf(const http::Response& res) {
