@@ -9,12 +9,15 @@
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ca/template.h"
@@ -651,6 +654,65 @@ TEST_F(AuthorityTest, RefreshPicksUpARevocationMadeByAnotherProcess) {
   ASSERT_TRUE(crl);
   X509_REVOKED* entry = nullptr;
   EXPECT_EQ(X509_CRL_get0_by_cert(crl->get(), &entry, r.cert.get()), 1);
+}
+
+TEST_F(AuthorityTest, EnrollRevokeAndAnswerFromSeveralThreadsAtOnce) {
+  auto ca = open();
+  ASSERT_TRUE(ca);
+  // CSRs made first: the threads then only exercise the authority.
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 4;
+  std::vector<std::vector<x509::ParsedCsr>> csrs(kThreads);
+  for (auto& list : csrs) {
+    for (int i = 0; i < kPerThread; ++i) list.push_back(freshCsr());
+  }
+  std::atomic<int> issued{0};
+  std::atomic<int> ocsp_ok{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (auto& csr : csrs[t]) {
+        EnrollRequest req;
+        req.template_name = "device";
+        req.user = "alice";
+        req.requester = "alice (thread)";
+        auto r = ca->enroll(req, csr);
+        if (!r || r->kind != EnrollResult::Kind::issued) continue;
+        ++issued;
+        // Ask about the new certificate; revoke every other one.
+        OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), r->cert.get(), ca->issuing());
+        OCSP_REQUEST* request = OCSP_REQUEST_new();
+        OCSP_request_add0_id(request, id);
+        unsigned char* der = nullptr;
+        int len = i2d_OCSP_REQUEST(request, &der);
+        std::string answer = ca->ocspRespond(std::string(reinterpret_cast<char*>(der), static_cast<size_t>(len)));
+        OPENSSL_free(der);
+        OCSP_REQUEST_free(request);
+        const auto* p = reinterpret_cast<const unsigned char*>(answer.data());
+        OCSP_RESPONSE* response = d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(answer.size()));
+        if (response != nullptr && OCSP_response_status(response) == OCSP_RESPONSE_STATUS_SUCCESSFUL) ++ocsp_ok;
+        OCSP_RESPONSE_free(response);
+        if (r->serial.back() % 2 == 0) (void)ca->revoke(r->serial, 4, "thread");
+        (void)ca->crlDer();
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(issued.load(), kThreads * kPerThread);
+  EXPECT_EQ(ocsp_ok.load(), kThreads * kPerThread);
+  // Every serial distinct, every revocation in the final CRL.
+  auto all = store_->list({});
+  ASSERT_TRUE(all);
+  std::set<std::string> serials;
+  std::size_t revoked = 0;
+  for (const auto& rec : *all) {
+    serials.insert(rec.serial);
+    if (rec.status == store::CertStatus::revoked) ++revoked;
+  }
+  EXPECT_EQ(serials.size(), all->size());
+  auto crl = x509::parseCrl(*ca->crlDer());
+  ASSERT_TRUE(crl);
+  EXPECT_EQ(static_cast<std::size_t>(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl->get()))), revoked);
 }
 
 // --- OCSP --------------------------------------------------------------------
