@@ -12,6 +12,7 @@
 //   rampart admin ... mail ...            (admin_mail.cc)
 //   rampart admin ... mailbox ...         (admin_mailbox.cc)
 //   rampart admin ... device ...          (admin_device.cc)
+//   rampart admin ... template|cert ...   (admin_ca.cc)
 //
 // Passwords are never taken from the command line (other users could read
 // them in the process list): from standard input with --password-stdin, or
@@ -42,7 +43,9 @@ constexpr const char* kUsage =
     "  group list\n"
     "  mail send|queue ...        (rampart admin mail help)\n"
     "  mailbox folders|list|show  (rampart admin mailbox)\n"
-    "  device list|wipe|block|allow  (rampart admin device)\n";
+    "  device list|wipe|block|allow  (rampart admin device)\n"
+    "  template list|show|add|set|remove  (rampart admin template)\n"
+    "  cert list|approve|reject|revoke    (rampart admin cert)\n";
 
 const std::vector<std::string> kValued = {"config", "data-dir", "address", "display-name"};
 
@@ -169,6 +172,7 @@ int runAdmin(const Args& args) {
   if (pos[0] == "mail") return runAdminMail(args);
   if (pos[0] == "mailbox") return runAdminMailbox(args);
   if (pos[0] == "device") return runAdminDevice(args);
+  if (pos[0] == "template" || pos[0] == "cert") return runAdminCa(args);
   if (pos[0] != "user" && pos[0] != "group") {
     std::fprintf(stderr, "rampart admin: unknown command '%s'\n%s", pos[0].c_str(), kUsage);
     return 2;

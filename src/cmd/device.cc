@@ -482,7 +482,13 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
     auto text = crypto::x509::readFile(file, 1024 * 1024);
     if (!text) return failWith(text.error());
     auto certs = crypto::x509::parseCertificates(*text);
-    if (!certs) return failWith(certs.error());
+    if (!certs) {
+      // One DER certificate, then.
+      auto one = crypto::x509::parseCertificate(*text);
+      if (!one) return failWith(certs.error());
+      certs = std::vector<crypto::x509::CertPtr>{};
+      certs->push_back(std::move(*one));
+    }
     for (auto& c : *certs) {
       auto r = store->trust(c.get());
       if (!r) return failWith(r.error());

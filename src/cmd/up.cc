@@ -5,7 +5,8 @@
 // PKI, and the delegation key the two share.
 //
 //   rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT]
-//              [--link-port PORT] [--gateway-admin-port PORT] [--domain DOMAIN]
+//              [--link-port PORT] [--gateway-admin-port PORT] [--est-link-port PORT]
+//              [--pki-port PORT] [--domain DOMAIN]
 //
 // EAS is published by the edge gateway on --eas-port (the only HTTPS port a
 // device talks to); the mail server answers the gateway alone, on
@@ -19,10 +20,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <thread>
 
 #include "cmd/commands.h"
+#include "ca/ca_server.h"
+#include "ca/config.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/identity_assertion.h"
@@ -79,16 +83,43 @@ std::string defaultConfig(const std::string& data_dir, const std::string& domain
          "key_file = \"" + pki.server_key + "\"\n";
 }
 
+// The certificate authority: EST on its own mTLS link (the gateway publishes
+// it, like EAS), CRL and OCSP over plain HTTP on loopback.
+std::string caConfig(const std::string& data_dir, const std::string& domain, const std::string& est_link_port,
+                     const std::string& pki_port, const tls::DevPkiFiles& pki, const std::string& delegation_key) {
+  return "# Written by `rampart up` on first start. Every key: config/ca.toml in the source tree.\n"
+         "data_dir = \"" + data_dir + "\"\n"
+         "log_level = \"info\"\n"
+         "\n[authority]\n"
+         "organization = \"" + domain + "\"\n"
+         "\n# EST (RFC 7030): only the gateway talks to it, over mTLS with its identity assertion.\n"
+         "[est]\n"
+         "listen = \"127.0.0.1:" + est_link_port + "\"\n"
+         "cert_file = \"" + pki.server_cert + "\"\n"
+         "key_file = \"" + pki.server_key + "\"\n"
+         "gateway_ca_file = \"" + pki.ca_cert + "\"\n"
+         "delegation_key_file = \"" + delegation_key + "\"\n"
+         "\n# CRL and OCSP (plain HTTP; the URLs go into every issued certificate).\n"
+         "[pki]\n"
+         "listen = \"127.0.0.1:" + pki_port + "\"\n";
+}
+
 // The gateway in front: the one public port, every EAS and Autodiscover
 // request pre-authenticated against the built-in directory, then bridged.
 std::string gatewayConfig(const std::string& data_dir, const std::string& eas_port, const std::string& link_port,
-                          const std::string& gateway_admin_port, const tls::DevPkiFiles& pki,
-                          const tls::DevClientCert& client, const std::string& delegation_key) {
+                          const std::string& est_link_port, const std::string& gateway_admin_port,
+                          const tls::DevPkiFiles& pki, const tls::DevClientCert& client,
+                          const std::string& delegation_key) {
   std::string backend = "backend = \"127.0.0.1:" + link_port + "\"\n"
                         "backend_ca_file = \"" + pki.ca_cert + "\"\n"
                         "backend_server_name = \"localhost\"\n"
                         "client_cert_file = \"" + client.cert + "\"\n"
                         "client_key_file = \"" + client.key + "\"\n";
+  std::string est_backend = "backend = \"127.0.0.1:" + est_link_port + "\"\n"
+                            "backend_ca_file = \"" + pki.ca_cert + "\"\n"
+                            "backend_server_name = \"localhost\"\n"
+                            "client_cert_file = \"" + client.cert + "\"\n"
+                            "client_key_file = \"" + client.key + "\"\n";
   return "# Written by `rampart up` on first start. Every key: config/gateway.toml in the source tree.\n"
          "data_dir = \"" + data_dir + "/gateway\"\n"
          "log_level = \"info\"\n"
@@ -101,6 +132,15 @@ std::string gatewayConfig(const std::string& data_dir, const std::string& eas_po
          "\n[auth]\n"
          "directory = \"builtin\"\n"
          "directory_data_dir = \"" + data_dir + "\"\n"
+         "\n# Device certificates from the CA (rampart up runs it): the SAN e-mail names the user.\n"
+         "# A revocation shows within crl_refresh (CRL re-read, OCSP answers cached no longer).\n"
+         "[auth.client_cert]\n"
+         "ca_file = \"" + data_dir + "/ca/chain.pem\"\n"
+         "crl_files = [\"" + data_dir + "/ca/issuing.crl\"]\n"
+         "crl_check = \"leaf\"\n"
+         "crl_refresh = \"10s\"\n"
+         "ocsp = true\n"
+         "mapping = \"san_email\"\n"
          "\n[delegation]\n"
          "key_file = \"" + delegation_key + "\"\n"
          "\n[admin]\n"
@@ -110,7 +150,7 @@ std::string gatewayConfig(const std::string& data_dir, const std::string& eas_po
          "service = \"eas\"\n"
          "path = \"/Microsoft-Server-ActiveSync\"\n"
          "methods = [\"OPTIONS\", \"POST\"]\n"
-         "auth = \"basic\"\n"
+         "auth = \"certificate_or_basic\"\n"
          "realm = \"ActiveSync\"\n" + backend +
          "backend_h2 = true\n"
          "long_poll_timeout = \"3600s\"\n"
@@ -124,6 +164,24 @@ std::string gatewayConfig(const std::string& data_dir, const std::string& eas_po
          "methods = [\"POST\"]\n"
          "auth = \"basic\"\n"
          "realm = \"Autodiscover\"\n" + backend +
+         "body_limit = \"64KiB\"\n"
+         "delegate = true\n"
+         "\n# EST (RFC 7030 4.1.1): the CA certificates for anyone; enrollment with the\n"
+         "# password, re-enrollment with the current certificate.\n"
+         "[[rule]]\n"
+         "name = \"est-cacerts\"\n"
+         "service = \"est\"\n"
+         "path = \"/.well-known/est/cacerts\"\n"
+         "methods = [\"GET\"]\n"
+         "auth = \"none\"\n" + est_backend +
+         "body_limit = 0\n"
+         "\n[[rule]]\n"
+         "name = \"est\"\n"
+         "service = \"est\"\n"
+         "path = \"/.well-known/est\"\n"
+         "methods = [\"GET\", \"POST\"]\n"
+         "auth = \"certificate_or_basic\"\n"
+         "realm = \"EST\"\n" + est_backend +
          "body_limit = \"64KiB\"\n"
          "delegate = true\n";
 }
@@ -153,7 +211,8 @@ Result<std::string> createDemoUsers(const std::string& database, const std::stri
 int runUp(const Args& args) {
   if (flag(args, "help")) {
     std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT]\n"
-               "                  [--link-port PORT] [--gateway-admin-port PORT] [--domain DOMAIN]\n", stdout);
+               "                  [--link-port PORT] [--gateway-admin-port PORT] [--est-link-port PORT]\n"
+               "                  [--pki-port PORT] [--domain DOMAIN]\n", stdout);
     return 0;
   }
   std::error_code ec;
@@ -163,12 +222,16 @@ int runUp(const Args& args) {
   std::string admin_port = option(args, "admin-port", "8025");
   std::string eas_port = option(args, "eas-port", "8443");
   std::string link_port = option(args, "link-port", "9443");
-  if (link_port == "0") {
-    // The gateway's config names the mail server's port, so it must be known
-    // before either starts: take a free one now.
+  std::string est_link_port = option(args, "est-link-port", "9444");
+  std::string pki_port = option(args, "pki-port", "8080");
+  // The gateway's config names the mail server's and the CA's ports, and the
+  // CA's certificates carry its CRL/OCSP URL, so these must be known before
+  // anything starts: take free ones now (kept in the configs from then on).
+  for (std::string* port : {&link_port, &est_link_port, &pki_port}) {
+    if (*port != "0") continue;
     net::asio::io_context io;
     net::tcp::acceptor probe(io, net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
-    link_port = std::to_string(probe.local_endpoint().port());
+    *port = std::to_string(probe.local_endpoint().port());
   }
   std::string gateway_admin_port = option(args, "gateway-admin-port", "8026");
   fs::create_directories(data_dir + "/tls", ec);
@@ -200,6 +263,7 @@ int runUp(const Args& args) {
   }
   std::string config_path = data_dir + "/server.toml";
   std::string gateway_path = data_dir + "/gateway.toml";
+  std::string ca_path = data_dir + "/ca.toml";
   if (!fs::exists(config_path)) {
     if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port, link_port, *pki,
                                                        delegation_key), 0600); !st) {
@@ -208,8 +272,9 @@ int runUp(const Args& args) {
     }
   }
   if (!fs::exists(gateway_path)) {
-    if (auto st = writeFile(gateway_path, gatewayConfig(data_dir, eas_port, link_port, gateway_admin_port, *pki,
-                                                        *gateway_cert, delegation_key), 0600); !st) {
+    if (auto st = writeFile(gateway_path, gatewayConfig(data_dir, eas_port, link_port, est_link_port,
+                                                        gateway_admin_port, *pki, *gateway_cert, delegation_key),
+                            0600); !st) {
       std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
       return 1;
     }
@@ -241,6 +306,39 @@ int runUp(const Args& args) {
     }
   }
 
+  // The CA first: its chain and CRL are what the gateway checks device certificates against.
+  if (!fs::exists(ca_path)) {
+    if (auto st = writeFile(ca_path, caConfig(data_dir, domain, est_link_port, pki_port, *pki, delegation_key), 0600);
+        !st) {
+      std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+  auto ca_config = ca::loadCaConfig(ca_path);
+  if (!ca_config) {
+    std::fprintf(stderr, "rampart up: %s\n", ca_config.error().message().c_str());
+    return 2;
+  }
+  net::asio::io_context ca_io;  // declared before the CA server: outlives it
+  auto ca_server = ca::CaServer::create(std::move(*ca_config), ca_io.get_executor());
+  if (!ca_server) {
+    std::fprintf(stderr, "rampart up: certificate authority: %s\n", ca_server.error().message().c_str());
+    return 1;
+  }
+  (*ca_server)->start();
+  auto ca_work = net::asio::make_work_guard(ca_io);
+  std::thread ca_thread([&] { ca_io.run(); });
+  struct CaStopper {
+    std::function<void()> fn;
+    ~CaStopper() { fn(); }
+  } ca_stopper{[&] {
+    (*ca_server)->stop();
+    ca_work.reset();
+    ca_io.stop();
+    if (ca_thread.joinable()) ca_thread.join();
+    ca_server->reset();
+  }};
+
   fs::create_directories(gateway_config->data_dir, ec);
   auto gw = gateway::Gateway::create(std::move(*gateway_config));
   if (!gw) {
@@ -258,6 +356,7 @@ int runUp(const Args& args) {
     auto gw_admin = (*gw)->adminEndpoint();
     std::string gw_admin_at = "http://" + gw_admin.address().to_string() + ":" + std::to_string(gw_admin.port());
     auto link = mail.gatewayLinkEndpoint();
+    unsigned pki_at = (*ca_server)->pkiEndpoint().port();
     auto admin = mail.adminEndpoint();
     std::string admin_at = admin.port() == 0 ? std::string("(off)")
                                              : "http://" + admin.address().to_string() + ":" +
@@ -271,6 +370,8 @@ int runUp(const Args& args) {
         "  gateway admin   %s/metrics  %s/connections\n"
         "  mail server     https://127.0.0.1:%u (mTLS from the gateway only)\n"
         "  dev CA          %s  (trust it in clients)\n"
+        "  EST (enroll)    https://localhost:%u/.well-known/est/  (the gateway; CA data %s/ca)\n"
+        "  CRL / OCSP      http://127.0.0.1:%u/crl/issuing.crl  http://127.0.0.1:%u/ocsp\n"
         "  demo users      alice@%s, bob@%s  (passwords: %s)\n"
         "\n"
         "Try next, in another terminal:\n"
@@ -288,7 +389,8 @@ int runUp(const Args& args) {
         "\nPress Ctrl-C to stop.\n",
         data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), eas_at.c_str(),
         gateway_path.c_str(), gw_admin_at.c_str(), gw_admin_at.c_str(), static_cast<unsigned>(link.port()),
-        pki->ca_cert.c_str(), domain.c_str(), domain.c_str(),
+        pki->ca_cert.c_str(), static_cast<unsigned>(eas.port()), data_dir.c_str(), pki_at, pki_at,
+        domain.c_str(), domain.c_str(),
         users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
         self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(),
         pki->ca_cert.c_str(), eas_at.c_str(), self().c_str(), static_cast<unsigned>(eas.port()),

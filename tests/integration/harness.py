@@ -150,3 +150,34 @@ def main(test_fn, name=None):
         h.close(keep=not ok and os.environ.get("KEEP_TMP") == "1")
     print("PASS" if ok else "FAIL")
     sys.exit(0 if ok else 1)
+
+
+# Every listener of `rampart up` on a free port, so tests can run side by side.
+UP_PORTS = ["--lmtp-port", "0", "--admin-port", "0", "--eas-port", "0", "--link-port", "0",
+            "--gateway-admin-port", "0", "--est-link-port", "0", "--pki-port", "0"]
+
+
+def start_up(h, data, name="up", extra=()):
+    """Starts `rampart up --data-dir data` on free ports and waits for its banner.
+    Returns (proc, ports): ports has eas (the gateway), lmtp and pki (CRL/OCSP)."""
+    import re
+    proc = h.start([RAMPART_BIN, "up", "--data-dir", data, *UP_PORTS, *extra], name)
+    banner = wait_for(lambda: "Press Ctrl-C" in h.log(proc) and h.log(proc), timeout=90,
+                      what="the banner of rampart up")
+    ports = {}
+    for key, pattern in (("eas", r"EAS \(HTTPS\)\s+https://localhost:(\d+)/"),
+                         ("lmtp", r"LMTP \(mail in\)\s+127\.0\.0\.1:(\d+)"),
+                         ("pki", r"CRL / OCSP\s+http://127\.0\.0\.1:(\d+)/")):
+        m = re.search(pattern, banner)
+        if m:
+            ports[key] = int(m.group(1))
+    return proc, ports
+
+
+def demo_password(data, user="alice"):
+    """The password `rampart up` gave a demo user (DIR/demo-users.txt)."""
+    for line in open(os.path.join(data, "demo-users.txt")):
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == user:
+            return parts[2]
+    raise AssertionError(f"no demo user {user}")
