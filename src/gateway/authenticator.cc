@@ -358,11 +358,13 @@ Task<AuthVerdict> Authenticator::Impl::certificate(const AuthRequest& req) {
       SSL* ssl = req.ssl;
       // The mapped name must be a user of the built-in directory, enabled
       // (an LDAP directory is asked at bind time instead, for certificate+basic).
+      // A whole address (mapping san_email, as the CA's device template
+      // writes it) names the user that owns it, as for Basic's user@domain.
       directory::Directory* dir = builtin ? directory.get() : nullptr;
       auto check = [policy = cert_policy, ssl, dir]() -> Result<std::string> {
         auto user = policy->verifyAndMap(ssl);
         if (!user || dir == nullptr) return user;
-        auto found = dir->findUser(*user);
+        auto found = user->find('@') != std::string::npos ? dir->findByAddress(*user) : dir->findUser(*user);
         if (!found) return fail(found.error());
         if (!*found || !(*found)->enabled) return fail(Errc::unauthenticated, "no enabled user '" + *user + "'");
         return (*found)->name;
