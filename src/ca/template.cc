@@ -120,8 +120,9 @@ void validate(ConfigSection& root, const CertTemplate& t) {
   if (t.lifetime < kMinLifetime || t.lifetime > kMaxLifetime) {
     root.error("lifetime", "must be between 1h and 10 years (3653d)");
   }
-  if (t.renewal_window.count() < 0 || t.renewal_window >= t.lifetime) {
-    root.error("renewal_window", "must be shorter than the lifetime");
+  // Equal to the lifetime: a certificate may be renewed (re-keyed) at any time.
+  if (t.renewal_window.count() < 0 || t.renewal_window > t.lifetime) {
+    root.error("renewal_window", "must not be longer than the lifetime");
   }
 
   if (t.key_types.empty()) root.error("key_types", "at least one key type");

@@ -10,6 +10,7 @@
 //   key_types = ["ec-p256", "rsa-2048"]
 //   lifetime = "365d"
 //   renewal_window = "30d"           # simplereenroll accepted this long before expiry
+//                                    # (= lifetime: at any time)
 //   key_usage = ["digitalSignature"]  # RFC 5280 4.2.1.3 names
 //   extended_key_usage = ["clientAuth"]  # RFC 5280 4.2.1.12 names, or dotted OIDs
 //   subject_cn = "user"              # user | display_name | address

@@ -126,9 +126,10 @@ TEST(Template, Lifetimes) {
   std::string e = refusal(head + "lifetime = \"3660d\"\n");
   EXPECT_NE(e.find("t.toml:3"), std::string::npos) << e;
   refusal(head + "lifetime = \"59m\"\nrenewal_window = \"1m\"\n");
-  // The renewal window must be shorter than the lifetime.
-  e = refusal(head + "lifetime = \"30d\"\nrenewal_window = \"30d\"\n");
+  // The renewal window may not be longer than the lifetime; as long = renew at any time.
+  e = refusal(head + "lifetime = \"30d\"\nrenewal_window = \"31d\"\n");
   EXPECT_NE(e.find("t.toml:4"), std::string::npos) << e;
+  EXPECT_TRUE(parseTemplate(head + "lifetime = \"30d\"\nrenewal_window = \"30d\"\n"));
   refusal(head + "lifetime = \"10d\"\n");  // the default 30d window is too long
 }
 
