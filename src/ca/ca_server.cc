@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/post.hpp>
 
@@ -293,7 +294,9 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
   applyCaDefaults(config);
   auto impl = std::make_unique<Impl>();
   impl->executor = executor;
-  impl->pool = std::make_unique<asio::thread_pool>(2);
+  // Signing (OCSP answers with a nonce, certificates, CRLs) is CPU work: one
+  // thread per core, at least two so that a store commit never stalls OCSP.
+  impl->pool = std::make_unique<asio::thread_pool>(std::max(2u, std::thread::hardware_concurrency()));
 
   std::error_code ec;
   if (!std::filesystem::exists(config.data_dir, ec)) {
