@@ -10,7 +10,9 @@ JDK) against `rampart up`, through the edge gateway like a device:
   and it verifies against the /cacerts chain as a TLS client certificate;
 - a wrong password is refused;
 - /simplereenroll (4.2.2) authenticated by the issued certificate alone (TLS client auth, a new
-  key pair) gives a certificate with the same subject and SAN, a new serial and the new key.
+  key pair) is refused (403, too early) before the template's renewal window; once an
+  administrator widens the window (`rampart admin template set`) it gives a certificate with the
+  same subject and SAN, a new serial and the new key.
 
 Skips (exit 0, "SKIP") when javac/java or the Bouncy Castle jars are missing:
 scripts/install-deps.sh installs libbcpkix-java libbcprov-java default-jdk-headless.
@@ -124,10 +126,20 @@ def test(h):
     require(r.returncode != 0 and not os.path.exists(h.path("wrong.pem")),
             f"a wrong password is refused: {r.stderr}")
 
-    # /simplereenroll with the issued certificate in TLS, no password, a new key.
+    # /simplereenroll with the issued certificate in TLS, no password, a new key. The device
+    # template opens renewal 30 days before expiry, so first it is too early...
     cert2, key2 = h.path("alice2.pem"), h.path("alice2.key")
-    est("reenroll", "--cert", cert1, "--key", key1, "--chain", chain, "--out-cert", cert2, "--out-key", key2,
-        env={"EST_USER": "", "EST_PASSWORD": ""})
+    reenroll = ["reenroll", "--cert", cert1, "--key", key1, "--chain", chain, "--out-cert", cert2, "--out-key", key2]
+    no_password = {"EST_USER": "", "EST_PASSWORD": ""}
+    r = est(*reenroll, env=no_password, check=False)
+    require(r.returncode != 0 and "403" in r.stderr and "too early" in r.stderr,
+            f"renewal before the window is refused with 403: {r.stderr}")
+    # ... until an administrator opens the window for the whole lifetime.
+    device = h.rampart("admin", "--data-dir", data, "template", "show", "device").stdout
+    lifetime = re.search(r'lifetime = "([^"]*)"', device).group(1)
+    wide = h.write("device.toml", re.sub(r'renewal_window = "[^"]*"', f'renewal_window = "{lifetime}"', device))
+    h.rampart("admin", "--data-dir", data, "template", "set", "device", "--file", wide)
+    est(*reenroll, env=no_password)
     require(subject(h, cert2) == subj1, f"re-enrollment keeps the subject: {subject(h, cert2)} vs {subj1}")
     require(san(h, cert2) == san1, f"re-enrollment keeps the SAN: {san(h, cert2)} vs {san1}")
     s1, s2 = serial(h, cert1), serial(h, cert2)
