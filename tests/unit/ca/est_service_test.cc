@@ -381,6 +381,7 @@ class CaServerTest : public ::testing::Test {
     config.est.delegation_key_file = dir_.file("delegation.key");
     ASSERT_TRUE(crypto::writeNewAssertionKey(config.est.delegation_key_file));
     config.pki.listen = "127.0.0.1:0";
+    config.pki.refresh_interval = std::chrono::milliseconds(20);
     directory::BuiltinDirectoryOptions options;
     options.time_cost = 1;
     options.memory_kib = 8;
@@ -521,6 +522,33 @@ TEST_F(CaServerTest, OcspPostAndGetAnswerGoodThenRevoked) {
   res = fetch(server_->pkiEndpoint(), wrong_type);
   ASSERT_TRUE(res);
   EXPECT_EQ(res->result_int(), 415);
+}
+
+TEST_F(CaServerTest, ARevocationByAnotherProcessReachesOcspWithinTheRefreshInterval) {
+  auto cert = issue();
+  ASSERT_TRUE(cert);
+  http::Request post{http::Verb::post, "/ocsp", 11};
+  post.set(http::Field::content_type, "application/ocsp-request");
+  post.body() = ocspRequestDer(cert.get());
+  post.prepare_payload();
+  auto res = fetch(server_->pkiEndpoint(), post);
+  ASSERT_TRUE(res) << res.error().message();
+  ASSERT_EQ(ocspStatus(res->body(), cert.get()), V_OCSP_CERTSTATUS_GOOD);  // now cached
+  {
+    // `rampart admin cert revoke`: its own connection to the database.
+    auto other = store::sqlite::SqliteCaStore::open(server_->config().database);
+    ASSERT_TRUE(other) << other.error().message();
+    ASSERT_TRUE((*other)->revoke(x509::serialHex(cert.get()), 1, unixSeconds(std::chrono::system_clock::now()), "admin"));
+  }
+  // The timer runs every 20 ms; allow a slow (sanitised, loaded) machine 10 s.
+  int status = -1;
+  for (int i = 0; i < 500 && status != V_OCSP_CERTSTATUS_REVOKED; ++i) {
+    res = fetch(server_->pkiEndpoint(), post);
+    ASSERT_TRUE(res) << res.error().message();
+    status = ocspStatus(res->body(), cert.get());
+    if (status != V_OCSP_CERTSTATUS_REVOKED) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(status, V_OCSP_CERTSTATUS_REVOKED);
 }
 
 TEST_F(CaServerTest, TheCrlIsDerThatOpensslReadsAndListsARevocation) {
