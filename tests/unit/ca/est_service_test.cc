@@ -551,6 +551,32 @@ TEST_F(CaServerTest, ARevocationByAnotherProcessReachesOcspWithinTheRefreshInter
   EXPECT_EQ(status, V_OCSP_CERTSTATUS_REVOKED);
 }
 
+TEST_F(CaServerTest, OpensslOcspGetsAVerifiedAnswer) {
+  if (std::system("openssl version >/dev/null 2>&1") != 0) GTEST_SKIP() << "openssl CLI not installed";
+  auto cert = issue();
+  ASSERT_TRUE(cert);
+  const std::string cert_file = dir_.file("leaf.pem");
+  const std::string issuer_file = dir_.file("issuing.pem");
+  const std::string chain_file = dir_.file("chain.pem");
+  const std::string out = dir_.file("ocsp.txt");
+  std::ofstream(cert_file) << x509::certificatePem(cert.get());
+  std::ofstream(issuer_file) << x509::certificatePem(server_->authority()->issuing());
+  std::string chain;
+  for (X509* c : server_->authority()->chain()) chain += x509::certificatePem(c);
+  std::ofstream(chain_file) << chain;
+  // openssl ocsp POSTs with a nonce and checks the delegated responder's
+  // signature and chain (RFC 6960 4.2.2.2).
+  const std::string cmd = "openssl ocsp -issuer '" + issuer_file + "' -cert '" + cert_file + "' -url '" +
+                          server_->config().authority.ocsp_url + "' -CAfile '" + chain_file + "' > '" + out +
+                          "' 2>&1";
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream f(out);
+  std::stringstream text;
+  text << f.rdbuf();
+  EXPECT_NE(text.str().find("Response verify OK"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find(": good"), std::string::npos) << text.str();
+}
+
 TEST_F(CaServerTest, TheCrlIsDerThatOpensslReadsAndListsARevocation) {
   auto cert = issue();
   ASSERT_TRUE(cert);
