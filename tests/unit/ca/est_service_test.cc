@@ -629,6 +629,33 @@ TEST_F(CaServerTest, TheEstLinkWantsTheGatewaysCertificate) {
   ASSERT_EQ(res->result_int(), 200);
   EXPECT_EQ((*res)[http::Field::content_type], "application/pkcs7-mime");
 
+  // simpleenroll end to end over the link, as the gateway forwards it.
+  auto key = x509::generateKey(x509::KeyType::ec_p256);
+  ASSERT_TRUE(key);
+  auto csr = x509::makeCsr(key->get(), "alice");
+  ASSERT_TRUE(csr);
+  http::Request enroll{http::Verb::post, "/.well-known/est/simpleenroll", 11};
+  enroll.set(http::Field::host, "ca.example.test");
+  enroll.set(http::Field::content_type, "application/pkcs10");
+  enroll.body() = x509::base64Lines(*csr);
+  enroll.prepare_payload();
+  auto assertion_key = crypto::loadAssertionKey(server_->config().est.delegation_key_file);
+  ASSERT_TRUE(assertion_key) << assertion_key.error().message();
+  crypto::AssertionSigner signer(*assertion_key);
+  crypto::RequestBinding binding{"POST", "ca.example.test", "/.well-known/est/simpleenroll",
+                                 crypto::RequestBinding::sha256Hex(enroll.body())};
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+  enroll.set(kIdentityHeader, signer.sign({"alice", "", "basic", 1}, binding, now));
+  res = fetch(server_->estEndpoint(), enroll, options);
+  ASSERT_TRUE(res) << res.error().message();
+  ASSERT_EQ(res->result_int(), 200) << res->body();
+  auto der = x509::base64DecodeLenient(res->body(), 1 << 20);
+  ASSERT_TRUE(der);
+  auto issued = x509::parseCertsOnly(*der);
+  ASSERT_TRUE(issued && issued->size() == 1u);
+  EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey((*issued)[0].get()), key->get()), 1);
+
   tls::ClientOptions without_cert;
   without_cert.ca_file = link_.cert_file;
   auto bare = tls::makeClientContext(without_cert);
