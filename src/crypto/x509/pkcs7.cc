@@ -27,11 +27,17 @@ using Pkcs7Ptr = std::unique_ptr<PKCS7, Pkcs7Free>;
 // order (OpenSSL keeps insertion order).
 Result<std::string> certsOnly(const std::vector<X509*>& certs) {
   if (certs.empty()) return fail(Errc::invalid_argument, "certs-only needs at least one certificate");
+  // The encapsulated content must be absent, not an empty OCTET STRING: a
+  // Simple PKI Response has none (RFC 5272 4.1, which RFC 7030 4.1.3 and
+  // 4.2.3 name), and Bouncy Castle's EST client refuses an answer that has
+  // one. So only the content type is set, as `openssl crl2pkcs7` does.
   Pkcs7Ptr p7(PKCS7_new());
-  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 ||
-      PKCS7_content_new(p7.get(), NID_pkcs7_data) != 1) {
+  if (!p7 || PKCS7_set_type(p7.get(), NID_pkcs7_signed) != 1 || p7->d.sign == nullptr ||
+      p7->d.sign->contents == nullptr) {
     return fail(Errc::internal, "PKCS7 SignedData: " + opensslErrors());
   }
+  ASN1_OBJECT_free(p7->d.sign->contents->type);
+  p7->d.sign->contents->type = OBJ_nid2obj(NID_pkcs7_data);
   for (X509* cert : certs) {
     if (cert == nullptr) return fail(Errc::invalid_argument, "null certificate");
     if (PKCS7_add_certificate(p7.get(), cert) != 1) {  // up-refs the certificate

@@ -81,6 +81,17 @@ TEST_F(CertsOnlyTest, Crl2pkcs7OutputIsRead) {
   EXPECT_EQ(subjectText((*certs)[1].get()), "CN=root");
 }
 
+// A Simple PKI Response has no encapsulated content at all (RFC 5272 4.1),
+// not an empty one: Bouncy Castle's EST client refuses "signed content".
+// openssl crl2pkcs7 writes the same structure, byte for byte.
+TEST_F(CertsOnlyTest, ContentIsAbsentAsCrl2pkcs7WritesIt) {
+  ASSERT_TRUE(sh(dir_, "openssl crl2pkcs7 -nocrl -certfile issuing.pem -certfile root.pem "
+                       "-outform DER -out chain.p7"));
+  auto der = certsOnly({certs_[1].get(), certs_[0].get()});
+  ASSERT_TRUE(der) << der.error().message();
+  EXPECT_EQ(*der, slurp(dir_.file("chain.p7")));
+}
+
 TEST_F(CertsOnlyTest, SignedMessagesAndDamageAreRefused) {
   spit(dir_.file("msg.txt"), "hello");
   ASSERT_TRUE(sh(dir_, "openssl cms -sign -in msg.txt -signer leaf.pem -inkey leaf.key -outform DER "
