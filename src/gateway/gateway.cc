@@ -289,6 +289,23 @@ http::Response plainResponse(int status, std::string body, bool keep_alive) {
   return res;
 }
 
+// RFC 7030 4.1.1: the CA certificates are for anyone, under any label:
+// <rule path>/cacerts and <rule path>/<label>/cacerts (one path segment).
+// EST clients (Bouncy Castle's among them) never send credentials for it.
+bool isEstCacerts(std::string_view path, std::string_view rule_path) {
+  if (path.size() <= rule_path.size() || path.substr(0, rule_path.size()) != rule_path) return false;
+  std::string_view rest = path.substr(rule_path.size());
+  if (rest.front() != '/') return false;
+  rest.remove_prefix(1);
+  if (rest == "cacerts") return true;
+  std::size_t slash = rest.find('/');
+  if (slash == 0 || slash == std::string_view::npos || rest.substr(slash + 1) != "cacerts") return false;
+  for (char ch : rest.substr(0, slash)) {
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+  }
+  return true;
+}
+
 std::string reasonBody(int status) {
   return std::string(bhttp::obsolete_reason(static_cast<http::Status>(status))) + "\n";
 }
@@ -515,7 +532,12 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
   if (!refuse && req.content_length && *req.content_length > body_limit) refuse = 413;
 
   AuthVerdict verdict;
-  if (!refuse) {
+  // Set for answers whose body must stay empty (401: Bouncy Castle's EST
+  // client drops the connection on a 401 and fails on any unread body).
+  bool empty_body = false;
+  const bool open_cacerts = !refuse && rule->service == Service::est && method == "GET" &&
+                            isEstCacerts(path, rule->path);
+  if (!refuse && !open_cacerts) {
     c.state->set(ConnState::authenticating);
     AuthRequest areq;
     areq.rule = rule;
@@ -535,6 +557,7 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
         break;
       case AuthVerdict::Kind::challenge:
         refuse = 401;
+        empty_body = true;
         // RFC 7617 2: Basic with a realm; never a redirect (REFERENCES.md).
         extra.emplace_back("WWW-Authenticate", "Basic realm=\"" + rule->realm + "\", charset=\"UTF-8\"");
         block("auth_failed", ip);
@@ -555,7 +578,7 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
         break;
     }
   }
-  if (!refuse && rule->auth != AuthMethod::none) {
+  if (!refuse && rule->auth != AuthMethod::none && !open_cacerts) {
     auto now = SteadyClock::now();
     bool ok = user_rate->allow(verdict.identity.user, now);
     if (ok && !device_id.empty()) ok = device_rate->allow(guard::deviceKey(verdict.identity.user, device_id), now);
@@ -599,8 +622,8 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
     // An unread body cannot be skipped safely: close after answering.
     if (status != http::ParseStatus::done) keep_alive = false;
     c.state->set(ConnState::writing);
-    http::Response res = plainResponse(refuse, refusal_body.empty() ? reasonBody(refuse) : refusal_body,
-                                       keep_alive);
+    http::Response res = plainResponse(
+        refuse, empty_body ? std::string() : refusal_body.empty() ? reasonBody(refuse) : refusal_body, keep_alive);
     for (auto& [name, value] : extra) res.set(name, value);
     res.set(http::Field::server, "rampart");
     bool wrote = co_await writeResponse(stream, res, lc.write_progress);
@@ -640,7 +663,7 @@ Task<Gateway::Impl::Prepared> Gateway::Impl::prepare(Conn& c, bool first) {
   fwd.headers.emplace_back("X-Forwarded-Proto", "https");
   http::ParsedRequest owned = parser.release();
   fwd.body = std::move(owned.body);
-  if (rule->delegate && rt->signer) {
+  if (rule->delegate && rt->signer && !verdict.identity.user.empty()) {
     crypto::RequestBinding binding{fwd.method, f.host, fwd.target, crypto::RequestBinding::sha256Hex(fwd.body)};
     auto now_ms = std::chrono::duration_cast<milliseconds>(clock.now().time_since_epoch()).count();
     fwd.headers.emplace_back("Rampart-Identity", rt->signer->sign(verdict.identity, binding, now_ms));

@@ -128,11 +128,15 @@ def test(h: Harness):
     issuing = h.write("issuing.pem", pems[0].strip() + "\n-----END CERTIFICATE-----\n")
     root = h.write("root.pem", pems[1].strip() + "\n-----END CERTIFICATE-----\n")
     require("Rampart Root CA" in x509(h, root, "-subject"), x509(h, root, "-subject"))
+    # ... under a template label too, still without credentials.
+    status, headers, body = est.curl("/.well-known/est/smime-sign/cacerts")
+    require(status == 200 and "application/pkcs7-mime" in headers, f"labelled cacerts: {status} {headers}")
 
     # Enrollment needs the user's credentials: none -> 401, wrong -> 401.
     key, csr = est.csr("alice1")
     status, headers, _ = est.curl("/.well-known/est/simpleenroll", body=csr)
     require(status == 401 and "WWW-Authenticate: Basic" in headers, f"no credentials: {status} {headers}")
+    require(re.search(r"(?i)content-length: 0\r?\n", headers), f"401 without a body (Bouncy Castle): {headers}")
     status, _, _ = est.curl("/.well-known/est/simpleenroll", body=csr, user="alice:wrong")
     require(status == 401, f"wrong password: {status}")
 
