@@ -280,7 +280,12 @@ std::string serialHex(X509* cert) {
   if (hex == nullptr) return {};
   std::string out(hex);
   OPENSSL_free(hex);
-  return out;
+  // BN_bn2hex pads to whole bytes ("0E..."); the header promises no leading
+  // zeros, the spelling the CA store and `rampart admin cert` use.
+  const bool negative = !out.empty() && out.front() == '-';
+  std::size_t first = out.find_first_not_of('0', negative ? 1 : 0);
+  if (first == std::string::npos) return "0";
+  return (negative ? "-" : "") + out.substr(first);
 }
 
 std::string subjectText(X509* cert) { return cert ? nameText(X509_get_subject_name(cert)) : ""; }
