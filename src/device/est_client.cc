@@ -255,7 +255,15 @@ Result<EnrollResult> enroll(CertStore& store, const EnrollRequest& r, const Trus
     csr = std::move((*held)->csr_der);
     say("resending the request the CA holds for template " + r.template_name);
   } else {
-    auto made = x509::generateKey(r.key_type.value_or(x509::KeyType::ec_p256));
+    // The key type asked for; on renewal, else the current key's (the
+    // template allowed it); else P-256.
+    x509::KeyType type = x509::KeyType::ec_p256;
+    if (r.key_type) {
+      type = *r.key_type;
+    } else if (current) {
+      if (auto t = x509::keyTypeOf(current->key.get())) type = *t;
+    }
+    auto made = x509::generateKey(type);
     if (!made) return fail(made.error());
     key = std::move(*made);
     std::string cn = r.user;

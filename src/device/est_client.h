@@ -79,7 +79,7 @@ struct EnrollRequest {
   std::string user;      // simpleenroll's Basic credentials; the CSR's CN
   std::string password;
   bool renew = false;    // simplereenroll with the template's current certificate
-  std::optional<crypto::x509::KeyType> key_type;  // default: ec-p256
+  std::optional<crypto::x509::KeyType> key_type;  // default: the current key's on renew, else ec-p256
   std::vector<std::string> trust_fingerprints;    // roots accepted up front
   bool wait = false;                              // on 202, wait and retry
   int max_waits = 20;
