@@ -255,6 +255,14 @@ Status Client::setClientCertificate(const std::string& cert_file, const std::str
   return saveAccount(next);
 }
 
+std::string Client::deniedDetail() const {
+  if (account_.auth == AuthMode::certificate) {
+    return "access denied by the server (device blocked, or the certificate revoked or expired? "
+           "`rampart device cert list`, then `cert enroll` or `cert renew`)";
+  }
+  return "access denied by the server (device blocked?)";
+}
+
 // ---- the command exchange ----
 
 Result<std::optional<wbxml::Document>> Client::call(std::string_view cmd, const Bytes& body,
@@ -271,7 +279,7 @@ Result<std::optional<wbxml::Document>> Client::call(std::string_view cmd, const 
       case 401:
         return fail(Errc::unauthenticated, "authentication failed");
       case 403:
-        return fail(Errc::permission_denied, "access denied by the server (device blocked?)");
+        return fail(Errc::permission_denied, deniedDetail());
       case 449:  // MS-ASHTTP 3.2.5.1: provision again, then retry
         if (++provisions > kMaxRetries)
           return fail(Errc::protocol_error, "the server keeps asking for Provision");
@@ -342,7 +350,7 @@ Status Client::provision() {
     if (!reply) return fail(reply.error());
     if (reply->status == 401) return fail(Errc::unauthenticated, "authentication failed");
     if (reply->status == 403)
-      return fail(Errc::permission_denied, "access denied by the server (device blocked?)");
+      return fail(Errc::permission_denied, deniedDetail());
     if (reply->status != 200)
       return fail(Errc::protocol_error, "Provision: HTTP " + std::to_string(reply->status));
     auto doc = decodeBody(reply->body);

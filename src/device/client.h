@@ -149,6 +149,8 @@ class Client {
       std::string_view cmd, const Bytes& body,
       std::chrono::seconds timeout = std::chrono::seconds(60));
   Status provision();
+  // The detail of an HTTP 403, with a hint for certificate login.
+  std::string deniedDetail() const;
   Status wipe(bool account_only);
   Result<LocalFolder> folderByName(const std::string& name);
   Result<SyncReport> syncFolder(const LocalFolder& folder, std::vector<ClientChange> changes,
