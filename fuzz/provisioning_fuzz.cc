@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string_view in(reinterpret_cast<const char*>(data), size);
   auto doc = parseProvisioning(in);
   if (!doc) return 0;
-  if (doc->templates.size() > kMaxProvisioningTemplates || doc->root_pems.size() > kMaxProvisioningRoots)
+  if (doc->templates.size() > kMaxProvisioningTemplates ||
+      doc->root_pems.size() > kMaxProvisioningRoots)
     std::abort();
   std::string again = writeProvisioning(*doc);
   // Escaping may grow a document near the size bound past it.

@@ -12,9 +12,9 @@
 //                        [--user U (--password-file F | --password-env V)] [--ca FILE]
 //   rampart device cert renew [--template device] [--wait] | cert list
 //   rampart device cert trust (--fingerprint FP | --file ROOT.pem)
-//   rampart device cert export --out F --password-env V [--template device] [--profile modern|compat]
-//   rampart device cert import --in F --password-env V [--template device] [--use-for-eas]
-//   rampart device folders | sync [--folder NAME] | list [--folder NAME] | read ID
+//   rampart device cert export --out F --password-env V [--template device] [--profile
+//   modern|compat] rampart device cert import --in F --password-env V [--template device]
+//   [--use-for-eas] rampart device folders | sync [--folder NAME] | list [--folder NAME] | read ID
 //   rampart device send --to A [--cc A] --subject S (--body TEXT | --body-file F)
 //   rampart device reply ID (--body TEXT | --body-file F)
 //   rampart device forward ID --to A (--body TEXT | --body-file F)
@@ -28,17 +28,16 @@
 // see src/device/cert_store.h.
 // Exit codes: 0 done, 1 failed, 2 usage, 3 the server ordered a remote wipe,
 // 4 the CA holds the certificate request (pending approval: run it again later).
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 #include <string>
-
-#include <unistd.h>
-
-#include <ctime>
-#include <iostream>
 
 #include "cmd/commands.h"
 #include "codec/provisioning.h"
@@ -88,11 +87,14 @@ constexpr const char* kUsage =
     "exit codes: 0 done, 1 failed, 2 usage, 3 remote wipe, 4 certificate request pending\n";
 
 const std::vector<std::string> kValued = {
-    "state",       "url",     "user",         "password-file", "password-env", "ca",   "device-id",
-    "device-type", "version", "autodiscover", "email",         "folder",       "to",   "cc",
-    "subject",     "body",    "body-file",    "to-folder",     "heartbeat",    "count",
-    "provisioning", "template", "est-url",     "trust-fingerprint", "fingerprint", "file",
-    "out",          "in",       "profile",     "key-type"};
+    "state",        "url",          "user",      "password-file",
+    "password-env", "ca",           "device-id", "device-type",
+    "version",      "autodiscover", "email",     "folder",
+    "to",           "cc",           "subject",   "body",
+    "body-file",    "to-folder",    "heartbeat", "count",
+    "provisioning", "template",     "est-url",   "trust-fingerprint",
+    "fingerprint",  "file",         "out",       "in",
+    "profile",      "key-type"};
 
 int failWith(const Error& e) {
   std::fprintf(stderr, "rampart device: %s\n",
@@ -187,7 +189,8 @@ Result<std::optional<std::string>> passwordOf(const Args& args) {
   }
   if (!env.empty()) {
     const char* value = std::getenv(env.c_str());
-    if (!value) return fail(Errc::invalid_argument, "the environment variable " + env + " is not set");
+    if (!value)
+      return fail(Errc::invalid_argument, "the environment variable " + env + " is not set");
     return std::optional<std::string>{std::string(value)};
   }
   return std::optional<std::string>{};
@@ -218,14 +221,14 @@ bool askTrust(const device::RootInfo& root) {
 }
 
 void printUntrusted(const device::RootInfo& root) {
-  std::printf("root NOT trusted yet: %s\n  SHA-256 %s\n  accept it with: rampart device cert "
-              "trust --fingerprint %s\n",
-              root.subject.c_str(), root.fingerprint.c_str(), root.fingerprint.c_str());
+  std::printf(
+      "root NOT trusted yet: %s\n  SHA-256 %s\n  accept it with: rampart device cert "
+      "trust --fingerprint %s\n",
+      root.subject.c_str(), root.fingerprint.c_str(), root.fingerprint.c_str());
 }
 
 // The key type for a template: --key-type, else the provisioning document's.
-Result<std::optional<crypto::x509::KeyType>> keyTypeFor(const Args& args,
-                                                        device::CertStore& store,
+Result<std::optional<crypto::x509::KeyType>> keyTypeFor(const Args& args, device::CertStore& store,
                                                         const std::string& template_name) {
   std::string named = option(args, "key-type");
   if (!named.empty()) {
@@ -249,22 +252,23 @@ Result<std::optional<crypto::x509::KeyType>> keyTypeFor(const Args& args,
 }
 
 // Runs an enrollment and prints its outcome; 0 issued, 4 pending, 1 failed.
-int runEnroll(device::CertStore& store, const device::EnrollRequest& request,
-              device::Notify say) {
+int runEnroll(device::CertStore& store, const device::EnrollRequest& request, device::Notify say) {
   auto r = device::enroll(store, request, askTrust, say);
   if (!r) return failWith(r.error());
   if (r->pending) {
-    std::printf("pending, retry after %d s: the CA holds the request for template %s (approval?); "
-                "run the same command again (or add --wait)\n",
-                r->retry_after, request.template_name.c_str());
+    std::printf(
+        "pending, retry after %d s: the CA holds the request for template %s (approval?); "
+        "run the same command again (or add --wait)\n",
+        r->retry_after, request.template_name.c_str());
     return 4;
   }
   const auto& c = r->cert;
-  std::printf("%s certificate for template %s\n  subject  %s\n  issuer   %s\n  serial   %s\n"
-              "  expires  %s\n  SHA-256  %s\n  files    %s, %s (0600)\n",
-              request.renew ? "renewed" : "issued", c.template_name.c_str(), c.subject.c_str(),
-              c.issuer.c_str(), c.serial.c_str(), utcTime(c.not_after).c_str(),
-              c.fingerprint.c_str(), c.cert_file.c_str(), c.key_file.c_str());
+  std::printf(
+      "%s certificate for template %s\n  subject  %s\n  issuer   %s\n  serial   %s\n"
+      "  expires  %s\n  SHA-256  %s\n  files    %s, %s (0600)\n",
+      request.renew ? "renewed" : "issued", c.template_name.c_str(), c.subject.c_str(),
+      c.issuer.c_str(), c.serial.c_str(), utcTime(c.not_after).c_str(), c.fingerprint.c_str(),
+      c.cert_file.c_str(), c.key_file.c_str());
   return 0;
 }
 
@@ -273,12 +277,14 @@ int setup(const Args& args) {
   std::string provisioning = option(args, "provisioning");
   o.url = option(args, "url");
   o.user = option(args, "user");
-  if (provisioning.empty() && o.url.empty()) return usageError("setup needs --url or --provisioning");
+  if (provisioning.empty() && o.url.empty())
+    return usageError("setup needs --url or --provisioning");
   if (o.user.empty()) return usageError("setup needs --user");
   auto password = passwordOf(args);
   if (!password) return usageError(password.error().detail);
   bool use_cert = flag(args, "cert");
-  if (*password) o.password = **password;
+  if (*password)
+    o.password = **password;
   else if (!use_cert || !provisioning.empty())
     return usageError("setup needs --password-file F or --password-env VAR");
   o.ca_file = option(args, "ca");
@@ -351,8 +357,9 @@ int setup(const Args& args) {
       int rc = runEnroll(*store, r, notify);
       if (rc == 4) {
         use_cert = false;  // set up with the password now; switch once issued
-        std::printf("setting up with the password for now; once issued: rampart device cert "
-                    "enroll --use-for-eas\n");
+        std::printf(
+            "setting up with the password for now; once issued: rampart device cert "
+            "enroll --use-for-eas\n");
       } else if (rc != 0) {
         return rc;
       }
@@ -383,7 +390,8 @@ int setup(const Args& args) {
 
 // `rampart device cert ...`
 int cert(const Args& args, const std::vector<std::string>& pos) {
-  if (pos.size() < 2) return usageError("cert needs a command: enroll, renew, list, trust, import, export");
+  if (pos.size() < 2)
+    return usageError("cert needs a command: enroll, renew, list, trust, import, export");
   const std::string& verb = pos[1];
   std::string path = statePath(args);
   std::string template_name = option(args, "template", "device");
@@ -403,8 +411,8 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
       return usageError("--use-for-eas needs an account: run `rampart device setup` first");
     auto client = device::Client::open(path, notify);
     if (!client) return failWith(client.error());
-    if (auto st = client->useCertificate(store->certPath(template_name),
-                                         store->keyPath(template_name));
+    if (auto st =
+            client->useCertificate(store->certPath(template_name), store->keyPath(template_name));
         !st)
       return failWith(st.error());
     std::printf("account %s now logs in with the certificate (no password sent)\n",
@@ -431,7 +439,8 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
     if (r.est_url.empty())
       return usageError("no EST URL: give --est-url or set up from a provisioning document");
     if (!r.renew && (r.user.empty() || r.password.empty()))
-      return usageError("enroll needs a user and password (an account, or --user and --password-env)");
+      return usageError(
+          "enroll needs a user and password (an account, or --user and --password-env)");
     auto key_type = keyTypeFor(args, *store, template_name);
     if (!key_type) return usageError(key_type.error().detail);
     r.key_type = *key_type;
@@ -470,7 +479,8 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
   if (verb == "trust") {
     std::string fp = option(args, "fingerprint");
     std::string file = option(args, "file");
-    if (fp.empty() == file.empty()) return usageError("cert trust needs --fingerprint FP or --file ROOT.pem");
+    if (fp.empty() == file.empty())
+      return usageError("cert trust needs --fingerprint FP or --file ROOT.pem");
     if (!fp.empty()) {
       auto n = device::normalizeFingerprint(fp);
       if (!n) return usageError(n.error().detail);
@@ -498,7 +508,8 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
   }
   if (verb == "export" || verb == "import") {
     std::string env = option(args, "password-env");
-    if (env.empty()) return usageError("cert " + verb + " needs --password-env VAR (the PKCS#12 password)");
+    if (env.empty())
+      return usageError("cert " + verb + " needs --password-env VAR (the PKCS#12 password)");
     const char* pw = std::getenv(env.c_str());
     if (!pw || !*pw) return usageError("the environment variable " + env + " is not set or empty");
     if (verb == "export") {
@@ -508,7 +519,8 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
       if (!profile) return usageError("--profile is modern or compat");
       auto der = store->exportPkcs12(template_name, pw, *profile);
       if (!der) return failWith(der.error());
-      if (auto st = crypto::x509::writeFileAtomic(out, *der, 0600); !st) return failWith(st.error());
+      if (auto st = crypto::x509::writeFileAtomic(out, *der, 0600); !st)
+        return failWith(st.error());
       std::printf("exported template %s to %s (PKCS#12, %s, mode 0600)\n", template_name.c_str(),
                   out.c_str(), option(args, "profile", "modern").c_str());
       return 0;

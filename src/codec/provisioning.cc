@@ -11,7 +11,7 @@ namespace rampart::codec {
 
 namespace {
 
-constexpr std::size_t kMaxElements = 4096;      // every element, known or not
+constexpr std::size_t kMaxElements = 4096;        // every element, known or not
 constexpr std::size_t kMaxAttributeValue = 2048;  // URLs, names
 
 // ---- writing ----
@@ -23,14 +23,30 @@ void appendEscaped(std::string& out, std::string_view value, bool attribute = fa
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      case '\r': out += "&#13;"; break;
-      case '\t': out += attribute ? "&#9;" : "\t"; break;
-      case '\n': out += attribute ? "&#10;" : "\n"; break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      case '\r':
+        out += "&#13;";
+        break;
+      case '\t':
+        out += attribute ? "&#9;" : "\t";
+        break;
+      case '\n':
+        out += attribute ? "&#10;" : "\n";
+        break;
       default:
         // XML 1.0 2.2: no other control characters.
         if (u < 0x20) break;
@@ -300,9 +316,9 @@ Result<ProvisioningDoc> parseProvisioning(std::string_view xml) {
   auto status = XML_Parse(p.xml, xml.data(), static_cast<int>(xml.size()), XML_TRUE);
   if (p.error) return fail(*p.error);
   if (status != XML_STATUS_OK) {
-    return fail(Errc::parse_error,
-                "provisioning: line " + std::to_string(XML_GetCurrentLineNumber(p.xml)) + ": " +
-                    XML_ErrorString(XML_GetErrorCode(p.xml)));
+    return fail(Errc::parse_error, "provisioning: line " +
+                                       std::to_string(XML_GetCurrentLineNumber(p.xml)) + ": " +
+                                       XML_ErrorString(XML_GetErrorCode(p.xml)));
   }
   if (!p.saw_est) return fail(Errc::invalid_argument, "provisioning: no <est url=...>");
   return std::move(p.doc);

@@ -21,14 +21,14 @@ namespace {
 namespace x509 = crypto::x509;
 namespace fs = std::filesystem;
 
-constexpr std::size_t kMaxRoots = 64;              // files read from trusted/ or pending/
-constexpr std::size_t kMaxPemFile = 256 * 1024;    // one stored PEM file
+constexpr std::size_t kMaxRoots = 64;            // files read from trusted/ or pending/
+constexpr std::size_t kMaxPemFile = 256 * 1024;  // one stored PEM file
 constexpr std::size_t kMaxPkcs12 = 1024 * 1024;
 
 bool validTemplateName(std::string_view name) {
   return !name.empty() && name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-         });
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
 }
 
 std::string hexName(const std::string& fingerprint) {
@@ -188,8 +188,7 @@ Result<RootInfo> CertStore::addPending(X509* root) {
 
 Result<RootInfo> CertStore::trust(X509* root) {
   if (!isSelfSigned(root)) {
-    return fail(Errc::invalid_argument,
-                "not a root (not self-signed): " + x509::subjectText(root));
+    return fail(Errc::invalid_argument, "not a root (not self-signed): " + x509::subjectText(root));
   }
   RootInfo info = rootInfo(root);
   std::string name = hexName(info.fingerprint) + ".pem";

@@ -1,7 +1,7 @@
 // The device's certificates (issue 5, "Device side"; DESIGN.md 3, 5): key
 // pairs made on the device, the certificates the CA issued for them, and the
-// roots the user has accepted, per template <T> ([a-z0-9-]{1,64}). Files beside the state file, in a directory
-// of mode 0700 (certDirFor):
+// roots the user has accepted, per template <T> ([a-z0-9-]{1,64}). Files beside the state file, in
+// a directory of mode 0700 (certDirFor):
 //
 //   <state>.certs/trusted/<FP>.pem     roots the user accepted
 //   <state>.certs/pending/<FP>.pem     roots seen (EST /cacerts, a provisioning

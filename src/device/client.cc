@@ -349,8 +349,7 @@ Status Client::provision() {
     auto reply = transport_.command(account_, "Provision", *body);
     if (!reply) return fail(reply.error());
     if (reply->status == 401) return fail(Errc::unauthenticated, "authentication failed");
-    if (reply->status == 403)
-      return fail(Errc::permission_denied, deniedDetail());
+    if (reply->status == 403) return fail(Errc::permission_denied, deniedDetail());
     if (reply->status != 200)
       return fail(Errc::protocol_error, "Provision: HTTP " + std::to_string(reply->status));
     auto doc = decodeBody(reply->body);

@@ -158,9 +158,8 @@ Result<EstAnswer> EstClient::enrollCall(std::string_view op, std::string_view cs
   if (reply->status == 202) {
     // 4.2.3: the request is held; come back after Retry-After.
     answer.pending = true;
-    answer.retry_after =
-        retryAfterSeconds(reply->retry_after, static_cast<std::int64_t>(std::time(nullptr)), 60,
-                          24 * 3600);
+    answer.retry_after = retryAfterSeconds(
+        reply->retry_after, static_cast<std::int64_t>(std::time(nullptr)), 60, 24 * 3600);
     return answer;
   }
   if (reply->status != 200) return fail(httpError(what, *reply));
@@ -240,8 +239,9 @@ Result<EnrollResult> enroll(CertStore& store, const EnrollRequest& r, const Trus
   if (!refused.empty()) {
     std::string detail = "the EST server's root is not trusted:";
     for (const auto& i : refused) detail += "\n  " + i.subject + "\n  SHA-256 " + i.fingerprint;
-    detail += "\ncheck the fingerprint with your administrator, then accept it with "
-              "`rampart device cert trust --fingerprint FP` (or --trust-fingerprint FP)";
+    detail +=
+        "\ncheck the fingerprint with your administrator, then accept it with "
+        "`rampart device cert trust --fingerprint FP` (or --trust-fingerprint FP)";
     return fail(Errc::permission_denied, detail);
   }
 

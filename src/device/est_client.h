@@ -34,12 +34,12 @@
 namespace rampart::device {
 
 struct EstOptions {
-  std::string url;            // "https://host:port/.well-known/est"
-  std::string label;          // template name; "" or "device": no label
-  std::string ca_file;        // TLS trust anchors for the server; empty: the system store
-  std::string user;           // Basic credentials for simpleenroll (empty: none)
+  std::string url;      // "https://host:port/.well-known/est"
+  std::string label;    // template name; "" or "device": no label
+  std::string ca_file;  // TLS trust anchors for the server; empty: the system store
+  std::string user;     // Basic credentials for simpleenroll (empty: none)
   std::string password;
-  std::string cert_file;      // TLS client certificate (simplereenroll)
+  std::string cert_file;  // TLS client certificate (simplereenroll)
   std::string key_file;
   std::chrono::seconds timeout{60};
 };
@@ -75,21 +75,22 @@ using Sleep = std::function<void(std::chrono::seconds)>;
 struct EnrollRequest {
   std::string template_name = "device";
   std::string est_url;
-  std::string ca_file;   // TLS trust for the EST server
-  std::string user;      // simpleenroll's Basic credentials; the CSR's CN
+  std::string ca_file;  // TLS trust for the EST server
+  std::string user;     // simpleenroll's Basic credentials; the CSR's CN
   std::string password;
-  bool renew = false;    // simplereenroll with the template's current certificate
-  std::optional<crypto::x509::KeyType> key_type;  // default: the current key's on renew, else ec-p256
-  std::vector<std::string> trust_fingerprints;    // roots accepted up front
-  bool wait = false;                              // on 202, wait and retry
+  bool renew = false;  // simplereenroll with the template's current certificate
+  std::optional<crypto::x509::KeyType>
+      key_type;                                 // default: the current key's on renew, else ec-p256
+  std::vector<std::string> trust_fingerprints;  // roots accepted up front
+  bool wait = false;                            // on 202, wait and retry
   int max_waits = 20;
-  int max_retry_after = 3600;                     // our bound on a server's Retry-After
+  int max_retry_after = 3600;  // our bound on a server's Retry-After
 };
 
 struct EnrollResult {
   bool pending = false;  // the CA holds the request; run enroll again later
   int retry_after = 0;
-  CertInfo cert;         // when issued
+  CertInfo cert;                      // when issued
   std::vector<RootInfo> trusted_now;  // roots accepted during this enrollment
 };
 

@@ -33,8 +33,8 @@ std::string_view authModeName(AuthMode mode);  // "basic" | "certificate"
 struct Account {
   std::string url;  // "https://host:port" (the EAS path is added per request)
   std::string user;
-  std::string password;   // kept after a switch to certificate login: EST's simpleenroll needs it
-  std::string ca_file;    // empty: the system trust store
+  std::string password;  // kept after a switch to certificate login: EST's simpleenroll needs it
+  std::string ca_file;   // empty: the system trust store
   AuthMode auth = AuthMode::basic;
   std::string cert_file;  // PEM, leaf first (presented whenever set, in both modes)
   std::string key_file;   // PEM private key, mode 0600

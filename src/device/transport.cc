@@ -160,7 +160,8 @@ Result<Reply> sendRequest(const ServerUrl& url, const std::shared_ptr<tls::ssl::
 Result<Transport> Transport::create(const Account& account) {
   auto url = parseUrl(account.url);
   if (!url) return fail(url.error());
-  if (account.auth == AuthMode::certificate && (account.cert_file.empty() || account.key_file.empty()))
+  if (account.auth == AuthMode::certificate &&
+      (account.cert_file.empty() || account.key_file.empty()))
     return fail(Errc::invalid_argument, "certificate login needs a certificate and key file");
   auto ctx = clientContext(*url, account.ca_file, account.cert_file, account.key_file);
   if (!ctx) return fail(ctx.error());

@@ -124,8 +124,9 @@ TEST(Provisioning, RefusesDoctypeAndEntities) {
     for (int i = 0; i < 10; ++i) lol += std::string("&") + char(c - 1) + ";";
     lol += "\">";
   }
-  lol += "]><provisioning xmlns=\"urn:rampart:provisioning:1\"><organization>&j;</organization>"
-         "<est url=\"https://h\"/></provisioning>";
+  lol +=
+      "]><provisioning xmlns=\"urn:rampart:provisioning:1\"><organization>&j;</organization>"
+      "<est url=\"https://h\"/></provisioning>";
   EXPECT_TRUE(parseProvisioning(lol).error().is(Errc::parse_error));
   // A plain DOCTYPE without entities is refused too.
   EXPECT_FALSE(parseProvisioning("<!DOCTYPE provisioning>" + wrap("<est url=\"https://h\"/>")));

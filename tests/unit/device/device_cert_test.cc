@@ -128,7 +128,8 @@ TEST_F(CertStoreTest, StoresKeyPrivatelyAndLists) {
   ASSERT_EQ(loaded->chain.size(), 1u);
   // A key that is not the certificate's, and bad template names, are refused.
   auto other = x509::generateKey(x509::KeyType::ec_p256);
-  EXPECT_TRUE(store->store("device", other->get(), leaf.get(), {}).error().is(Errc::invalid_argument));
+  EXPECT_TRUE(
+      store->store("device", other->get(), leaf.get(), {}).error().is(Errc::invalid_argument));
   EXPECT_TRUE(store->store("../x", key->get(), leaf.get(), {}).error().is(Errc::invalid_argument));
   EXPECT_TRUE(store->load("wifi").error().is(Errc::not_found));
 }
@@ -202,7 +203,8 @@ TEST_F(CertStoreTest, Pkcs12RoundTripBothProfiles) {
     EXPECT_EQ(X509_check_private_key(loaded->cert.get(), key->get()), 1);
   }
   EXPECT_FALSE(store->exportPkcs12("device", "", x509::Pkcs12Profile::modern));
-  EXPECT_TRUE(store->exportPkcs12("wifi", "x", x509::Pkcs12Profile::modern).error().is(Errc::not_found));
+  EXPECT_TRUE(
+      store->exportPkcs12("wifi", "x", x509::Pkcs12Profile::modern).error().is(Errc::not_found));
 }
 
 TEST(CertFingerprint, Normalizes) {
@@ -223,9 +225,9 @@ TEST(EstRetryAfter, SecondsAndDates) {
   EXPECT_EQ(retryAfterSeconds(std::string("999999"), 0, 60, 3600), 3600);
   EXPECT_EQ(retryAfterSeconds(std::string("0"), 0, 60, 3600), 1);
   // Sun, 06 Nov 1994 08:49:37 GMT = 784111777.
-  EXPECT_EQ(retryAfterSeconds(std::string("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777 - 90, 60,
-                              3600),
-            90);
+  EXPECT_EQ(
+      retryAfterSeconds(std::string("Sun, 06 Nov 1994 08:49:37 GMT"), 784111777 - 90, 60, 3600),
+      90);
 }
 
 // ---- enrollment against a scripted EST server ----
@@ -450,7 +452,8 @@ TEST_F(EnrollTest, WaitSleepsRetryAfter) {
   EnrollRequest r = request(est);
   r.wait = true;
   std::vector<int> slept;
-  auto ok = enroll(*store, r, {}, {}, [&](std::chrono::seconds s) { slept.push_back(int(s.count())); });
+  auto ok =
+      enroll(*store, r, {}, {}, [&](std::chrono::seconds s) { slept.push_back(int(s.count())); });
   ASSERT_TRUE(ok) << ok.error().message();
   EXPECT_FALSE(ok->pending);
   EXPECT_EQ(slept, (std::vector<int>{7, 7}));
