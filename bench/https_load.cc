@@ -5,7 +5,7 @@
 //   https_load --port P [--host 127.0.0.1] [--sni localhost] [--path /]
 //              [--auth "Basic ..."] [--connections N] [--duration S]
 //              [--warmup S] [--rate R] [--new-conn 1] [--plain 1]
-//              [--pids PID,PID...]
+//              [--pids PID,PID...] [--body-file F --content-type T]
 //
 //   closed loop (no --rate): every connection sends its next request as soon
 //     as the answer to the last one is read: the maximum rate.
@@ -16,6 +16,10 @@
 //   --new-conn 1: each request on a fresh connection (full handshake: no
 //     session is ever offered for resumption, tickets refused) with
 //     "Connection: close"; the client closes once the answer is read.
+//   --body-file F: POST the contents of F with --content-type T (EST
+//     enrollment, OCSP requests) instead of GET.
+//   --body-lines F: POST each line of F in turn (one body per line, e.g.
+//     distinct base64 CSRs, so that no request repeats another).
 //   --pids: CPU (utime+stime from /proc/PID/stat, all threads) of those
 //     processes over the measured window, divided by the requests answered.
 //
@@ -69,6 +73,8 @@ struct Options {
   bool new_conn = false;
   bool plain = false;
   std::vector<int> pids;
+  std::vector<std::string> bodies;  // non-empty: POST them, in turn
+  std::string content_type = "application/octet-stream";
 };
 
 Options parseOptions(int argc, char** argv) {
@@ -86,6 +92,20 @@ Options parseOptions(int argc, char** argv) {
     else if (k == "--rate") o.rate = std::atof(v.c_str());
     else if (k == "--new-conn") o.new_conn = v == "1";
     else if (k == "--plain") o.plain = v == "1";
+    else if (k == "--content-type") o.content_type = v;
+    else if (k == "--body-file") {
+      std::ifstream in(v, std::ios::binary);
+      if (!in) die("cannot read " + v);
+      o.bodies.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      if (o.bodies.back().empty()) die(v + " is empty");
+    } else if (k == "--body-lines") {
+      std::ifstream in(v, std::ios::binary);
+      if (!in) die("cannot read " + v);
+      for (std::string line; std::getline(in, line);) {
+        if (!line.empty()) o.bodies.push_back(line);
+      }
+      if (o.bodies.empty()) die(v + " has no lines");
+    }
     else if (k == "--pids") {
       std::stringstream s(v);
       std::string p;
@@ -151,10 +171,15 @@ class Load {
       SSL_CTX_set_session_cache_mode(ctx_, SSL_SESS_CACHE_OFF);
       SSL_CTX_set_options(ctx_, SSL_OP_NO_TICKET);
     }
-    request_ = "GET " + o_.path + " HTTP/1.1\r\nHost: " + o_.sni + "\r\nUser-Agent: https_load\r\n";
-    if (!o_.auth.empty()) request_ += "Authorization: " + o_.auth + "\r\n";
-    if (o_.new_conn) request_ += "Connection: close\r\n";
-    request_ += "\r\n";
+    std::string head = (o_.bodies.empty() ? "GET " : "POST ") + o_.path + " HTTP/1.1\r\nHost: " + o_.sni +
+                       "\r\nUser-Agent: https_load\r\n";
+    if (!o_.auth.empty()) head += "Authorization: " + o_.auth + "\r\n";
+    if (o_.new_conn) head += "Connection: close\r\n";
+    if (o_.bodies.empty()) requests_.push_back(head + "\r\n");
+    for (const std::string& body : o_.bodies) {
+      requests_.push_back(head + "Content-Type: " + o_.content_type + "\r\nContent-Length: " +
+                          std::to_string(body.size()) + "\r\n\r\n" + body);
+    }
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<std::uint16_t>(o_.port));
@@ -279,7 +304,7 @@ class Load {
 
   void startRequest(std::size_t i) {
     Conn& c = conns_[i];
-    c.out = request_;
+    c.out = nextRequest();
     c.out_done = 0;
     c.in.clear();
     c.state = State::writing;
@@ -325,7 +350,7 @@ class Load {
         case State::idle:
           if (o_.rate == 0 || o_.new_conn) {
             if (o_.rate > 0 && o_.new_conn) die("--rate with --new-conn is not supported");
-            c.out = request_;
+            c.out = nextRequest();
             c.out_done = 0;
             c.in.clear();
             c.state = State::writing;
@@ -334,7 +359,7 @@ class Load {
           if (!pending_.empty()) {
             c.due = pending_.front();
             pending_.pop_front();
-            c.out = request_;
+            c.out = nextRequest();
             c.out_done = 0;
             c.in.clear();
             c.state = State::writing;
@@ -447,7 +472,9 @@ class Load {
   int ep_ = -1;
   SSL_CTX* ctx_ = nullptr;
   sockaddr_in addr_{};
-  std::string request_;
+  const std::string& nextRequest() { return requests_[next_request_++ % requests_.size()]; }
+  std::vector<std::string> requests_;
+  std::size_t next_request_ = 0;
   std::vector<Conn> conns_;
   std::deque<Clock::time_point> pending_;
   Clock::time_point next_due_;
