@@ -76,6 +76,12 @@ class CaStore {
   virtual Status markIssued(std::int64_t id, std::string_view serial, std::string_view cert_der,
                             std::string_view subject, std::int64_t issued_at, std::int64_t not_before,
                             std::int64_t not_after) = 0;
+  // A certificate issued at once (no approval step): the record goes in
+  // already issued (record.status == issued, serial, cert_der, subject and
+  // times filled, csr_der not kept) in ONE committed transaction; returns its
+  // id. A serial already used is already_exists and nothing is written (the
+  // caller draws another). Same as addRequest + markIssued, one fsync less.
+  virtual Result<std::int64_t> addIssued(const CertRecord& record) = 0;
   // issued -> revoked; not_found for an unknown serial, already_exists if revoked.
   virtual Status revoke(std::string_view serial, int reason, std::int64_t at, std::string_view by) = 0;
   virtual Result<std::vector<CertRecord>> list(const CertFilter& filter) = 0;

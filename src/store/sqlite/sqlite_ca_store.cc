@@ -295,6 +295,47 @@ Status SqliteCaStore::markIssued(std::int64_t id, std::string_view serial,
   });
 }
 
+Result<std::int64_t> SqliteCaStore::addIssued(const CertRecord& r) {
+  if (r.status != CertStatus::issued) {
+    return fail(Errc::invalid_argument, "addIssued records an issued certificate, not " +
+                                            std::string(certStatusName(r.status)));
+  }
+  auto normal = normalSerial(r.serial);
+  if (!normal) return fail(normal.error());
+  if (r.cert_der.empty())
+    return fail(Errc::invalid_argument, "an issued record needs its certificate");
+  std::lock_guard lock(mutex_);
+  return transaction(db_, [&]() -> Result<std::int64_t> {
+    // As markIssued leaves it: csr_der is not kept once issued.
+    auto q = query(
+        "INSERT INTO ca_certs(status, serial, template, user, requester, subject, csr_sha256,"
+        " csr_der, cert_der, renewed_serial, requested_at, issued_at, not_before, not_after,"
+        " decided_by)"
+        " VALUES('issued', ?1, ?2, ?3, ?4, ?5, ?6, x'', ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    if (!q) return fail(q.error());
+    (*q)->bind(1, std::string_view(*normal))
+        .bind(2, std::string_view(r.template_name))
+        .bind(3, std::string_view(r.user))
+        .bind(4, std::string_view(r.requester))
+        .bind(5, text(r.subject))
+        .bind(6, std::string_view(r.csr_sha256))
+        .bindBlob(7, r.cert_der)
+        .bind(8, std::string_view(r.renewed_serial))
+        .bind(9, r.requested_at)
+        .bind(10, r.issued_at)
+        .bind(11, r.not_before)
+        .bind(12, r.not_after)
+        .bind(13, std::string_view(r.decided_by));
+    if (auto st = (*q)->run(); !st) {
+      if (st.error().is(Errc::already_exists)) {
+        return fail(Errc::already_exists, "serial " + *normal + " is already used");
+      }
+      return fail(st.error());
+    }
+    return db_.lastInsertId();
+  });
+}
+
 Status SqliteCaStore::revoke(std::string_view serial, int reason, std::int64_t at,
                              std::string_view by) {
   if (!validReason(reason)) {

@@ -42,6 +42,7 @@ class SqliteCaStore final : public CaStore {
   Status markIssued(std::int64_t id, std::string_view serial, std::string_view cert_der,
                     std::string_view subject, std::int64_t issued_at, std::int64_t not_before,
                     std::int64_t not_after) override;
+  Result<std::int64_t> addIssued(const CertRecord& record) override;
   Status revoke(std::string_view serial, int reason, std::int64_t at, std::string_view by) override;
   Result<std::vector<CertRecord>> list(const CertFilter& filter) override;
   Result<std::vector<RevokedEntry>> revokedSince(std::int64_t now) override;

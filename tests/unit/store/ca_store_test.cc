@@ -343,5 +343,116 @@ TEST_F(CaStoreTest, IssuedRecordSurvivesSigkill) {
   EXPECT_EQ(*store_->revocationGeneration(), 1);
 }
 
+CertRecord issuedRecord(std::string user, std::string csr_hash, std::string serial) {
+  CertRecord r = request(std::move(user), "device", std::move(csr_hash), CertStatus::issued);
+  r.serial = std::move(serial);
+  r.cert_der = "CERT-" + r.serial;
+  r.subject = "CN=" + r.user + ",O=Example";
+  r.renewed_serial = "0A";
+  r.issued_at = 2000;
+  r.not_before = 1990;
+  r.not_after = 5000;
+  return r;
+}
+
+// addIssued: one transaction gives the same row as addRequest + markIssued.
+TEST_F(CaStoreTest, AddIssuedRecordsAnIssuedCertificate) {
+  auto id = store_->addIssued(issuedRecord("alice", "aa", "1a2b"));
+  ASSERT_TRUE(id) << id.error().message();
+  auto rec = store_->findById(*id);
+  ASSERT_TRUE(rec && *rec);
+  const CertRecord& r = **rec;
+  EXPECT_EQ(r.status, CertStatus::issued);
+  EXPECT_EQ(r.serial, "1A2B");  // normalised like markIssued
+  EXPECT_EQ(r.cert_der, "CERT-1a2b");
+  EXPECT_EQ(r.subject, "CN=alice,O=Example");
+  EXPECT_EQ(r.template_name, "device");
+  EXPECT_EQ(r.user, "alice");
+  EXPECT_EQ(r.requester, "alice (basic)");
+  EXPECT_EQ(r.csr_sha256, "aa");
+  EXPECT_TRUE(r.csr_der.empty());  // not kept once issued
+  EXPECT_EQ(r.renewed_serial, "0A");
+  EXPECT_EQ(r.requested_at, 1000);
+  EXPECT_EQ(r.issued_at, 2000);
+  EXPECT_EQ(r.not_before, 1990);
+  EXPECT_EQ(r.not_after, 5000);
+  // Found as a retry would find it, and revocable like any issued one.
+  auto again = store_->findByCsr("alice", "device", "aa");
+  ASSERT_TRUE(again && *again);
+  EXPECT_EQ((*again)->id, *id);
+  EXPECT_EQ((*store_->findBySerial("1a2b"))->id, *id);
+  EXPECT_TRUE(store_->revoke("1A2B", 1, 3000, "admin"));
+  EXPECT_EQ((*store_->findById(*id))->status, CertStatus::revoked);
+}
+
+TEST_F(CaStoreTest, AddIssuedRefusesOtherStatusesAndMissingFields) {
+  for (auto s :
+       {CertStatus::pending, CertStatus::approved, CertStatus::rejected, CertStatus::revoked}) {
+    CertRecord r = issuedRecord("bob", "bb", "01");
+    r.status = s;
+    auto id = store_->addIssued(r);
+    ASSERT_FALSE(id);
+    EXPECT_TRUE(id.error().is(Errc::invalid_argument));
+  }
+  CertRecord no_serial = issuedRecord("bob", "bb", "");
+  EXPECT_TRUE(store_->addIssued(no_serial).error().is(Errc::invalid_argument));
+  CertRecord bad_serial = issuedRecord("bob", "bb", "XYZ");
+  EXPECT_TRUE(store_->addIssued(bad_serial).error().is(Errc::invalid_argument));
+  CertRecord no_cert = issuedRecord("bob", "bb", "01");
+  no_cert.cert_der.clear();
+  EXPECT_TRUE(store_->addIssued(no_cert).error().is(Errc::invalid_argument));
+  EXPECT_TRUE(store_->list(filter(std::nullopt))->empty());
+}
+
+// A used serial, whether from markIssued or addIssued, is already_exists and
+// writes nothing; another serial then works.
+TEST_F(CaStoreTest, AddIssuedSerialClashWritesNothing) {
+  std::int64_t a = add(request("alice", "device", "01"));
+  ASSERT_TRUE(store_->markIssued(a, "ABCDEF", "A", "CN=alice", 1, 1, 100));
+  auto clash = store_->addIssued(issuedRecord("bob", "02", "abcdef"));
+  ASSERT_FALSE(clash);
+  EXPECT_TRUE(clash.error().is(Errc::already_exists)) << clash.error().message();
+  ASSERT_TRUE(store_->addIssued(issuedRecord("bob", "02", "BEEF")));
+  auto clash2 = store_->addIssued(issuedRecord("carol", "03", "BEEF"));
+  ASSERT_FALSE(clash2);
+  EXPECT_TRUE(clash2.error().is(Errc::already_exists));
+  auto all = store_->list(filter(std::nullopt));
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), 2u);
+  EXPECT_FALSE(*store_->findByCsr("carol", "device", "03"));
+}
+
+// As IssuedRecordSurvivesSigkill, for the one-transaction issuance.
+TEST_F(CaStoreTest, AddIssuedSurvivesSigkill) {
+  store_.reset();  // no open connection across fork()
+  int pipefd[2];
+  ASSERT_EQ(pipe(pipefd), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    close(pipefd[0]);
+    auto s = SqliteCaStore::open(path());
+    if (!s) _exit(2);
+    if (!(*s)->addIssued(issuedRecord("alice", "feed", "C0FFEE"))) _exit(3);
+    char ok = 'k';
+    (void)!write(pipefd[1], &ok, 1);
+    raise(SIGKILL);
+    _exit(6);
+  }
+  close(pipefd[1]);
+  char got = 0;
+  ASSERT_EQ(read(pipefd[0], &got, 1), 1);
+  close(pipefd[0]);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << wstatus;
+
+  reopen();
+  auto rec = store_->findBySerial("C0FFEE");
+  ASSERT_TRUE(rec && *rec);
+  EXPECT_EQ((*rec)->status, CertStatus::issued);
+  EXPECT_EQ((*rec)->cert_der, "CERT-C0FFEE");
+}
+
 }  // namespace
 }  // namespace rampart::store
