@@ -37,6 +37,9 @@ constexpr int kSerialAttempts = 8;
 // bounded number of them (the cache is dropped whole when full).
 constexpr std::size_t kMaxCachedRequestDer = 512;
 constexpr std::size_t kMaxCachedAnswers = 4096;
+// Parsed templates, by name (a handful exist; the cache is dropped whole when
+// full, as the OCSP one).
+constexpr std::size_t kMaxCachedTemplates = 256;
 
 EnrollResult rejected(std::string reason) {
   EnrollResult r;
@@ -179,6 +182,10 @@ struct Authority::Impl {
     std::string der;
     std::int64_t expires_at = 0;
   };
+  struct CachedTemplate {
+    std::string toml;  // the text it was parsed from
+    std::shared_ptr<const CertTemplate> parsed;
+  };
 
   AuthorityConfig config;
   std::shared_ptr<store::CaStore> store;
@@ -202,6 +209,9 @@ struct Authority::Impl {
   std::int64_t crl_generation = -1;
   std::unordered_map<std::string, CachedAnswer> ocsp_cache;
   std::int64_t ocsp_generation = -1;
+
+  std::mutex template_mutex;  // guards templates
+  std::unordered_map<std::string, CachedTemplate> templates;
 
   Impl(AuthorityConfig c, std::shared_ptr<store::CaStore> s, std::shared_ptr<directory::Directory> d,
        std::shared_ptr<directory::DirectoryAdmin> p, const Clock& cl)
@@ -518,8 +528,34 @@ struct Authority::Impl {
     return out;
   }
 
-  Result<EnrollResult> issue(std::int64_t record_id, const CertTemplate& tmpl, const directory::User& user,
-                             const Subject& subject, const x509::ParsedCsr& csr) {
+  // The template `name` as the store has it now; null when there is none.
+  // The TOML text is read from the store on every call, so an edit made by
+  // another process (`rampart admin template set`) counts from the next
+  // request; only the parse is reused, while the text is the same.
+  Result<std::shared_ptr<const CertTemplate>> templateNamed(std::string_view name) {
+    auto text = store->getTemplate(name);
+    if (!text) return fail(text.error());
+    if (!*text) return std::shared_ptr<const CertTemplate>();
+    std::string key(name);
+    {
+      std::lock_guard lock(template_mutex);
+      if (auto it = templates.find(key); it != templates.end() && it->second.toml == **text) return it->second.parsed;
+    }
+    auto parsed = parseTemplate(**text, "template " + key);
+    if (!parsed) return fail(parsed.error());
+    auto shared = std::make_shared<const CertTemplate>(std::move(*parsed));
+    std::lock_guard lock(template_mutex);
+    if (templates.size() >= kMaxCachedTemplates && !templates.contains(key)) templates.clear();
+    templates[std::move(key)] = CachedTemplate{std::move(**text), shared};
+    return shared;
+  }
+
+  // Signs the certificate and records it, committed before it returns:
+  // `record_id` names an approved request already in the store (markIssued);
+  // 0 means `fresh` is a new request, written already issued in one
+  // transaction (addIssued: one commit per issuance, not two).
+  Result<EnrollResult> issue(std::int64_t record_id, store::CertRecord* fresh, const CertTemplate& tmpl,
+                             const directory::User& user, const Subject& subject, const x509::ParsedCsr& csr) {
     const std::int64_t t = now();
     detail::CertSpec spec;
     spec.subject_key = csr.public_key.get();
@@ -542,17 +578,30 @@ struct Authority::Impl {
         return fail(cert.error());
       }
       const std::string serial = serialOf(cert->get());
-      const std::string der = x509::certificateDer(cert->get());
-      auto st = store->markIssued(record_id, serial, der, x509::subjectText(cert->get()), t,
-                                  x509::notBefore(cert->get()), x509::notAfter(cert->get()));
+      std::string der = x509::certificateDer(cert->get());
+      std::string subject_text = x509::subjectText(cert->get());
+      const std::int64_t not_after = x509::notAfter(cert->get());
+      Status st;
+      if (record_id > 0) {
+        st = store->markIssued(record_id, serial, der, subject_text, t, x509::notBefore(cert->get()), not_after);
+      } else {
+        fresh->status = store::CertStatus::issued;
+        fresh->serial = serial;
+        fresh->cert_der = der;
+        fresh->subject = subject_text;
+        fresh->issued_at = t;
+        fresh->not_before = x509::notBefore(cert->get());
+        fresh->not_after = not_after;
+        if (auto id = store->addIssued(*fresh); !id) st = fail(id.error());
+      }
       if (!st) {
         if (st.error().is(Errc::already_exists)) continue;  // serial taken: draw another
         return fail(st.error());
       }
-      log->info("issued {} certificate {} to {} ({})", tmpl.name, serial, user.name, x509::subjectText(cert->get()));
+      log->info("issued {} certificate {} to {} ({})", tmpl.name, serial, user.name, subject_text);
       if (tmpl.publish && publish_to) {
-        directory::PublishedCertificate published{serial, std::string(templateKindName(tmpl.kind)), der,
-                                                  x509::notAfter(cert->get())};
+        directory::PublishedCertificate published{serial, std::string(templateKindName(tmpl.kind)), std::move(der),
+                                                  not_after};
         if (auto p = publish_to->publishCertificate(user.name, published); !p) {
           log->warn("certificate {} issued but not published to the directory: {}", serial, p.error().message());
         }
@@ -567,11 +616,10 @@ struct Authority::Impl {
   }
 
   Result<EnrollResult> enroll(const EnrollRequest& request, const x509::ParsedCsr& csr) {
-    auto text = store->getTemplate(request.template_name);
-    if (!text) return fail(text.error());
-    if (!*text) return rejected("unknown certificate type '" + request.template_name + "'");
-    auto tmpl = parseTemplate(**text, "template " + request.template_name);
-    if (!tmpl) return fail(tmpl.error());
+    auto found_template = templateNamed(request.template_name);
+    if (!found_template) return fail(found_template.error());
+    if (!*found_template) return rejected("unknown certificate type '" + request.template_name + "'");
+    const CertTemplate* tmpl = found_template->get();
     if (!tmpl->enabled) return rejected("certificate type '" + tmpl->name + "' is disabled");
 
     auto found = directory->findUser(request.user);
@@ -631,7 +679,7 @@ struct Authority::Impl {
           r.retry_after = config.retry_after;
           return r;
         }
-        case store::CertStatus::approved: return issue(prev.id, *tmpl, user, names, csr);
+        case store::CertStatus::approved: return issue(prev.id, nullptr, *tmpl, user, names, csr);
         case store::CertStatus::rejected: return rejected("the request was rejected by an administrator");
         case store::CertStatus::revoked: return rejected("the certificate issued for this request was revoked");
         case store::CertStatus::issued:
@@ -651,25 +699,23 @@ struct Authority::Impl {
     // A renewal of an approved certificate needs no second approval.
     const bool needs_approval = tmpl->require_approval && renewed.empty();
     store::CertRecord record;
-    record.status = needs_approval ? store::CertStatus::pending : store::CertStatus::approved;
     record.template_name = tmpl->name;
     record.user = user.name;
     record.requester = request.requester;
-    record.subject = detail::subjectTextFor(config.organization, names.common_name);
     record.csr_sha256 = csr.sha256;
-    record.csr_der = csr.der;
     record.renewed_serial = renewed;
     record.requested_at = t;
+    if (!needs_approval) return issue(0, &record, *tmpl, user, names, csr);  // recorded there, issued
+    record.status = store::CertStatus::pending;
+    record.subject = detail::subjectTextFor(config.organization, names.common_name);
+    record.csr_der = csr.der;
     auto id = store->addRequest(record);
     if (!id) return fail(id.error());
-    if (needs_approval) {
-      log->info("request {} from {} for {} waits for approval", *id, request.requester, tmpl->name);
-      EnrollResult r;
-      r.kind = EnrollResult::Kind::pending;
-      r.retry_after = config.retry_after;
-      return r;
-    }
-    return issue(*id, *tmpl, user, names, csr);
+    log->info("request {} from {} for {} waits for approval", *id, request.requester, tmpl->name);
+    EnrollResult r;
+    r.kind = EnrollResult::Kind::pending;
+    r.retry_after = config.retry_after;
+    return r;
   }
 
   // --- OCSP ----------------------------------------------------------------
@@ -823,10 +869,10 @@ std::string Authority::crlPath() const { return impl_->path("issuing.crl"); }
 store::CaStore& Authority::store() const { return *impl_->store; }
 
 Result<CertTemplate> Authority::findTemplate(std::string_view name) const {
-  auto text = impl_->store->getTemplate(name);
-  if (!text) return fail(text.error());
-  if (!*text) return fail(Errc::not_found, "no certificate type '" + std::string(name) + "'");
-  return parseTemplate(**text, "template " + std::string(name));
+  auto tmpl = impl_->templateNamed(name);
+  if (!tmpl) return fail(tmpl.error());
+  if (!*tmpl) return fail(Errc::not_found, "no certificate type '" + std::string(name) + "'");
+  return **tmpl;
 }
 
 }  // namespace rampart::ca
