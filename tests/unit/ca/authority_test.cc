@@ -472,6 +472,67 @@ TEST_F(AuthorityTest, ApprovalFlow) {
   EXPECT_EQ(enroll(*ca, "vetted", "alice", other).kind, EnrollResult::Kind::rejected);
 }
 
+// Issuance without approval writes one record, already issued (one commit),
+// with what addRequest + markIssued used to leave.
+TEST_F(AuthorityTest, IssuanceWithoutApprovalLeavesOneIssuedRecord) {
+  auto ca = open();
+  ASSERT_TRUE(ca);
+  auto csr = freshCsr();
+  auto r = enroll(*ca, "device", "alice", csr);
+  ASSERT_EQ(r.kind, EnrollResult::Kind::issued) << r.reason;
+  auto all = store_->list({});
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 1u);
+  const store::CertRecord& rec = all->front();
+  EXPECT_EQ(rec.status, store::CertStatus::issued);
+  EXPECT_EQ(rec.serial, r.serial);
+  EXPECT_EQ(rec.cert_der, x509::certificateDer(r.cert.get()));
+  EXPECT_EQ(rec.subject, x509::subjectText(r.cert.get()));
+  EXPECT_EQ(rec.template_name, "device");
+  EXPECT_EQ(rec.user, "alice");
+  EXPECT_EQ(rec.requester, "alice (test)");
+  EXPECT_EQ(rec.csr_sha256, csr.sha256);
+  EXPECT_TRUE(rec.csr_der.empty());
+  EXPECT_TRUE(rec.renewed_serial.empty());
+  EXPECT_EQ(rec.requested_at, unixSeconds(clock_.now()));
+  EXPECT_EQ(rec.issued_at, unixSeconds(clock_.now()));
+  EXPECT_EQ(rec.not_before, x509::notBefore(r.cert.get()));
+  EXPECT_EQ(rec.not_after, x509::notAfter(r.cert.get()));
+  // The same request again is answered from that record, without a new one.
+  auto again = enroll(*ca, "device", "alice", csr);
+  ASSERT_EQ(again.kind, EnrollResult::Kind::issued);
+  EXPECT_EQ(again.serial, r.serial);
+  EXPECT_EQ(store_->list({})->size(), 1u);
+}
+
+// Parsed templates are cached, but an edit, even one made through another
+// connection to the database (another process: `rampart admin template set`),
+// counts from the very next request.
+TEST_F(AuthorityTest, TemplateEditsCountFromTheNextRequest) {
+  auto ca = open();
+  ASSERT_TRUE(ca);
+  putTemplate("name = \"edit\"\nkind = \"tls_client\"\n");
+  EXPECT_EQ(enroll(*ca, "edit", "alice", freshCsr()).kind, EnrollResult::Kind::issued);
+  ASSERT_TRUE(ca->findTemplate("edit"));
+  EXPECT_TRUE(ca->findTemplate("edit")->enabled);
+  auto other = store::sqlite::SqliteCaStore::open(tmp_.file("ca.db"));
+  ASSERT_TRUE(other) << other.error().message();
+  ASSERT_TRUE((*other)->putTemplate("edit", "name = \"edit\"\nkind = \"tls_client\"\nenabled = false\n"));
+  auto r = enroll(*ca, "edit", "alice", freshCsr());
+  EXPECT_EQ(r.kind, EnrollResult::Kind::rejected);
+  EXPECT_NE(r.reason.find("disabled"), std::string::npos) << r.reason;
+  EXPECT_FALSE(ca->findTemplate("edit")->enabled);
+  ASSERT_TRUE((*other)->putTemplate("edit", "name = \"edit\"\nkind = \"tls_client\"\nenroll_groups = [\"staff\"]\n"));
+  r = enroll(*ca, "edit", "alice", freshCsr());
+  EXPECT_EQ(r.kind, EnrollResult::Kind::rejected);
+  EXPECT_NE(r.reason.find("group"), std::string::npos) << r.reason;
+  ASSERT_TRUE((*other)->removeTemplate("edit"));
+  EXPECT_EQ(enroll(*ca, "edit", "alice", freshCsr()).kind, EnrollResult::Kind::rejected);
+  auto gone = ca->findTemplate("edit");
+  ASSERT_FALSE(gone);
+  EXPECT_TRUE(gone.error().is(Errc::not_found));
+}
+
 TEST_F(AuthorityTest, ServerNamesFromTheRequest) {
   if (!have("openssl")) GTEST_SKIP() << "openssl CLI not installed";
   auto ca = open();
