@@ -246,12 +246,10 @@ const EVP_MD* signingDigest(EVP_PKEY* key) {
   return EVP_sha256();
 }
 
-std::string keyIdentifier(EVP_PKEY* key) {
-  X509_PUBKEY* pub = nullptr;
-  if (X509_PUBKEY_set(&pub, key) != 1) {
-    ERR_clear_error();
-    return {};
-  }
+namespace {
+
+// RFC 5280 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING.
+std::string keyIdentifierOf(const X509_PUBKEY* pub) {
   const unsigned char* bits = nullptr;
   int len = 0;
   std::string out;
@@ -261,6 +259,20 @@ std::string keyIdentifier(EVP_PKEY* key) {
       EVP_Digest(bits, static_cast<size_t>(len), md, &md_len, EVP_sha1(), nullptr) == 1) {
     out.assign(reinterpret_cast<const char*>(md), md_len);
   }
+  return out;
+}
+
+}  // namespace
+
+std::string keyIdentifier(EVP_PKEY* key) {
+  // X509_PUBKEY_set encodes the key (OpenSSL 3.0: an encoder and then a
+  // decoder, several signatures' worth of CPU): done once per call.
+  X509_PUBKEY* pub = nullptr;
+  if (X509_PUBKEY_set(&pub, key) != 1) {
+    ERR_clear_error();
+    return {};
+  }
+  std::string out = keyIdentifierOf(pub);
   X509_PUBKEY_free(pub);
   return out;
 }
@@ -325,7 +337,9 @@ Result<crypto::x509::CertPtr> buildCertificate(const CertSpec& spec, Random& ran
   if (auto st = addExtendedKeyUsage(cert.get(), spec.extended_key_usage); !st) return fail(st.error());
   if (auto st = addSubjectAltName(cert.get(), spec.san); !st) return fail(st.error());
 
-  auto ski = octets(keyIdentifier(spec.subject_key));
+  // From the SubjectPublicKeyInfo X509_set_pubkey just encoded, rather than
+  // encoding the key a second time (keyIdentifier).
+  auto ski = octets(keyIdentifierOf(X509_get_X509_PUBKEY(cert.get())));
   if (!ski) return fail(ski.error());
   if (auto st = addExt(cert.get(), NID_subject_key_identifier, ski->get(), false); !st) return fail(st.error());
   AuthorityKeyId akid(AUTHORITY_KEYID_new());

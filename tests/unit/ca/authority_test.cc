@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "ca/detail/issuer.h"
 #include "ca/template.h"
 #include "crypto/x509/csr.h"
 #include "crypto/x509/x509.h"
@@ -498,6 +499,12 @@ TEST_F(AuthorityTest, IssuanceWithoutApprovalLeavesOneIssuedRecord) {
   EXPECT_EQ(rec.issued_at, unixSeconds(clock_.now()));
   EXPECT_EQ(rec.not_before, x509::notBefore(r.cert.get()));
   EXPECT_EQ(rec.not_after, x509::notAfter(r.cert.get()));
+  // RFC 5280 4.2.1.2 (1): the SKI is SHA-1 of the request key's BIT STRING.
+  const ASN1_OCTET_STRING* ski = X509_get0_subject_key_id(r.cert.get());
+  ASSERT_NE(ski, nullptr);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(ski)),
+                        static_cast<std::size_t>(ASN1_STRING_length(ski))),
+            detail::keyIdentifier(csr.public_key.get()));
   // The same request again is answered from that record, without a new one.
   auto again = enroll(*ca, "device", "alice", csr);
   ASSERT_EQ(again.kind, EnrollResult::Kind::issued);
