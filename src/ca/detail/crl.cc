@@ -28,10 +28,10 @@ Result<Integer> serialFromHex(const std::string& hex) {
     return fail(Errc::invalid_argument, "stored serial is not hex");
   }
   BIGNUM* raw = nullptr;
-  if (BN_hex2bn(&raw, hex.c_str()) == 0) return fail(Errc::internal, "serial: " + sslErrors());
+  if (BN_hex2bn(&raw, hex.c_str()) == 0) return fail(Errc::internal, "serial: " + crypto::x509::opensslErrors());
   Bignum bn(raw);
   Integer out(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-  if (!out) return fail(Errc::internal, "serial: " + sslErrors());
+  if (!out) return fail(Errc::internal, "serial: " + crypto::x509::opensslErrors());
   return out;
 }
 
@@ -47,7 +47,7 @@ Result<crypto::x509::CrlPtr> buildCrl(const CrlSpec& spec) {
       X509_CRL_set_issuer_name(crl.get(), X509_get_subject_name(spec.issuer)) != 1 ||
       X509_CRL_set1_lastUpdate(crl.get(), this_update.get()) != 1 ||
       X509_CRL_set1_nextUpdate(crl.get(), next_update.get()) != 1) {
-    return fail(Errc::internal, "CRL fields: " + sslErrors());
+    return fail(Errc::internal, "CRL fields: " + crypto::x509::opensslErrors());
   }
   for (const auto& entry : spec.revoked) {
     auto serial = serialFromHex(entry.serial);
@@ -56,24 +56,24 @@ Result<crypto::x509::CrlPtr> buildCrl(const CrlSpec& spec) {
     Time when(ASN1_TIME_set(nullptr, static_cast<time_t>(entry.revoked_at)));
     if (!revoked || !when || X509_REVOKED_set_serialNumber(revoked.get(), serial->get()) != 1 ||
         X509_REVOKED_set_revocationDate(revoked.get(), when.get()) != 1) {
-      return fail(Errc::internal, "CRL entry: " + sslErrors());
+      return fail(Errc::internal, "CRL entry: " + crypto::x509::opensslErrors());
     }
     // 5.3.1: the reason code SHOULD be absent rather than unspecified (0).
     if (entry.reason != 0 && isValidCrlReason(entry.reason)) {
       Enumerated reason(ASN1_ENUMERATED_new());
       if (!reason || ASN1_ENUMERATED_set(reason.get(), entry.reason) != 1 ||
           X509_REVOKED_add1_ext_i2d(revoked.get(), NID_crl_reason, reason.get(), 0, 0) != 1) {
-        return fail(Errc::internal, "CRL reason: " + sslErrors());
+        return fail(Errc::internal, "CRL reason: " + crypto::x509::opensslErrors());
       }
     }
-    if (X509_CRL_add0_revoked(crl.get(), revoked.get()) != 1) return fail(Errc::internal, "CRL add: " + sslErrors());
+    if (X509_CRL_add0_revoked(crl.get(), revoked.get()) != 1) return fail(Errc::internal, "CRL add: " + crypto::x509::opensslErrors());
     revoked.release();
   }
   // 5.2.3 cRLNumber and 5.2.1 authorityKeyIdentifier, both MUST, non-critical.
   Integer number(ASN1_INTEGER_new());
   if (!number || ASN1_INTEGER_set_int64(number.get(), spec.number) != 1 ||
       X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) != 1) {
-    return fail(Errc::internal, "CRL number: " + sslErrors());
+    return fail(Errc::internal, "CRL number: " + crypto::x509::opensslErrors());
   }
   AuthorityKeyId akid(AUTHORITY_KEYID_new());
   std::string key_id = authorityKeyId(spec.issuer);
@@ -83,11 +83,11 @@ Result<crypto::x509::CrlPtr> buildCrl(const CrlSpec& spec) {
       ASN1_OCTET_STRING_set(akid->keyid, reinterpret_cast<const unsigned char*>(key_id.data()),
                             static_cast<int>(key_id.size())) != 1 ||
       X509_CRL_add1_ext_i2d(crl.get(), NID_authority_key_identifier, akid.get(), 0, 0) != 1) {
-    return fail(Errc::internal, "CRL AKI: " + sslErrors());
+    return fail(Errc::internal, "CRL AKI: " + crypto::x509::opensslErrors());
   }
   if (X509_CRL_sort(crl.get()) != 1 ||
       X509_CRL_sign(crl.get(), spec.issuer_key, signingDigest(spec.issuer_key)) <= 0) {
-    return fail(Errc::internal, "CRL signing: " + sslErrors());
+    return fail(Errc::internal, "CRL signing: " + crypto::x509::opensslErrors());
   }
   return crl;
 }

@@ -61,7 +61,7 @@ Result<GeneralName> ia5Name(int type, std::string_view value) {
   if (!gn || s == nullptr ||
       ASN1_STRING_set(s, value.data(), static_cast<int>(value.size())) != 1) {
     ASN1_IA5STRING_free(s);
-    return fail(Errc::internal, "general name: " + sslErrors());
+    return fail(Errc::internal, "general name: " + crypto::x509::opensslErrors());
   }
   GENERAL_NAME_set0_value(gn.get(), type, s);
   return gn;
@@ -77,13 +77,13 @@ Result<GeneralName> upnName(std::string_view value) {
     ASN1_OBJECT_free(oid);
     ASN1_TYPE_free(any);
     ASN1_UTF8STRING_free(utf8);
-    return fail(Errc::internal, "UPN name: " + sslErrors());
+    return fail(Errc::internal, "UPN name: " + crypto::x509::opensslErrors());
   }
   ASN1_TYPE_set(any, V_ASN1_UTF8STRING, utf8);
   if (GENERAL_NAME_set0_othername(gn.get(), oid, any) != 1) {
     ASN1_OBJECT_free(oid);
     ASN1_TYPE_free(any);
-    return fail(Errc::internal, "UPN name: " + sslErrors());
+    return fail(Errc::internal, "UPN name: " + crypto::x509::opensslErrors());
   }
   return gn;
 }
@@ -95,7 +95,7 @@ Result<Name> makeName(std::string_view organization, std::string_view common_nam
     if (X509_NAME_add_entry_by_txt(name.get(), field, MBSTRING_UTF8,
                                    reinterpret_cast<const unsigned char*>(value.data()),
                                    static_cast<int>(value.size()), -1, 0) != 1) {
-      return fail(Errc::invalid_argument, std::string("subject ") + field + ": " + sslErrors());
+      return fail(Errc::invalid_argument, std::string("subject ") + field + ": " + crypto::x509::opensslErrors());
     }
     return {};
   };
@@ -108,7 +108,7 @@ Result<Name> makeName(std::string_view organization, std::string_view common_nam
 
 Status addExt(X509* cert, int nid, void* value, bool critical) {
   if (X509_add1_ext_i2d(cert, nid, value, critical ? 1 : 0, X509V3_ADD_REPLACE) != 1) {
-    return fail(Errc::internal, std::string("extension ") + OBJ_nid2sn(nid) + ": " + sslErrors());
+    return fail(Errc::internal, std::string("extension ") + OBJ_nid2sn(nid) + ": " + crypto::x509::opensslErrors());
   }
   return {};
 }
@@ -132,7 +132,7 @@ Status setSerial(X509* cert, Random& random) {
   if (bytes[0] < 0x10) bytes[0] = static_cast<std::uint8_t>(bytes[0] + 0x10);
   Bignum bn(BN_bin2bn(bytes.data(), static_cast<int>(bytes.size()), nullptr));
   if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) {
-    return fail(Errc::internal, "serial: " + sslErrors());
+    return fail(Errc::internal, "serial: " + crypto::x509::opensslErrors());
   }
   return {};
 }
@@ -223,23 +223,12 @@ Status addOcspNoCheck(X509* cert) {
   OctetString value(ASN1_OCTET_STRING_new());
   if (!value || ASN1_OCTET_STRING_set(value.get(), kNull, sizeof kNull) != 1) return fail(Errc::internal, "nocheck");
   Extension ext(X509_EXTENSION_create_by_NID(nullptr, NID_id_pkix_OCSP_noCheck, 0, value.get()));
-  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return fail(Errc::internal, "nocheck: " + sslErrors());
+  if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) return fail(Errc::internal, "nocheck: " + crypto::x509::opensslErrors());
   return {};
 }
 
 }  // namespace
 
-std::string sslErrors() {
-  std::string out;
-  unsigned long e;
-  while ((e = ERR_get_error()) != 0) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  return out.empty() ? "no OpenSSL detail" : out;
-}
 
 const EVP_MD* signingDigest(EVP_PKEY* key) {
   if (EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_bits(key) >= 384) return EVP_sha384();
@@ -321,7 +310,7 @@ Result<crypto::x509::CertPtr> buildCertificate(const CertSpec& spec, Random& ran
       X509_set_pubkey(cert.get(), spec.subject_key) != 1 ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(spec.not_before)) == nullptr ||
       ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(spec.not_after)) == nullptr) {
-    return fail(Errc::internal, "certificate fields: " + sslErrors());
+    return fail(Errc::internal, "certificate fields: " + crypto::x509::opensslErrors());
   }
   if (auto st = setSerial(cert.get(), random); !st) return fail(st.error());
 
@@ -359,7 +348,7 @@ Result<crypto::x509::CertPtr> buildCertificate(const CertSpec& spec, Random& ran
     if (auto st = addOcspNoCheck(cert.get()); !st) return fail(st.error());
   }
   if (X509_sign(cert.get(), spec.issuer_key, signingDigest(spec.issuer_key)) <= 0) {
-    return fail(Errc::internal, "signing: " + sslErrors());
+    return fail(Errc::internal, "signing: " + crypto::x509::opensslErrors());
   }
   return cert;
 }

@@ -71,7 +71,4 @@ std::string subjectTextFor(std::string_view organization, std::string_view commo
 // leading zeros; empty for a negative or absurdly long (over 64 octets) value.
 std::string serialHexOf(const ASN1_INTEGER* serial);
 
-// The last OpenSSL errors as one line (never key material), and clears them.
-std::string sslErrors();
-
 }  // namespace rampart::ca::detail

@@ -8,7 +8,6 @@
 
 namespace rampart::crypto::x509 {
 
-using detail::opensslErrors;
 
 namespace {
 

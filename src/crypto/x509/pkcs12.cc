@@ -7,7 +7,6 @@
 
 namespace rampart::crypto::x509 {
 
-using detail::opensslErrors;
 
 namespace {
 

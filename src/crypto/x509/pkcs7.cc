@@ -6,7 +6,6 @@
 
 namespace rampart::crypto::x509 {
 
-using detail::opensslErrors;
 
 namespace {
 

@@ -16,7 +16,6 @@
 namespace rampart::crypto::x509 {
 
 using detail::BioPtr;
-using detail::opensslErrors;
 
 namespace {
 

@@ -66,6 +66,10 @@ std::int64_t notAfter(X509* cert);
 std::vector<std::string> sanEmails(X509* cert);
 std::vector<std::string> sanDnsNames(X509* cert);
 
+// Drains this thread's OpenSSL error queue into one line, for error details
+// (OpenSSL error strings name functions and reasons, never key material).
+std::string opensslErrors();
+
 // Reads a whole file (bounded by max_bytes: limit_exceeded beyond it).
 Result<std::string> readFile(const std::string& path, std::size_t max_bytes = 16 * 1024 * 1024);
 // Writes `data` to path.tmp with `mode`, fsyncs it, renames it over `path` and

@@ -2,7 +2,9 @@
 
 #include <openssl/buffer.h>
 
-namespace rampart::crypto::x509::detail {
+#include "crypto/x509/x509.h"
+
+namespace rampart::crypto::x509 {
 
 std::string opensslErrors() {
   std::string out;
@@ -14,6 +16,10 @@ std::string opensslErrors() {
   }
   return out.empty() ? "no OpenSSL error" : out;
 }
+
+}  // namespace rampart::crypto::x509
+
+namespace rampart::crypto::x509::detail {
 
 BioPtr readBio(std::string_view data) {
   if (data.size() > static_cast<std::size_t>(INT_MAX)) return nullptr;

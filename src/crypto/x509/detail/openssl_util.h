@@ -1,4 +1,4 @@
-// Private helpers of crypto/x509: OpenSSL error text, memory BIOs, and the
+// Private helpers of crypto/x509: memory BIOs, and the
 // "whole input, no trailing bytes" DER decoding every parser here relies on.
 #pragma once
 
@@ -11,10 +11,6 @@
 #include <string_view>
 
 namespace rampart::crypto::x509::detail {
-
-// Drains the OpenSSL error queue of this thread into one line (never holds
-// key material: OpenSSL error strings name functions and reasons only).
-std::string opensslErrors();
 
 struct BioFree {
   void operator()(BIO* b) const noexcept { BIO_free_all(b); }
