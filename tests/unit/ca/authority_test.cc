@@ -27,10 +27,14 @@
 #include "directory/builtin_directory.h"
 #include "store/sqlite/sqlite_ca_store.h"
 #include "testing/certs.h"
+#include "testing/shell.h"
 #include "testing/temp_dir.h"
 
 namespace rampart::ca {
 namespace {
+
+using rampart::testing::slurp;
+using rampart::testing::spit;
 
 namespace x509 = crypto::x509;
 using namespace std::chrono_literals;
@@ -54,18 +58,6 @@ Shell sh(const std::string& dir, const std::string& cmd) {
   int status = ::pclose(p);
   r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-void spit(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary);
-  out << data;
 }
 
 unsigned modeOf(const std::string& path) {

@@ -10,25 +10,15 @@
 #include <sstream>
 #include <string>
 
+#include "testing/shell.h"
 #include "testing/temp_dir.h"
 
 namespace rampart::crypto::x509 {
 namespace {
 
-bool haveOpenssl() { return std::system("openssl version >/dev/null 2>&1") == 0; }
-
-// Runs a shell command in `dir`; true when it exits 0.
-bool sh(const testing::TempDir& dir, const std::string& cmd) {
-  std::string full = "cd '" + dir.path().string() + "' && " + cmd + " >/dev/null 2>&1";
-  return std::system(full.c_str()) == 0;
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using rampart::testing::haveOpenssl;
+using rampart::testing::sh;
+using rampart::testing::slurp;
 
 TEST(X509KeyTypes, NamesRoundTrip) {
   for (KeyType t : {KeyType::ec_p256, KeyType::ec_p384, KeyType::rsa2048, KeyType::rsa3072,
