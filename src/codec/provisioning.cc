@@ -1,4 +1,5 @@
 #include "codec/provisioning.h"
+#include "codec/xml_text.h"
 
 #include <expat.h>
 
@@ -16,52 +17,13 @@ constexpr std::size_t kMaxAttributeValue = 2048;  // URLs, names
 
 // ---- writing ----
 
-// Escapes for text and attribute values alike. CR, and in attributes TAB
-// and LF, are written as character references so that a parser's line-end
-// and attribute-value normalisation (XML 1.0 2.11, 3.3.3) gives them back.
-void appendEscaped(std::string& out, std::string_view value, bool attribute = false) {
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      case '\r':
-        out += "&#13;";
-        break;
-      case '\t':
-        out += attribute ? "&#9;" : "\t";
-        break;
-      case '\n':
-        out += attribute ? "&#10;" : "\n";
-        break;
-      default:
-        // XML 1.0 2.2: no other control characters.
-        if (u < 0x20) break;
-        out += c;
-    }
-  }
-}
-
 void element(std::string& out, std::string_view indent, std::string_view name,
              std::string_view text) {
   out += indent;
   out += '<';
   out += name;
   out += '>';
-  appendEscaped(out, text);
+  appendXmlEscaped(out, text);
   out += "</";
   out += name;
   out += ">\n";
@@ -262,23 +224,23 @@ std::string writeProvisioning(const ProvisioningDoc& doc) {
     out += "  <";
     out += name;
     out += " url=\"";
-    appendEscaped(out, value, true);
+    appendXmlEscaped(out, value, true);
     out += "\"/>\n";
   };
   url("eas", doc.eas_url);
   url("est", doc.est_url);
   for (const auto& t : doc.templates) {
     out += "  <template name=\"";
-    appendEscaped(out, t.name, true);
+    appendXmlEscaped(out, t.name, true);
     out += '"';
     if (!t.kind.empty()) {
       out += " kind=\"";
-      appendEscaped(out, t.kind, true);
+      appendXmlEscaped(out, t.kind, true);
       out += '"';
     }
     if (!t.key_type.empty()) {
       out += " key-type=\"";
-      appendEscaped(out, t.key_type, true);
+      appendXmlEscaped(out, t.key_type, true);
       out += '"';
     }
     if (t.description.empty()) {
@@ -293,7 +255,7 @@ std::string writeProvisioning(const ProvisioningDoc& doc) {
     std::string_view p = pem;
     while (!p.empty() && p.back() == '\n') p.remove_suffix(1);
     out += "  <root>\n";
-    appendEscaped(out, p);
+    appendXmlEscaped(out, p);
     out += "\n  </root>\n";
   }
   out += "</provisioning>\n";

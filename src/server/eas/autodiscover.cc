@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "codec/xml_text.h"
 #include "core/utf8.h"
 
 namespace rampart::server::eas {
@@ -281,35 +282,6 @@ const Node* only(const Node& parent, std::string_view local, bool& repeated) {
   return found;
 }
 
-std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // Control characters other than tab/newline are not allowed in XML 1.0.
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
-        out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<AutodiscoverRequest> parseAutodiscoverRequest(std::string_view xml) {
@@ -385,17 +357,17 @@ Result<std::string> autodiscoverResponse(std::string_view request_xml,
   out += "\">\r\n  <Response xmlns=\"";
   out += kMobileSyncResponseSchema;
   out += "\">\r\n";
-  out += "    <Culture>" + escape(s.culture) + "</Culture>\r\n";
+  out += "    <Culture>" + codec::xmlEscaped(s.culture) + "</Culture>\r\n";
   out += "    <User>\r\n";
   if (!s.display_name.empty()) {
-    out += "      <DisplayName>" + escape(s.display_name) + "</DisplayName>\r\n";
+    out += "      <DisplayName>" + codec::xmlEscaped(s.display_name) + "</DisplayName>\r\n";
   }
-  out += "      <EMailAddress>" + escape(s.email) + "</EMailAddress>\r\n";
+  out += "      <EMailAddress>" + codec::xmlEscaped(s.email) + "</EMailAddress>\r\n";
   out += "    </User>\r\n";
   out += "    <Action>\r\n      <Settings>\r\n        <Server>\r\n";
   out += "          <Type>MobileSync</Type>\r\n";
-  out += "          <Url>" + escape(s.server_url) + "</Url>\r\n";
-  out += "          <Name>" + escape(s.server_url) + "</Name>\r\n";
+  out += "          <Url>" + codec::xmlEscaped(s.server_url) + "</Url>\r\n";
+  out += "          <Name>" + codec::xmlEscaped(s.server_url) + "</Name>\r\n";
   out += "        </Server>\r\n      </Settings>\r\n    </Action>\r\n";
   out += "  </Response>\r\n</Autodiscover>\r\n";
   return out;
