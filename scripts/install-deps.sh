@@ -21,6 +21,7 @@ test_pkgs=(
   slapd ldap-utils freeradius freeradius-utils oathtool
   slowhttptest testssl.sh haproxy nginx-light nghttp2-client
   libbcpkix-java libbcprov-java default-jdk-headless gnutls-bin
+  gpgsm softhsm2 libengine-pkcs11-openssl opensc
 )
 
 want=("${build_pkgs[@]}")

@@ -11,8 +11,10 @@
 #include <string>
 
 #include "codec/eas/request_line.h"
+#include "directory/directory.h"
 #include "store/device_store.h"
 #include "store/mail_store.h"
+#include "store/rights_store.h"
 
 namespace rampart::server::eas {
 
@@ -30,6 +32,12 @@ struct CommandContext {
   std::string display_name{};
   // The raw request body when it is not WBXML (12.1 SendMail: message/rfc822).
   const std::string* raw_body = nullptr;
+  // Message security (issue 6): recipients and their published certificates
+  // (ResolveRecipients), and the rights templates (Settings, MS-ASRM). Null
+  // when the service runs without them; commands then answer as the spec says
+  // for a server without the feature.
+  directory::Directory* directory = nullptr;
+  store::RightsStore* rights = nullptr;
 
   // 16.0 and later (MS-ASCMD differences between versions are keyed on this).
   bool atLeast16() const { return protocol_version >= "16.0"; }

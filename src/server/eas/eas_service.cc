@@ -268,6 +268,8 @@ net::Task<EasService::Prepared> EasService::prepare(http::Request& req, const st
   auto cmd = std::make_shared<CommandContext>(CommandContext{*mail_, *devices_, user, request->device_id, version,
                                                              ctx->now, &ctx->request});
   if (raw_mime) cmd->raw_body = &raw;
+  cmd->directory = directory_.get();
+  cmd->rights = rights_.get();
   auto work = [this, ctx, cmd, doc, user_agent, sent_key]() -> Result<Outcome> {
     store::DeviceSeen seen{ctx->request.device_type, *user_agent, ctx->now};
     auto device = devices_->upsertDevice(ctx->user, ctx->request.device_id, seen);

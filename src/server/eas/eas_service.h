@@ -56,6 +56,9 @@ class EasService {
     verifier_ = std::move(verifier);
   }
 
+  // Rights templates for Settings and MS-ASRM (issue 6); before start.
+  void setRightsStore(std::shared_ptr<store::RightsStore> rights) { rights_ = std::move(rights); }
+
   // The commands this server implements, in MS-ASProtocolCommands order.
   const std::vector<std::string>& commands() const { return commands_; }
 
@@ -113,6 +116,7 @@ class EasService {
   std::shared_ptr<directory::Directory> directory_;
   std::shared_ptr<store::MailStore> mail_;
   std::shared_ptr<store::DeviceStore> devices_;
+  std::shared_ptr<store::RightsStore> rights_;
   directory::CredentialCache cache_;
   net::asio::any_io_executor blocking_;
   DeviceLimiter limiter_;
