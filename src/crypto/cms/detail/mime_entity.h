@@ -1,0 +1,59 @@
+// Private to crypto/cms: the little MIME (RFC 2045, 2046, 5322) that S/MIME
+// needs around CMS, without the codec layer (crypto sits beside codec, not on
+// it). Splits a message into the headers that stay outside the protection and
+// the Content-* entity that goes inside (RFC 8551 3.1), reads Content-Type
+// parameters and the two parts of multipart/signed (RFC 1847 2.1), and codes
+// base64. Bytes in, values out; every count is bounded.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace rampart::crypto::cms::detail {
+
+// Largest message or entity handled (a bound for hostile input).
+inline constexpr std::size_t kMaxMessageBytes = 64 * 1024 * 1024;
+
+// Canonical line ends (RFC 8551 3.1.1): bare LF and bare CR become CRLF.
+std::string toCrlf(std::string_view text);
+
+struct SplitMessage {
+  std::string outer;   // header fields that are not Content-*, each ending CRLF
+  std::string entity;  // Content-* fields, CRLF, body
+  bool has_content_type = false;
+};
+// `message` must use CRLF. parse_error for a header block without an end or
+// with a line that is no header field; limit_exceeded over 1000 fields.
+Result<SplitMessage> splitMessage(std::string_view message);
+
+// The unfolded value of the first field `name` in a header block, if any.
+std::optional<std::string> headerValue(std::string_view headers, std::string_view name);
+// The header block (up to and including the empty line's CRLF) and the body.
+std::pair<std::string_view, std::string_view> headersAndBody(std::string_view entity);
+
+struct ContentType {
+  std::string type;                           // "multipart/signed", lower case
+  std::map<std::string, std::string> params;  // names lower case, values unquoted
+};
+ContentType parseContentType(std::string_view value);
+
+struct SignedParts {
+  std::string_view content;    // the first part, exactly the bytes signed
+  std::string_view signature;  // the second part's entity (headers + body)
+};
+// RFC 1847 2.1 / RFC 2046 5.1.1: the two body parts of multipart/signed.
+Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view boundary);
+
+// Base64 with CRLF every 76 characters (RFC 2045 6.8), and back; decoding
+// skips whitespace and refuses anything else.
+std::string base64Encode(std::string_view data);
+Result<std::string> base64Decode(std::string_view text);
+
+// The addr-spec of the (first) From mailbox, lower case; empty if none.
+std::string fromAddress(std::string_view headers);
+
+}  // namespace rampart::crypto::cms::detail

@@ -1,0 +1,447 @@
+// S/MIME (crypto/cms/smime.h) against real peers: the openssl CLI, gpgsm,
+// Bouncy Castle and a SoftHSM2 token; each missing peer skips its tests.
+#include "crypto/cms/smime.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "testing/shell.h"
+#include "testing/temp_dir.h"
+
+namespace rampart::crypto::cms {
+namespace {
+
+using rampart::testing::haveOpenssl;
+using rampart::testing::sh;
+using rampart::testing::slurp;
+using rampart::testing::spit;
+
+const char kExtensions[] = R"(
+[ca]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[rsa_leaf]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,nonRepudiation,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = email:alice@example.com
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ec_leaf]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyAgreement
+extendedKeyUsage = emailProtection
+subjectAltName = email:bob@example.com
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[carol_leaf]
+basicConstraints = CA:FALSE
+keyUsage = critical,digitalSignature,keyEncipherment
+extendedKeyUsage = emailProtection
+subjectAltName = email:carol@example.com
+)";
+
+const char kMessage[] =
+    "From: Alice <alice@example.com>\r\n"
+    "To: bob@example.com\r\n"
+    "Subject: quarterly numbers\r\n"
+    "Content-Type: text/plain; charset=utf-8\r\n"
+    "\r\n"
+    "The numbers are in.\r\n"
+    "Line two.\r\n";
+
+// Root -> issuing intermediate -> alice (RSA 2048), bob (EC P-256), carol
+// (RSA, for wrong-key tests); made once for the whole suite.
+class CmsTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!haveOpenssl()) return;
+    dir_ = new testing::TempDir("rampart-cms");
+    spit(dir_->file("ext.cnf"), kExtensions);
+    auto run = [](const std::string& cmd) {
+      if (!sh(*dir_, cmd)) ADD_FAILURE() << "failed: " << cmd;
+    };
+    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem "
+        "-days 30 -subj '/O=Rampart Test/CN=Test Root' -extensions ca -config ext.cnf -addext "
+        "basicConstraints=critical,CA:TRUE 2>/dev/null || openssl req -x509 -newkey ec -pkeyopt "
+        "ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -days 30 -subj '/O=Rampart Test/CN=Test Root'");
+    run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter.key -out inter.csr "
+        "-subj '/O=Rampart Test/CN=Test Issuing'");
+    run("openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -set_serial 2 -days 20 -extfile ext.cnf "
+        "-extensions ca -out inter.pem");
+    auto leaf = [&](const std::string& name, const std::string& keyopt, const std::string& ext, int serial) {
+      run("openssl req -new -newkey " + keyopt + " -nodes -keyout " + name + ".key -out " + name +
+          ".csr -subj '/O=Rampart Test/CN=" + name + "'");
+      run("openssl x509 -req -in " + name + ".csr -CA inter.pem -CAkey inter.key -set_serial " +
+          std::to_string(serial) + " -days 10 -extfile ext.cnf -extensions " + ext + " -out " + name + ".pem");
+      spit(dir_->file(name + "-chain.pem"), slurp(dir_->file(name + ".pem")) + slurp(dir_->file("inter.pem")));
+    };
+    leaf("alice", "rsa:2048", "rsa_leaf", 10);
+    leaf("bob", "ec -pkeyopt ec_paramgen_curve:P-256", "ec_leaf", 11);
+    leaf("carol", "rsa:2048", "carol_leaf", 12);
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (!haveOpenssl()) GTEST_SKIP() << "openssl CLI not installed";
+  }
+
+  static std::string file(const std::string& name) { return dir_->file(name); }
+  static Identity identity(const std::string& name) {
+    auto id = identityFromPem(slurp(file(name + ".key")), slurp(file(name + "-chain.pem")));
+    EXPECT_TRUE(id) << id.error().message();
+    return id ? std::move(*id) : Identity{};
+  }
+  static x509::CertPtr cert(const std::string& name) {
+    auto c = x509::parseCertificate(slurp(file(name + ".pem")));
+    EXPECT_TRUE(c);
+    return c ? std::move(*c) : nullptr;
+  }
+  static x509::VerifyOptions trust() {
+    x509::VerifyOptions t;
+    t.anchors.push_back(cert("root"));
+    t.revocation = x509::RevocationMode::none;
+    return t;
+  }
+  static bool shell(const std::string& cmd) { return sh(*dir_, cmd); }
+  // `openssl cms` output as text (stdout and stderr).
+  static std::string capture(const std::string& cmd) {
+    std::string full = "cd '" + dir_->path().string() + "' && (" + cmd + ") > capture.txt 2>&1";
+    if (std::system(full.c_str()) != 0) return "FAILED\n" + slurp(file("capture.txt"));
+    return slurp(file("capture.txt"));
+  }
+  // The body of a message after its header block.
+  static std::string body(const std::string& message) {
+    auto pos = message.find("\r\n\r\n");
+    return pos == std::string::npos ? std::string() : message.substr(pos + 4);
+  }
+
+  static testing::TempDir* dir_;
+};
+testing::TempDir* CmsTest::dir_ = nullptr;
+
+const std::string kEntity = "Content-Type: text/plain; charset=utf-8\r\n\r\nThe numbers are in.\r\nLine two.\r\n";
+
+// ------------------------------------------------------------------ our output, openssl reads
+
+TEST_F(CmsTest, ClearSignedRsaIsVerifiedByOpenssl) {
+  auto signed_msg = signMessage(kMessage, identity("alice"));
+  ASSERT_TRUE(signed_msg) << signed_msg.error().message();
+  EXPECT_NE(signed_msg->find("multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256"),
+            std::string::npos);
+  EXPECT_NE(signed_msg->find("Subject: quarterly numbers\r\n"), std::string::npos);
+  EXPECT_EQ(classify(*signed_msg), Layer::signed_clear);
+  spit(file("clear.eml"), *signed_msg);
+  EXPECT_TRUE(shell("openssl cms -verify -in clear.eml -CAfile root.pem -purpose smimesign -out clear.out"))
+      << capture("openssl cms -verify -in clear.eml -CAfile root.pem -purpose smimesign -out /dev/null");
+  EXPECT_EQ(slurp(file("clear.out")), kEntity);
+  // The signer announced what it reads, in preference order.
+  std::string printed = capture("openssl cms -cmsout -print -in clear.eml");
+  EXPECT_NE(printed.find("aes-256-gcm"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("rsaesOaep"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("dhSinglePass-stdDH-sha256kdf-scheme"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("CN=Test Issuing"), std::string::npos) << "chain included";
+}
+
+TEST_F(CmsTest, OpaquePssSha384AndEcdsaAreVerifiedByOpenssl) {
+  SignOptions pss;
+  pss.form = SignedForm::opaque;
+  pss.rsa = RsaSignature::pss;
+  pss.digest = Digest::sha384;
+  auto a = signMessage(kMessage, identity("alice"), pss);
+  ASSERT_TRUE(a) << a.error().message();
+  EXPECT_EQ(classify(*a), Layer::signed_opaque);
+  spit(file("pss.eml"), *a);
+  EXPECT_TRUE(shell("openssl cms -verify -in pss.eml -CAfile root.pem -out pss.out"));
+  EXPECT_EQ(slurp(file("pss.out")), kEntity);
+  std::string printed = capture("openssl cms -cmsout -print -in pss.eml");
+  EXPECT_NE(printed.find("rsassaPss"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("sha384"), std::string::npos) << printed;
+
+  SignOptions ec;
+  ec.digest = Digest::sha512;
+  auto b = signMessage(kMessage, identity("bob"), ec);
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_NE(b->find("micalg=sha-512"), std::string::npos);
+  spit(file("ec.eml"), *b);
+  EXPECT_TRUE(shell("openssl cms -verify -in ec.eml -CAfile root.pem -out ec.out"));
+  EXPECT_EQ(slurp(file("ec.out")), kEntity);
+}
+
+TEST_F(CmsTest, DefaultEncryptionIsAesCbcWithPkcs1AndOpensslDecrypts) {
+  Recipient r{cert("alice"), {}};
+  EncryptReport report;
+  auto enc = encryptMessage(kMessage, std::span<const Recipient>(&r, 1), {}, &report);
+  ASSERT_TRUE(enc) << enc.error().message();
+  EXPECT_EQ(report.cipher, ContentCipher::aes256_cbc);
+  ASSERT_EQ(report.key_management.size(), 1u);
+  EXPECT_EQ(report.key_management[0], "rsa-pkcs1");
+  EXPECT_NE(enc->find("application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\""), std::string::npos);
+  EXPECT_EQ(classify(*enc), Layer::enveloped);
+  spit(file("cbc.eml"), *enc);
+  EXPECT_TRUE(shell("openssl cms -decrypt -in cbc.eml -recip alice.pem -inkey alice.key -out cbc.out"));
+  EXPECT_EQ(slurp(file("cbc.out")), kEntity);
+  std::string printed = capture("openssl cms -cmsout -print -in cbc.eml");
+  EXPECT_NE(printed.find("aes-256-cbc"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("rsaEncryption"), std::string::npos) << printed;
+}
+
+TEST_F(CmsTest, UpgradedEncryptionIsGcmOaepAndEcdhSha256AndOpensslDecrypts) {
+  Capabilities modern;
+  modern.known = true;
+  modern.aes_gcm = modern.rsa_oaep = modern.ecdh_sha256 = true;
+  std::vector<Recipient> rs;
+  rs.push_back({cert("alice"), modern});
+  rs.push_back({cert("bob"), modern});
+  EncryptReport report;
+  auto enc = encryptMessage(kMessage, rs, {}, &report);
+  ASSERT_TRUE(enc) << enc.error().message();
+  EXPECT_EQ(report.cipher, ContentCipher::aes256_gcm);
+  ASSERT_EQ(report.key_management.size(), 2u);
+  EXPECT_EQ(report.key_management[0], "rsa-oaep");
+  EXPECT_EQ(report.key_management[1], "ecdh-sha256");
+  EXPECT_NE(enc->find("smime-type=authEnveloped-data"), std::string::npos);
+  EXPECT_EQ(classify(*enc), Layer::auth_enveloped);
+  spit(file("gcm.eml"), *enc);
+  std::string printed = capture("openssl cms -cmsout -print -in gcm.eml");
+  EXPECT_NE(printed.find("id-smime-ct-authEnvelopedData"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("aes-256-gcm"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("rsaesOaep"), std::string::npos) << printed;
+  EXPECT_NE(printed.find("dhSinglePass-stdDH-sha256kdf-scheme"), std::string::npos) << printed;
+  EXPECT_EQ(printed.find("sha1kdf"), std::string::npos) << printed;
+  EXPECT_TRUE(shell("openssl cms -decrypt -in gcm.eml -recip alice.pem -inkey alice.key -out gcm-a.out"));
+  EXPECT_EQ(slurp(file("gcm-a.out")), kEntity);
+  EXPECT_TRUE(shell("openssl cms -decrypt -in gcm.eml -recip bob.pem -inkey bob.key -out gcm-b.out"));
+  EXPECT_EQ(slurp(file("gcm-b.out")), kEntity);
+
+  // One recipient without announced capabilities keeps the message on CBC.
+  rs.push_back({cert("carol"), {}});
+  auto mixed = encryptMessage(kMessage, rs, {}, &report);
+  ASSERT_TRUE(mixed);
+  EXPECT_EQ(report.cipher, ContentCipher::aes256_cbc);
+  EXPECT_EQ(report.key_management[2], "rsa-pkcs1");
+}
+
+// ------------------------------------------------------------------ openssl output, we read
+
+TEST_F(CmsTest, OpensslSignedClearAndOpaqueOpenWithGoodSignature) {
+  spit(file("entity.txt"), kEntity);
+  for (std::string form : {"", " -nodetach"}) {
+    ASSERT_TRUE(shell("openssl cms -sign -in entity.txt -binary -signer alice.pem -inkey alice.key -certfile "
+                      "inter.pem -from alice@example.com -to bob@example.com -subject hi" + form +
+                      " -out signed.eml"));
+    std::string msg = slurp(file("signed.eml"));
+    EXPECT_EQ(classify(msg), form.empty() ? Layer::signed_clear : Layer::signed_opaque);
+    auto opened = openMessage(msg, nullptr, trust());
+    ASSERT_TRUE(opened) << opened.error().message();
+    ASSERT_TRUE(opened->signature);
+    const Signature& sig = *opened->signature;
+    EXPECT_TRUE(sig.valid) << sig.detail;
+    EXPECT_TRUE(sig.chain.ok()) << x509::chainStatusName(sig.chain.status) << ": " << sig.chain.detail;
+    EXPECT_TRUE(sig.from_matches);
+    EXPECT_TRUE(sig.good());
+    EXPECT_EQ(sig.digest, "sha256");
+    EXPECT_GT(sig.signing_time, std::time(nullptr) - 600);
+    EXPECT_TRUE(sig.capabilities.known);  // OpenSSL's own list: AES-CBC, no GCM
+    EXPECT_TRUE(sig.capabilities.aes_cbc);
+    EXPECT_NE(sig.signer_subject.find("CN=alice"), std::string::npos) << sig.signer_subject;
+    EXPECT_NE(opened->message.find("The numbers are in.\r\n"), std::string::npos) << opened->message;
+    EXPECT_NE(opened->message.find("Subject: hi\r\n"), std::string::npos);
+    EXPECT_EQ(classify(opened->message), Layer::none);
+  }
+}
+
+TEST_F(CmsTest, OpensslEncryptedGcmOaepAndEcdhOpen) {
+  spit(file("entity.txt"), kEntity);
+  ASSERT_TRUE(shell("openssl cms -encrypt -in entity.txt -binary -aes-256-gcm -recip alice.pem -keyopt "
+                    "rsa_padding_mode:oaep -subject x -out oaep.eml"));
+  auto opened = openMessage(slurp(file("oaep.eml")), nullptr, trust());
+  EXPECT_FALSE(opened);
+  EXPECT_TRUE(opened.error().is(Errc::permission_denied));
+  Identity alice = identity("alice");
+  opened = openMessage(slurp(file("oaep.eml")), &alice, trust());
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_TRUE(opened->encrypted);
+  EXPECT_EQ(opened->cipher, "aes-256-gcm");
+  EXPECT_FALSE(opened->signature);
+  EXPECT_NE(opened->message.find("Line two.\r\n"), std::string::npos);
+
+  // The CLI's ECDH uses the SHA-1 KDF: accepted on receipt.
+  ASSERT_TRUE(shell("openssl cms -encrypt -in entity.txt -binary -aes-128-cbc -recip bob.pem -out ecdh.eml"));
+  Identity bob = identity("bob");
+  opened = openMessage(slurp(file("ecdh.eml")), &bob, trust());
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_EQ(opened->cipher, "aes-128-cbc");
+}
+
+// ------------------------------------------------------------------ round trips, layers
+
+TEST_F(CmsTest, SignedThenEncryptedRoundTripKeepsHeadersAndSignature) {
+  Identity alice = identity("alice");
+  Identity bob = identity("bob");
+  auto signed_msg = signMessage(kMessage, alice);
+  ASSERT_TRUE(signed_msg);
+  Capabilities caps;
+  caps.known = caps.aes_gcm = true;
+  std::vector<Recipient> rs;
+  rs.push_back({cert("bob"), caps});
+  rs.push_back({cert("alice"), caps});
+  auto enc = encryptMessage(*signed_msg, rs);
+  ASSERT_TRUE(enc) << enc.error().message();
+  // Triple wrap: sign the encrypted message again (RFC 2634 1.1).
+  auto triple = signMessage(*enc, bob, {.form = SignedForm::opaque});
+  ASSERT_TRUE(triple);
+  for (const std::string* msg : {&*enc, &*triple}) {
+    for (Identity* me : {&alice, &bob}) {
+      auto opened = openMessage(*msg, me, trust());
+      ASSERT_TRUE(opened) << opened.error().message();
+      EXPECT_TRUE(opened->encrypted);
+      EXPECT_EQ(opened->cipher, "aes-256-gcm");
+      ASSERT_TRUE(opened->signature);
+      EXPECT_TRUE(opened->signature->valid) << opened->signature->detail;
+      EXPECT_EQ(opened->message, std::string(kMessage).insert(std::string(kMessage).find("Content-Type"),
+                                                             "MIME-Version: 1.0\r\n"));
+    }
+  }
+  // The outermost signature is reported: bob's over the triple wrap, whose
+  // From (alice) is not bob's address.
+  auto opened = openMessage(*triple, &alice, trust());
+  ASSERT_TRUE(opened);
+  EXPECT_NE(opened->signature->signer_subject.find("CN=bob"), std::string::npos);
+  EXPECT_FALSE(opened->signature->from_matches);
+  EXPECT_FALSE(opened->signature->good());
+}
+
+TEST_F(CmsTest, MoreThanFourLayersIsRefused) {
+  Identity alice = identity("alice");
+  std::string msg = kMessage;
+  for (int i = 0; i < 5; ++i) {
+    auto s = signMessage(msg, alice, {.form = SignedForm::opaque});
+    ASSERT_TRUE(s);
+    msg = *s;
+  }
+  auto opened = openMessage(msg, nullptr, trust());
+  ASSERT_FALSE(opened);
+  EXPECT_TRUE(opened.error().is(Errc::limit_exceeded)) << opened.error().message();
+}
+
+TEST_F(CmsTest, SignerCapabilitiesAreReadBackAndTextRoundTrips) {
+  auto s = signMessage(kMessage, identity("bob"));
+  ASSERT_TRUE(s);
+  auto opened = openMessage(*s, nullptr, trust());
+  ASSERT_TRUE(opened);
+  const Capabilities& caps = opened->signature->capabilities;
+  EXPECT_TRUE(caps.known && caps.aes_cbc && caps.aes_gcm && caps.rsa_oaep && caps.ecdh_sha256);
+  EXPECT_EQ(capabilitiesText(caps), "aes-cbc,aes-gcm,rsa-oaep,ecdh-sha256");
+  auto back = parseCapabilitiesText(capabilitiesText(caps));
+  ASSERT_TRUE(back);
+  EXPECT_TRUE(back->known && back->aes_gcm && back->ecdh_sha256);
+  EXPECT_EQ(capabilitiesText(Capabilities{}), "default");
+  EXPECT_FALSE(parseCapabilitiesText("default")->known);
+  EXPECT_FALSE(parseCapabilitiesText("aes-gcm,des"));
+  EXPECT_FALSE(parseCapabilitiesText("aes-gcm,aes-gcm"));
+  auto none = signMessage(kMessage, identity("bob"), {.capabilities = false});
+  ASSERT_TRUE(none);
+  EXPECT_FALSE(openMessage(*none, nullptr, trust())->signature->capabilities.known);
+}
+
+// ------------------------------------------------------------------ hostile and broken input
+
+TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {
+  Identity alice = identity("alice");
+  auto clear = signMessage(kMessage, alice);
+  ASSERT_TRUE(clear);
+  std::string tampered = *clear;
+  tampered.replace(tampered.find("numbers are in"), 7, "NUMBERS");
+  auto opened = openMessage(tampered, nullptr, trust());
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_FALSE(opened->signature->valid);
+  EXPECT_FALSE(opened->signature->detail.empty());
+  EXPECT_FALSE(opened->signature->good());
+
+  // Expired signer: judged ten years on.
+  auto later = trust();
+  later.at = std::time(nullptr) + 10LL * 365 * 86400;
+  opened = openMessage(*clear, nullptr, later);
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->signature->valid);
+  EXPECT_EQ(opened->signature->chain.status, x509::ChainStatus::expired) << opened->signature->chain.detail;
+  EXPECT_FALSE(opened->signature->good());
+
+  // Untrusted: another root.
+  x509::VerifyOptions other;
+  other.anchors.push_back(cert("carol"));
+  opened = openMessage(*clear, nullptr, other);
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->signature->chain.ok());
+
+  // Wrong key.
+  Recipient r{cert("alice"), {}};
+  auto enc = encryptMessage(kMessage, std::span<const Recipient>(&r, 1));
+  ASSERT_TRUE(enc);
+  Identity carol = identity("carol");
+  opened = openMessage(*enc, &carol, trust());
+  ASSERT_FALSE(opened);
+  EXPECT_TRUE(opened.error().is(Errc::permission_denied)) << opened.error().message();
+
+  // Truncated DER, garbage base64, a multipart/signed without its parts.
+  std::string head = enc->substr(0, enc->find("\r\n\r\n") + 4);
+  std::string b64 = body(*enc);
+  opened = openMessage(head + b64.substr(0, b64.size() / 2) + "\r\n", &alice, trust());
+  ASSERT_FALSE(opened);
+  EXPECT_TRUE(opened.error().is(Errc::parse_error)) << opened.error().message();
+  opened = openMessage(head + "!!!!\r\n", &alice, trust());
+  ASSERT_FALSE(opened);
+  opened = openMessage(
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=x\r\n\r\n--x\r\n", nullptr,
+      trust());
+  ASSERT_FALSE(opened);
+  EXPECT_TRUE(opened.error().is(Errc::parse_error));
+
+  // Tampered GCM ciphertext: the tag refuses it.
+  Capabilities caps;
+  caps.known = caps.aes_gcm = true;
+  Recipient g{cert("alice"), caps};
+  auto gcm = encryptMessage(kMessage, std::span<const Recipient>(&g, 1));
+  ASSERT_TRUE(gcm);
+  auto der = slurp(file("none"));  // unused
+  (void)der;
+  std::string gb = body(*gcm);
+  // Flip a character well inside the ciphertext (near the end of the base64).
+  std::size_t pos = gb.size() - 60;
+  gb[pos] = gb[pos] == 'A' ? 'B' : 'A';
+  opened = openMessage(gcm->substr(0, gcm->find("\r\n\r\n") + 4) + gb, &alice, trust());
+  EXPECT_FALSE(opened);
+
+  // A plain message opens as itself.
+  opened = openMessage(kMessage, nullptr, trust());
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->encrypted);
+  EXPECT_FALSE(opened->signature);
+}
+
+TEST_F(CmsTest, Pkcs12IdentitySignsAndDecrypts) {
+  ASSERT_TRUE(shell("openssl pkcs12 -export -inkey alice.key -in alice.pem -certfile inter.pem -passout "
+                    "pass:secret -out alice.p12"));
+  auto id = identityFromPkcs12(slurp(file("alice.p12")), "secret");
+  ASSERT_TRUE(id) << id.error().message();
+  EXPECT_EQ(id->chain.size(), 1u);
+  auto s = signMessage(kMessage, *id);
+  ASSERT_TRUE(s);
+  auto opened = openMessage(*s, nullptr, trust());
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->signature->good()) << opened->signature->detail << " / " << opened->signature->chain.detail;
+  EXPECT_FALSE(identityFromPkcs12(slurp(file("alice.p12")), "wrong"));
+  EXPECT_FALSE(identityFromPem(slurp(file("alice.key")), slurp(file("bob.pem"))));
+}
+
+}  // namespace
+}  // namespace rampart::crypto::cms
