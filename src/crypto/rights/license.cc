@@ -378,10 +378,11 @@ std::vector<Template> defaultTemplates() {
   Template dnf;
   dnf.id = std::string(kDoNotForwardId);
   dnf.name = "Do Not Forward";
-  // As MS-ASRM's example template describes it (MS-ASRM 4.x examples).
+  // MS-ASRM's Do Not Forward (REFERENCES.md): read, edit, reply and reply
+  // all; no forward, print, copy or export.
   dnf.description =
-      "Recipients can read this message, but cannot forward, print, or copy content. "
-      "The conversation author has full permission to their message and all replies.";
+      "Recipients can read and reply to this message, but cannot forward, print or copy it. "
+      "The sender keeps full rights to the message and its replies.";
   dnf.rights = kView | kEdit | kReply | kReplyAll;
 
   Template confidential;
