@@ -21,7 +21,8 @@ const std::string& seedKey() {
   static const std::string key = [] {
     const char* hex = "63861da96a8b8ad0741c106d057a70a4d3fc51cc044777c4adb22c1bd92854f6";
     std::string k;
-    for (int i = 0; i < 64; i += 2) k += static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16));
+    for (int i = 0; i < 64; i += 2)
+      k += static_cast<char>(std::stoi(std::string(hex + i, 2), nullptr, 16));
     return k;
   }();
   return key;

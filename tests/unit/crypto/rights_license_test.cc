@@ -659,5 +659,34 @@ TEST_F(OpensslCrossCheck, ProtectedContentDecryptsWithOpensslCmsSecretKey) {
                             detail::hexLower(*key) + " -secretkeyid 00 -out x.eml 2>/dev/null"));
 }
 
+// The fuzz seeds were made with the openssl CLI alone (signed with `openssl cms
+// -sign`, the content and key with `openssl cms -encrypt -aes-256-gcm`, KEK
+// and ECDH recipients): another implementation's structures, read by ours.
+// They must stay valid for the fuzzer to start from deep inside.
+TEST(FuzzSeeds, OpensslMadeStructuresAreRead) {
+  const std::string dir = std::string(RAMPART_SOURCE_DIR) + "/fuzz/corpus/rights_license/";
+  auto pl = parsePublishingLicenseText(slurp(dir + "pl.txt"));
+  ASSERT_TRUE(pl) << pl.error().message();
+  EXPECT_TRUE(parsePublishingLicenseText(slurp(dir + "pl_lf.txt")));
+  auto ul = parseUseLicenseText(slurp(dir + "ul.txt"));
+  ASSERT_TRUE(ul) << ul.error().message();
+  auto signed_pl = readPublishingLicense(slurp(dir + "pl.der"));
+  ASSERT_TRUE(signed_pl) << signed_pl.error().message();
+  EXPECT_EQ(x509::subjectText(signed_pl->signer.get()), "CN=alice");
+  EXPECT_EQ(signed_pl->license.id, pl->id);
+
+  auto parts = splitProtectedMessage(slurp(dir + "protected.eml"));
+  ASSERT_TRUE(parts) << parts.error().message();
+  EXPECT_EQ(parts->signed_license, slurp(dir + "pl.der"));
+  auto key = detail::hexDecode("63861da96a8b8ad0741c106d057a70a4d3fc51cc044777c4adb22c1bd92854f6");
+  ASSERT_TRUE(key);
+  auto original = unprotectMessage(*parts, *key, pl->id);
+  ASSERT_TRUE(original) << original.error().message();
+  EXPECT_EQ(*original,
+            "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nSubject: "
+            "plan\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: text/plain; charset=us-ascii\r\n\r\nThe plan.\r\n");
+}
+
 }  // namespace
 }  // namespace rampart::crypto::rights
