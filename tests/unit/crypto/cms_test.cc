@@ -6,6 +6,8 @@
 
 #include <cstdlib>
 #include <ctime>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -441,6 +443,233 @@ TEST_F(CmsTest, Pkcs12IdentitySignsAndDecrypts) {
   EXPECT_TRUE(opened->signature->good()) << opened->signature->detail << " / " << opened->signature->chain.detail;
   EXPECT_FALSE(identityFromPkcs12(slurp(file("alice.p12")), "wrong"));
   EXPECT_FALSE(identityFromPem(slurp(file("alice.key")), slurp(file("bob.pem"))));
+}
+
+// ------------------------------------------------------------------ SoftHSM2 token
+
+TEST_F(CmsTest, Pkcs11TokenKeySignsAndDecrypts) {
+  const std::string module = "/usr/lib/softhsm/libsofthsm2.so";
+  if (std::system("command -v softhsm2-util >/dev/null 2>&1 && command -v pkcs11-tool >/dev/null 2>&1") != 0 ||
+      std::system(("test -r " + module).c_str()) != 0) {
+    GTEST_SKIP() << "softhsm2 / opensc (pkcs11-tool) not installed";
+  }
+  if (std::system("test -r /usr/lib/x86_64-linux-gnu/engines-3/pkcs11.so") != 0) {
+    GTEST_SKIP() << "libengine-pkcs11-openssl not installed";
+  }
+  // The token lives in the test's directory, never in the system's token store.
+  std::filesystem::create_directories(file("tokens"));
+  spit(file("softhsm2.conf"),
+       "directories.tokendir = " + file("tokens") + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+  const std::string env = "SOFTHSM2_CONF=" + file("softhsm2.conf") + " ";
+  ASSERT_TRUE(shell(env + "softhsm2-util --init-token --free --label rampart --pin 1234 --so-pin 5678"));
+  ASSERT_FALSE(std::filesystem::is_empty(file("tokens")));
+  ASSERT_TRUE(shell("openssl pkcs8 -topk8 -nocrypt -in alice.key -outform DER -out alice.p8 && "
+                    "openssl x509 -in alice.pem -outform DER -out alice.der"));
+  const std::string tool = env + "pkcs11-tool --module " + module + " --token-label rampart --login --pin 1234 ";
+  ASSERT_TRUE(shell(tool + "--write-object alice.p8 --type privkey --id 01 --label alice"));
+  ASSERT_TRUE(shell(tool + "--write-object alice.der --type cert --id 01 --label alice"));
+  setenv("SOFTHSM2_CONF", file("softhsm2.conf").c_str(), 1);
+
+  auto bad = identityFromPkcs11("pkcs11:token=rampart;object=nobody;type=private", "1234", module);
+  EXPECT_FALSE(bad);
+  EXPECT_FALSE(identityFromPkcs11("file:///etc/passwd", "1234", module));
+  auto id = identityFromPkcs11("pkcs11:token=rampart;object=alice;type=private", "1234", module);
+  ASSERT_TRUE(id) << id.error().message();
+  ASSERT_TRUE(id->cert);
+  EXPECT_NE(x509::subjectText(id->cert.get()).find("CN=alice"), std::string::npos);
+  id->chain.push_back(cert("inter"));
+
+  // Signing through the token, both RSA signature schemes; openssl verifies.
+  for (RsaSignature scheme : {RsaSignature::pkcs1v15, RsaSignature::pss}) {
+    auto s = signMessage(kMessage, *id, {.rsa = scheme});
+    ASSERT_TRUE(s) << s.error().message();
+    spit(file("p11.eml"), *s);
+    EXPECT_TRUE(shell("openssl cms -verify -in p11.eml -CAfile root.pem -out p11.out"));
+    EXPECT_EQ(slurp(file("p11.out")), kEntity);
+  }
+  // Decrypting with the token key, PKCS#1 v1.5 and OAEP.
+  for (bool oaep : {false, true}) {
+    Recipient r{cert("alice"), {}};
+    EncryptOptions options;
+    options.rsa_oaep = oaep;
+    auto enc = encryptMessage(kMessage, std::span<const Recipient>(&r, 1), options);
+    ASSERT_TRUE(enc);
+    auto opened = openMessage(*enc, &*id, trust());
+    ASSERT_TRUE(opened) << opened.error().message();
+    EXPECT_NE(opened->message.find("Line two.\r\n"), std::string::npos);
+  }
+}
+
+// ------------------------------------------------------------------ Bouncy Castle
+
+// tests/unit/crypto/cms_bc/CmsPeer.java compiled once into the suite's
+// directory; false (and the tests skip) without a JDK or the jars.
+bool bouncyCastle(const std::function<bool(const std::string&)>& shell_fn) {
+  static int state = -1;
+  if (state >= 0) return state == 1;
+  const std::string jars = "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar";
+  state = std::system("command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 && test -r "
+                      "/usr/share/java/bcprov.jar -a -r /usr/share/java/bcpkix.jar -a -r "
+                      "/usr/share/java/bcutil.jar") == 0 &&
+                  shell_fn("mkdir -p bc && javac -nowarn -d bc -cp " + jars + " '" RAMPART_SOURCE_DIR
+                           "/tests/unit/crypto/cms_bc/CmsPeer.java'")
+              ? 1
+              : 0;
+  return state == 1;
+}
+
+TEST_F(CmsTest, BouncyCastleReadsOurGcmOaepEcdhAndSignature) {
+  if (!bouncyCastle(shell)) GTEST_SKIP() << "javac/java or Bouncy Castle jars (libbcpkix-java) not installed";
+  const std::string java =
+      "java -cp bc:/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar CmsPeer ";
+  Capabilities modern;
+  modern.known = modern.aes_gcm = modern.rsa_oaep = modern.ecdh_sha256 = true;
+  std::vector<Recipient> rs;
+  rs.push_back({cert("alice"), modern});
+  rs.push_back({cert("bob"), modern});
+  EncryptReport report;
+  auto enc = encryptMessage(kMessage, rs, {}, &report);
+  ASSERT_TRUE(enc);
+  ASSERT_EQ(report.key_management, (std::vector<std::string>{"rsa-oaep", "ecdh-sha256"}));
+  spit(file("to-bc.eml"), *enc);
+  ASSERT_TRUE(shell("openssl cms -cmsout -in to-bc.eml -outform DER -out to-bc.der"));
+  ASSERT_TRUE(shell("openssl pkcs8 -topk8 -nocrypt -in alice.key -out alice.p8pem && "
+                    "openssl pkcs8 -topk8 -nocrypt -in bob.key -out bob.p8pem"));
+  EXPECT_TRUE(shell(java + "decrypt alice.p8pem alice.pem to-bc.der bc-alice.out"))
+      << capture(java + "decrypt alice.p8pem alice.pem to-bc.der bc-alice.out");
+  EXPECT_EQ(slurp(file("bc-alice.out")), kEntity);
+  EXPECT_TRUE(shell(java + "decrypt bob.p8pem bob.pem to-bc.der bc-bob.out"))
+      << capture(java + "decrypt bob.p8pem bob.pem to-bc.der bc-bob.out");
+  EXPECT_EQ(slurp(file("bc-bob.out")), kEntity);
+
+  // Our opaque ECDSA and RSA-PSS signatures verify in Bouncy Castle.
+  for (const char* who : {"bob", "alice"}) {
+    auto s = signMessage(kMessage, identity(who), {.form = SignedForm::opaque, .rsa = RsaSignature::pss});
+    ASSERT_TRUE(s);
+    spit(file("sig-bc.eml"), *s);
+    ASSERT_TRUE(shell("openssl cms -cmsout -in sig-bc.eml -outform DER -out sig-bc.der"));
+    EXPECT_TRUE(shell(java + "verify sig-bc.der sig-bc.out")) << who << capture(java + "verify sig-bc.der sig-bc.out");
+    EXPECT_EQ(slurp(file("sig-bc.out")), kEntity);
+  }
+}
+
+TEST_F(CmsTest, WeReadBouncyCastleGcmWithOaepAndEcdh) {
+  if (!bouncyCastle(shell)) GTEST_SKIP() << "javac/java or Bouncy Castle jars (libbcpkix-java) not installed";
+  const std::string java =
+      "java -cp bc:/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar CmsPeer ";
+  spit(file("entity.txt"), kEntity);
+  for (const char* who : {"alice", "bob"}) {
+    std::string w = who;
+    ASSERT_TRUE(shell(java + "encrypt " + w + ".pem entity.txt from-bc.der"))
+        << capture(java + "encrypt " + w + ".pem entity.txt from-bc.der");
+    ASSERT_TRUE(shell("openssl base64 -in from-bc.der -out from-bc.b64"));
+    std::string msg = "From: bc@example.com\r\nContent-Type: application/pkcs7-mime; smime-type=authEnveloped-data; "
+                      "name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+                      slurp(file("from-bc.b64"));
+    Identity me = identity(w);
+    auto opened = openMessage(msg, &me, trust());
+    ASSERT_TRUE(opened) << who << ": " << opened.error().message();
+    EXPECT_EQ(opened->cipher, "aes-256-gcm");
+    EXPECT_EQ(opened->message, "From: bc@example.com\r\n" + kEntity);
+  }
+}
+
+// ------------------------------------------------------------------ gpgsm (RSA, AES-CBC)
+
+class GpgsmTest : public CmsTest {
+ protected:
+  void SetUp() override {
+    CmsTest::SetUp();
+    if (IsSkipped()) return;
+    if (std::system("command -v gpgsm >/dev/null 2>&1 && command -v gpgconf >/dev/null 2>&1") != 0) {
+      GTEST_SKIP() << "gpgsm not installed";
+    }
+    home_ = std::make_unique<testing::TempDir>("rampart-gpgsm");
+    env_ = "GNUPGHOME='" + home_->path().string() + "' ";
+    spit(home_->file("gpgsm.conf"), "disable-crl-checks\n");
+    spit(home_->file("gpg-agent.conf"), "allow-loopback-pinentry\n");
+    // trustlist.txt: the root's SHA-1 fingerprint, flag S (S/MIME).
+    std::string fpr = capture("openssl x509 -in root.pem -noout -fingerprint -sha1 | cut -d= -f2");
+    ASSERT_EQ(fpr.find("FAILED"), std::string::npos) << fpr;
+    spit(home_->file("trustlist.txt"), fpr.substr(0, fpr.find('\n')) + " S\n");
+    // gpgsm 2.2 reads the 3DES/SHA-1 PKCS#12 profile only.
+    ASSERT_TRUE(shell("openssl pkcs12 -export -inkey alice.key -in alice.pem -certfile inter.pem -passout "
+                      "pass:secret -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out alice-3des.p12"));
+    ASSERT_TRUE(shell(env_ + "gpgsm --batch --import root.pem inter.pem"));
+    ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ + "--import alice-3des.p12"));
+  }
+  void TearDown() override {
+    if (home_) shell(env_ + "gpgconf --kill gpg-agent");
+  }
+  // A MIME message around a DER CMS file.
+  std::string wrap(const std::string& der_file, const std::string& smime_type) {
+    EXPECT_TRUE(shell("openssl base64 -in " + der_file + " -out wrapped.b64"));
+    return "From: alice@example.com\r\nSubject: from gpgsm\r\nContent-Type: application/pkcs7-mime; smime-type=" +
+           smime_type + "; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" + slurp(file("wrapped.b64"));
+  }
+  std::unique_ptr<testing::TempDir> home_;
+  std::string env_;
+  const std::string gpg_ = "gpgsm --batch --pinentry-mode loopback --passphrase-fd 0 ";
+};
+
+TEST_F(GpgsmTest, GpgsmVerifiesAndDecryptsOurMessages) {
+  Identity alice = identity("alice");
+  spit(file("entity.txt"), kEntity);
+  // Clear-signed: gpgsm checks the detached signature over the first part.
+  auto clear = signMessage(kMessage, alice);
+  ASSERT_TRUE(clear);
+  spit(file("g-clear.eml"), *clear);
+  ASSERT_TRUE(shell("openssl cms -cmsout -in g-clear.eml -outform DER -out g-clear.p7s"));
+  EXPECT_TRUE(shell(env_ + "gpgsm --batch --verify g-clear.p7s entity.txt"))
+      << capture(env_ + "gpgsm --batch --verify g-clear.p7s entity.txt");
+  spit(file("entity-bad.txt"), kEntity + "x");
+  EXPECT_FALSE(shell(env_ + "gpgsm --batch --verify g-clear.p7s entity-bad.txt"));
+  // Opaque.
+  auto opaque = signMessage(kMessage, alice, {.form = SignedForm::opaque});
+  ASSERT_TRUE(opaque);
+  spit(file("g-opaque.eml"), *opaque);
+  ASSERT_TRUE(shell("openssl cms -cmsout -in g-opaque.eml -outform DER -out g-opaque.der"));
+  EXPECT_TRUE(shell(env_ + "gpgsm --batch --output g-opaque.out --verify g-opaque.der"));
+  EXPECT_EQ(slurp(file("g-opaque.out")), kEntity);
+  // Default encryption (AES-256-CBC, RSA PKCS#1 v1.5) is what gpgsm reads.
+  Recipient r{cert("alice"), {}};
+  auto enc = encryptMessage(kMessage, std::span<const Recipient>(&r, 1));
+  ASSERT_TRUE(enc);
+  spit(file("g-enc.eml"), *enc);
+  ASSERT_TRUE(shell("openssl cms -cmsout -in g-enc.eml -outform DER -out g-enc.der"));
+  EXPECT_TRUE(shell("echo secret | " + env_ + gpg_ + "--output g-enc.out --decrypt g-enc.der"))
+      << capture("echo secret | " + env_ + gpg_ + "--output g-enc.out --decrypt g-enc.der");
+  EXPECT_EQ(slurp(file("g-enc.out")), kEntity);
+}
+
+TEST_F(GpgsmTest, WeReadGpgsmSignedAndEncrypted) {
+  spit(file("entity.txt"), kEntity);
+  ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ + "-u alice@example.com --output g-signed.der --sign entity.txt"));
+  auto opened = openMessage(wrap("g-signed.der", "signed-data"), nullptr, trust());
+  ASSERT_TRUE(opened) << opened.error().message();
+  ASSERT_TRUE(opened->signature);
+  EXPECT_TRUE(opened->signature->good()) << opened->signature->detail << " / " << opened->signature->chain.detail;
+  EXPECT_EQ(opened->message, "From: alice@example.com\r\nSubject: from gpgsm\r\n" + kEntity);
+
+  // Detached, placed into multipart/signed by hand.
+  ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ + "-u alice@example.com --output g-det.der --detach-sign entity.txt"));
+  ASSERT_TRUE(shell("openssl base64 -in g-det.der -out g-det.b64"));
+  std::string multipart =
+      "From: alice@example.com\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
+      "micalg=sha-256; boundary=\"b1\"\r\n\r\n--b1\r\n" + kEntity +
+      "\r\n--b1\r\nContent-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      slurp(file("g-det.b64")) + "\r\n--b1--\r\n";
+  opened = openMessage(multipart, nullptr, trust());
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_TRUE(opened->signature->good()) << opened->signature->detail;
+
+  ASSERT_TRUE(shell(env_ + "gpgsm --batch -r alice@example.com --output g-encd.der --encrypt entity.txt"));
+  Identity alice = identity("alice");
+  opened = openMessage(wrap("g-encd.der", "enveloped-data"), &alice, trust());
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_TRUE(opened->encrypted);
+  EXPECT_FALSE(opened->cipher.empty());
+  EXPECT_EQ(opened->message, "From: alice@example.com\r\nSubject: from gpgsm\r\n" + kEntity);
 }
 
 }  // namespace
