@@ -36,9 +36,11 @@ enum class RevocationMode {
 };
 
 // The verdict's reason, mapped by ValidateCert onto its status codes
-// (MS-ASCMD 2.2.3.177.14: 1 ok, 2 protocol error, 3 signature, 4 untrusted
-// source, 5 chain, 6 purpose, 7 expired, 9 time nesting, 10 purpose, 11 no
-// revocation info, 13 revoked, 14 revocation server offline/unknown, 17 internal).
+// (MS-ASCMD 2.2.3.177.18: 1 ok, 2 protocol error, 3 signature, 4 untrusted
+// source, 5 chain not built correctly, 6 not valid for signing, 7 expired or
+// not yet valid, 8 time nesting, 9/11 used incorrectly, 13 revoked, 14
+// revocation server unreachable, 15 one in the chain revoked, 16 revocation
+// status undetermined, 17 server error).
 enum class ChainStatus {
   ok,
   malformed,            // not a certificate
