@@ -73,7 +73,9 @@ struct Capabilities {
   bool rsa_oaep = false;    // id-RSAES-OAEP
   bool ecdh_sha256 = false; // dhSinglePass-stdDH-sha256kdf-scheme
 };
-// Encoded form for the device's state file; parse is strict.
+// Encoded form for the device's state file; parse is strict (unknown or
+// repeated words are parse_error). "default" is known = false; otherwise the
+// words present, in this order, "" when a signer announced none of them.
 std::string capabilitiesText(const Capabilities& caps);  // e.g. "aes-cbc,aes-gcm,rsa-oaep"
 Result<Capabilities> parseCapabilitiesText(std::string_view text);
 
@@ -86,7 +88,10 @@ struct Recipient {
 };
 
 struct EncryptOptions {
-  bool upgrade = true;  // use GCM / OAEP / ECDH-SHA256 where every recipient allows
+  // Use GCM where every recipient announced it (the content is shared); OAEP
+  // for each RSA recipient that announced it (key transport is per
+  // recipient). EC recipients always get ECDH with the SHA-256 KDF.
+  bool upgrade = true;
   std::optional<ContentCipher> cipher;  // force (tests, interop); overrides upgrade
   std::optional<bool> rsa_oaep;         // force OAEP on or off for RSA recipients
 };

@@ -355,6 +355,42 @@ TEST_F(CmsTest, SignerCapabilitiesAreReadBackAndTextRoundTrips) {
   EXPECT_FALSE(openMessage(*none, nullptr, trust())->signature->capabilities.known);
 }
 
+TEST_F(CmsTest, ForcedCipherAndPaddingAndBareLfInputAreHonoured) {
+  Capabilities modern;
+  modern.known = modern.aes_gcm = modern.rsa_oaep = true;
+  Recipient r{cert("alice"), modern};
+  Identity alice = identity("alice");
+  for (ContentCipher c : {ContentCipher::aes128_cbc, ContentCipher::aes128_gcm, ContentCipher::aes256_cbc}) {
+    EncryptOptions options;
+    options.cipher = c;
+    options.rsa_oaep = false;
+    EncryptReport report;
+    auto enc = encryptMessage(kMessage, std::span<const Recipient>(&r, 1), options, &report);
+    ASSERT_TRUE(enc);
+    EXPECT_EQ(report.cipher, c);
+    EXPECT_EQ(report.key_management[0], "rsa-pkcs1");
+    auto opened = openMessage(*enc, &alice, trust());
+    ASSERT_TRUE(opened) << opened.error().message();
+    EXPECT_EQ(opened->cipher, contentCipherName(c));
+  }
+  // A message with bare LF line ends is signed in canonical CRLF form.
+  std::string lf = kMessage;
+  for (std::size_t p; (p = lf.find("\r\n")) != std::string::npos;) lf.erase(p, 1);
+  auto s = signMessage(lf, alice);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->find("\n", 0), s->find("\r\n") + 1);
+  spit(file("lf.eml"), *s);
+  EXPECT_TRUE(shell("openssl cms -verify -in lf.eml -CAfile root.pem -out lf.out"));
+  EXPECT_EQ(slurp(file("lf.out")), kEntity);
+  // A message without Content-Type gets the RFC 2045 default spelled out.
+  auto plain = signMessage("From: alice@example.com\r\n\r\nhi\r\n", alice, {.form = SignedForm::opaque});
+  ASSERT_TRUE(plain);
+  auto opened = openMessage(*plain, nullptr, trust());
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->signature->good());
+  EXPECT_NE(opened->message.find("Content-Type: text/plain; charset=us-ascii\r\n\r\nhi\r\n"), std::string::npos);
+}
+
 // ------------------------------------------------------------------ hostile and broken input
 
 TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {
