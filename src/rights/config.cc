@@ -1,7 +1,8 @@
 // parseRightsConfig (rights/rights_server.h): the [rights] table, strict.
+#include "core/config.h"
+
 #include <utility>
 
-#include "core/config.h"
 #include "net/listener.h"
 #include "rights/rights_server.h"
 
@@ -27,12 +28,15 @@ Result<RightsConfig> parseRightsConfig(std::string_view toml, std::string_view s
     if (cfg.data_dir.empty()) s.error("data_dir", "required");
     if (cfg.audience.empty()) s.error("audience", "must not be empty");
     if (!cfg.listen.empty()) {
-      if (!net::parseEndpoint(cfg.listen)) s.error("listen", "expected host:port, e.g. 127.0.0.1:9445");
+      if (!net::parseEndpoint(cfg.listen))
+        s.error("listen", "expected host:port, e.g. 127.0.0.1:9445");
       // The listener is the gateway's only: mTLS plus an assertion, never less.
       if (cfg.tls_cert_file.empty()) s.error("tls_cert_file", "required when listen is set");
       if (cfg.tls_key_file.empty()) s.error("tls_key_file", "required when listen is set");
-      if (cfg.gateway_ca_file.empty()) s.error("gateway_ca_file", "required when listen is set (mTLS)");
-      if (cfg.assertion_key_file.empty()) s.error("assertion_key_file", "required when listen is set");
+      if (cfg.gateway_ca_file.empty())
+        s.error("gateway_ca_file", "required when listen is set (mTLS)");
+      if (cfg.assertion_key_file.empty())
+        s.error("assertion_key_file", "required when listen is set");
     }
   }
   if (auto st = file->finish(); !st) return fail(st.error());

@@ -81,7 +81,8 @@ Status ensurePrivateDir(const std::string& dir) {
   if (std::filesystem::exists(dir, ec)) return {};
   std::filesystem::create_directories(dir, ec);
   if (ec) return fail(Errc::io_error, "create " + dir + ": " + ec.message());
-  if (::chmod(dir.c_str(), 0700) != 0) return fail(Errc::io_error, "chmod " + dir + ": " + std::strerror(errno));
+  if (::chmod(dir.c_str(), 0700) != 0)
+    return fail(Errc::io_error, "chmod " + dir + ": " + std::strerror(errno));
   return {};
 }
 
@@ -90,7 +91,8 @@ Status addExtension(X509* cert, int nid, const char* value) {
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
   X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  if (ext == nullptr) return fail(Errc::internal, std::string("extension ") + value + ": " + x509::opensslErrors());
+  if (ext == nullptr)
+    return fail(Errc::internal, std::string("extension ") + value + ": " + x509::opensslErrors());
   const int ok = X509_add_ext(cert, ext, -1);
   X509_EXTENSION_free(ext);
   if (ok != 1) return fail(Errc::internal, "add extension: " + x509::opensslErrors());
@@ -115,21 +117,26 @@ Result<x509::CertPtr> makeLicensorCert(EVP_PKEY* key, std::int64_t now) {
   BN_free(bn);
   if (X509_set_version(cert.get(), 2) != 1 ||
       ASN1_TIME_set(X509_getm_notBefore(cert.get()), static_cast<time_t>(now - 300)) == nullptr ||
-      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(now + kLicensorLifetime)) == nullptr ||
+      ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(now + kLicensorLifetime)) ==
+          nullptr ||
       X509_set_pubkey(cert.get(), key) != 1) {
     return fail(Errc::internal, "certificate fields: " + x509::opensslErrors());
   }
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Rampart"), -1, -1, 0);
+  X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>("Rampart"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("Rampart rights licensor"), -1, -1, 0);
-  if (X509_set_issuer_name(cert.get(), name) != 1) return fail(Errc::internal, "issuer: " + x509::opensslErrors());
+                             reinterpret_cast<const unsigned char*>("Rampart rights licensor"), -1,
+                             -1, 0);
+  if (X509_set_issuer_name(cert.get(), name) != 1)
+    return fail(Errc::internal, "issuer: " + x509::opensslErrors());
   for (auto [nid, value] : {std::pair{NID_basic_constraints, "critical,CA:FALSE"},
                             std::pair{NID_key_usage, "critical,digitalSignature,keyAgreement"},
                             std::pair{NID_subject_key_identifier, "hash"}}) {
     if (auto st = addExtension(cert.get(), nid, value); !st) return fail(st.error());
   }
-  if (X509_sign(cert.get(), key, EVP_sha256()) <= 0) return fail(Errc::internal, "sign: " + x509::opensslErrors());
+  if (X509_sign(cert.get(), key, EVP_sha256()) <= 0)
+    return fail(Errc::internal, "sign: " + x509::opensslErrors());
   return cert;
 }
 
@@ -147,8 +154,9 @@ Result<crypto::cms::Identity> openLicensor(const std::string& dir, std::int64_t 
   if (!have_key) {
     if (have_cert) {
       // A new key would orphan every publishing license made for the old one.
-      return fail(Errc::config_error, cert_path + " exists without " + key_path +
-                                          ": restore the key (or remove both to start a new licensor)");
+      return fail(Errc::config_error,
+                  cert_path + " exists without " + key_path +
+                      ": restore the key (or remove both to start a new licensor)");
     }
     auto key = x509::generateKey(x509::KeyType::ec_p256);
     if (!key) return fail(key.error());
@@ -163,9 +171,11 @@ Result<crypto::cms::Identity> openLicensor(const std::string& dir, std::int64_t 
     if (::stat(key_path.c_str(), &info) != 0) {
       return fail(Errc::io_error, "stat " + key_path + ": " + std::strerror(errno));
     }
-    if (!S_ISREG(info.st_mode)) return fail(Errc::config_error, key_path + " is not a regular file");
+    if (!S_ISREG(info.st_mode))
+      return fail(Errc::config_error, key_path + " is not a regular file");
     if ((info.st_mode & 077) != 0) {
-      return fail(Errc::permission_denied, key_path + " is readable by group or others: chmod 600 it");
+      return fail(Errc::permission_denied,
+                  key_path + " is readable by group or others: chmod 600 it");
     }
     auto pem = x509::readFile(key_path, 64 * 1024);
     if (!pem) return fail(pem.error());
@@ -221,7 +231,8 @@ struct KeyWipe {
 class OnPool {
  public:
   using Serve = std::function<http::Response(const http::Request&)>;
-  OnPool(Serve serve, asio::any_io_executor pool) : serve_(std::move(serve)), pool_(std::move(pool)) {}
+  OnPool(Serve serve, asio::any_io_executor pool)
+      : serve_(std::move(serve)), pool_(std::move(pool)) {}
 
   net::Task<http::Response> handle(http::Request& req) {
     // A named closure passed as an lvalue (docs/decisions/0002).
@@ -277,7 +288,8 @@ Result<std::optional<lic::Template>> Service::findTemplate(std::string_view id) 
   if (!*toml) return std::optional<lic::Template>();
   std::lock_guard lock(templates_mutex);
   auto it = templates.find(id);
-  if (it != templates.end() && it->second.first == **toml) return std::optional<lic::Template>(it->second.second);
+  if (it != templates.end() && it->second.first == **toml)
+    return std::optional<lic::Template>(it->second.second);
   auto parsed = lic::parseTemplateToml(**toml, "template " + std::string(id));
   if (!parsed) return fail(Errc::storage_error, parsed.error().detail);
   templates.insert_or_assign(std::string(id), std::pair{std::move(**toml), *parsed});
@@ -299,17 +311,19 @@ IssueResult Service::issue(std::string_view user, std::string_view der) {
     result = {500, "the request could not be recorded\n"};
   }
   auto logger = log::get("rights");
-  const auto level = result.http_status >= 500 ? spdlog::level::err
-                                               : (entry.granted ? spdlog::level::info : spdlog::level::warn);
+  const auto level = result.http_status >= 500
+                         ? spdlog::level::err
+                         : (entry.granted ? spdlog::level::info : spdlog::level::warn);
   logger->log(level, "user={} license={} template={} owner={} result={} rights={} {}", entry.user,
               entry.license_id.empty() ? "-" : entry.license_id,
-              entry.template_id.empty() ? "-" : entry.template_id, entry.owner.empty() ? "-" : entry.owner,
-              result.http_status, lic::rightsText(entry.rights), entry.granted ? "granted" : entry.reason);
+              entry.template_id.empty() ? "-" : entry.template_id,
+              entry.owner.empty() ? "-" : entry.owner, result.http_status,
+              lic::rightsText(entry.rights), entry.granted ? "granted" : entry.reason);
   return result;
 }
 
 IssueResult Service::decide(std::string_view user, std::string_view der,
-                                       store::RightsLogEntry& entry) {
+                            store::RightsLogEntry& entry) {
   auto refuse = [&entry](int status, std::string reason) {
     entry.reason = reason;
     return IssueResult{status, reason + "\n"};
@@ -323,12 +337,14 @@ IssueResult Service::decide(std::string_view user, std::string_view der,
 
   // 1. The signed publishing license.
   auto signed_pl = lic::readPublishingLicense(der);
-  if (!signed_pl) return refuse(400, "malformed publishing license: " + signed_pl.error().detail.substr(0, 200));
+  if (!signed_pl)
+    return refuse(400, "malformed publishing license: " + signed_pl.error().detail.substr(0, 200));
   const lic::PublishingLicense& pl = signed_pl->license;
   entry.license_id = pl.id;
   entry.template_id = pl.template_id;
   entry.owner = pl.owner;
-  if (!signed_pl->signer) return refuse(400, "the publishing license carries no signer certificate");
+  if (!signed_pl->signer)
+    return refuse(400, "the publishing license carries no signer certificate");
 
   // 2. Signed by its owner: a certificate the CA published for the owner's
   // user. Without this anyone could re-sign a copy naming themselves a
@@ -339,9 +355,9 @@ IssueResult Service::decide(std::string_view user, std::string_view der,
   auto owner_certs = directory->certificatesOf((*owner)->name);
   if (!owner_certs) return internal("directory", owner_certs.error());
   const std::string signer_der = x509::certificateDer(signed_pl->signer.get());
-  const bool signed_by_owner =
-      std::any_of(owner_certs->begin(), owner_certs->end(),
-                  [&signer_der](const directory::PublishedCertificate& c) { return c.der == signer_der; });
+  const bool signed_by_owner = std::any_of(
+      owner_certs->begin(), owner_certs->end(),
+      [&signer_der](const directory::PublishedCertificate& c) { return c.der == signer_der; });
   if (!signed_by_owner) {
     return refuse(403, "the publishing license is not signed with a certificate of its owner");
   }
@@ -373,8 +389,9 @@ IssueResult Service::decide(std::string_view user, std::string_view der,
   }
   if (address.empty()) {
     for (const std::string& a : (*reader)->addresses) {
-      const bool listed = std::any_of(pl.recipients.begin(), pl.recipients.end(),
-                                      [&a](const std::string& r) { return equalsIgnoreCase(a, r); });
+      const bool listed =
+          std::any_of(pl.recipients.begin(), pl.recipients.end(),
+                      [&a](const std::string& r) { return equalsIgnoreCase(a, r); });
       if (listed) {
         address = a;
         rights = (*templ)->rights;
@@ -404,7 +421,8 @@ IssueResult Service::decide(std::string_view user, std::string_view der,
     to = std::move(*cert);
     break;
   }
-  if (!to) return refuse(409, "no published S/MIME encryption certificate for " + std::string(user));
+  if (!to)
+    return refuse(409, "no published S/MIME encryption certificate for " + std::string(user));
 
   // 8. The content key, from the licensor to the reader.
   auto key = lic::unwrapContentKey(pl.wrapped_key, licensor);
@@ -440,8 +458,10 @@ http::Response Service::serve(const http::Request& req) {
   const int code = res.result_int();
   // POST /rights/license logs its own line (issue()).
   if (!what.empty()) {
-    const auto level = code >= 500 ? spdlog::level::err : (code >= 400 ? spdlog::level::warn : spdlog::level::debug);
-    log::get("rights")->log(level, "user={} {} {} result={} {}", who, std::string(req.method_string()),
+    const auto level = code >= 500 ? spdlog::level::err
+                                   : (code >= 400 ? spdlog::level::warn : spdlog::level::debug);
+    log::get("rights")->log(level, "user={} {} {} result={} {}", who,
+                            std::string(req.method_string()),
                             std::string(req.target().substr(0, 200)), code, what);
   }
   return res;
@@ -456,7 +476,8 @@ http::Response Service::answer(const http::Request& req, std::string& who, std::
   std::string_view path = target.substr(0, target.find('?'));
   auto only = [&](http::Verb verb, std::string_view allow) -> std::optional<http::Response> {
     if (req.method() == verb) return std::nullopt;
-    http::Response res = text(http::Status::method_not_allowed, "wrong method", "method not allowed\n");
+    http::Response res =
+        text(http::Status::method_not_allowed, "wrong method", "method not allowed\n");
     res.set(http::Field::allow, allow);
     return res;
   };
@@ -464,7 +485,9 @@ http::Response Service::answer(const http::Request& req, std::string& who, std::
   if (path == "/healthz") {
     if (auto res = only(http::Verb::get, "GET")) return *res;
     auto probe = store->userRevoked("-");
-    if (!probe) return text(http::Status::service_unavailable, "store: " + probe.error().message(), "store unavailable\n");
+    if (!probe)
+      return text(http::Status::service_unavailable, "store: " + probe.error().message(),
+                  "store unavailable\n");
     what = {};
     return http::textResponse(req, http::Status::ok, "ok\n");
   }
@@ -472,7 +495,8 @@ http::Response Service::answer(const http::Request& req, std::string& who, std::
   if (!is_license && path != "/rights/templates" && path != "/rights/licensor.pem") {
     return text(http::Status::not_found, "no such path", "not found\n");
   }
-  if (auto res = only(is_license ? http::Verb::post : http::Verb::get, is_license ? "POST" : "GET")) return *res;
+  if (auto res = only(is_license ? http::Verb::post : http::Verb::get, is_license ? "POST" : "GET"))
+    return *res;
   if (req.body().size() > kMaxPublishingLicense) {
     return text(http::Status::payload_too_large, "body too large", "request too large\n");
   }
@@ -485,9 +509,11 @@ http::Response Service::answer(const http::Request& req, std::string& who, std::
   auto host = req.find(http::Field::host);
   crypto::RequestBinding binding{std::string(req.method_string()),
                                  host == req.end() ? std::string() : std::string(host->value()),
-                                 std::string(req.target()), crypto::RequestBinding::sha256Hex(req.body())};
+                                 std::string(req.target()),
+                                 crypto::RequestBinding::sha256Hex(req.body())};
   const auto now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock->now().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock->now().time_since_epoch())
+          .count();
   auto identity = verifier->verify(header->value(), binding, now_ms);
   if (!identity) {
     return text(http::Status::forbidden, "assertion refused: " + identity.error().detail,
@@ -501,7 +527,9 @@ http::Response Service::answer(const http::Request& req, std::string& who, std::
   }
   if (path == "/rights/templates") {
     auto all = store->listTemplates();
-    if (!all) return text(http::Status::internal_server_error, "templates: " + all.error().message(), "internal error\n");
+    if (!all)
+      return text(http::Status::internal_server_error, "templates: " + all.error().message(),
+                  "internal error\n");
     std::string body;
     for (const auto& [id, toml] : *all) {
       if (!body.empty()) body += "\n---\n";
@@ -512,17 +540,20 @@ http::Response Service::answer(const http::Request& req, std::string& who, std::
   }
 
   auto content_type = req.find(http::Field::content_type);
-  if (content_type == req.end() || !equalsIgnoreCase(mediaType(content_type->value()), kPublishingLicenseType)) {
+  if (content_type == req.end() ||
+      !equalsIgnoreCase(mediaType(content_type->value()), kPublishingLicenseType)) {
     return text(http::Status::unsupported_media_type, "wrong content type",
                 "expected Content-Type: " + std::string(kPublishingLicenseType) + "\n");
   }
   IssueResult result = issue(identity->user, req.body());
   if (result.http_status == 200) {
-    http::Response res = http::textResponse(req, http::Status::ok, std::move(result.body), kUseLicenseType);
+    http::Response res =
+        http::textResponse(req, http::Status::ok, std::move(result.body), kUseLicenseType);
     res.set(http::Field::cache_control, "no-store");
     return res;
   }
-  return http::textResponse(req, static_cast<http::Status>(result.http_status), std::move(result.body));
+  return http::textResponse(req, static_cast<http::Status>(result.http_status),
+                            std::move(result.body));
 }
 
 }  // namespace
@@ -534,9 +565,9 @@ RightsServer::~RightsServer() {
   if (impl_->pool) impl_->pool->join();
 }
 
-Result<std::unique_ptr<RightsServer>> RightsServer::create(RightsConfig config, asio::any_io_executor executor,
-                                                           const directory::BuiltinDirectoryOptions& directory_options,
-                                                           const Clock& clock) {
+Result<std::unique_ptr<RightsServer>> RightsServer::create(
+    RightsConfig config, asio::any_io_executor executor,
+    const directory::BuiltinDirectoryOptions& directory_options, const Clock& clock) {
   if (config.data_dir.empty()) return fail(Errc::config_error, "rights: data_dir is required");
   if (config.database.empty()) config.database = config.data_dir + "/rampart.db";
   auto impl = std::make_unique<Impl>();
@@ -545,7 +576,8 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(RightsConfig config, 
   service.clock = &clock;
   // Unwrapping and signing are CPU work: one thread per core, at least two so
   // that a store commit never stalls the next request.
-  impl->pool = std::make_unique<asio::thread_pool>(std::max(2u, std::thread::hardware_concurrency()));
+  impl->pool =
+      std::make_unique<asio::thread_pool>(std::max(2u, std::thread::hardware_concurrency()));
 
   if (auto st = ensurePrivateDir(config.data_dir); !st) return fail(st.error());
   auto licensor = openLicensor(config.data_dir + "/rights", nowSeconds(clock));
@@ -560,7 +592,8 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(RightsConfig config, 
   if (!existing) return fail(existing.error());
   if (existing->empty()) {
     for (const lic::Template& t : lic::defaultTemplates()) {
-      if (auto st = service.store->putTemplate(t.id, lic::templateToml(t)); !st) return fail(st.error());
+      if (auto st = service.store->putTemplate(t.id, lic::templateToml(t)); !st)
+        return fail(st.error());
     }
   }
   auto directory = directory::BuiltinDirectory::open(config.database, directory_options);
@@ -576,7 +609,7 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(RightsConfig config, 
 
     auto handler = std::make_shared<OnPool>(
         [svc = impl->service](const http::Request& req) { return svc->serve(req); },
-                                            impl->pool->get_executor());
+        impl->pool->get_executor());
     // The listener is the gateway's only: its client certificate is required.
     tls::ServerOptions tls_options;
     tls_options.cert_file = config.tls_cert_file;
@@ -593,8 +626,9 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(RightsConfig config, 
     options.keepalive_idle = std::chrono::seconds(60);
     options.body_limit = kMaxPublishingLicense;
     options.max_connections = 1000;
-    auto server = http::Server::bind(executor, *endpoint, options,
-                                     [handler](http::Request& req) { return handler->handle(req); }, *tls);
+    auto server = http::Server::bind(
+        executor, *endpoint, options,
+        [handler](http::Request& req) { return handler->handle(req); }, *tls);
     if (!server) return fail(server.error());
     impl->http = std::move(*server);
   }

@@ -92,8 +92,8 @@ Result<Query> SqliteRightsStore::query(std::string_view sql) {
 Status SqliteRightsStore::putTemplate(std::string_view id, std::string_view toml) {
   auto normal = normalTemplateId(id);
   if (!normal) {
-    return fail(Errc::invalid_argument,
-                "template id '" + std::string(id.substr(0, 64)) + "' is not a GUID (8-4-4-4-12 hex)");
+    return fail(Errc::invalid_argument, "template id '" + std::string(id.substr(0, 64)) +
+                                            "' is not a GUID (8-4-4-4-12 hex)");
   }
   std::lock_guard lock(mutex_);
   return transaction(db_, [&]() -> Status {
@@ -223,7 +223,7 @@ Result<std::int64_t> SqliteRightsStore::log(const RightsLogEntry& e) {
 }
 
 Result<std::vector<RightsLogEntry>> SqliteRightsStore::logEntries(std::string_view license_id,
-                                                                 std::size_t limit) {
+                                                                  std::size_t limit) {
   std::string sql = "SELECT " + std::string(kLogColumns) + " FROM rights_log";
   if (!license_id.empty()) sql += " WHERE license_id = ?1";
   sql += " ORDER BY id DESC LIMIT ?2";

@@ -45,7 +45,7 @@ class SqliteRightsStore final : public RightsStore {
   // at 100,000.
   Result<std::int64_t> log(const RightsLogEntry& entry) override;
   Result<std::vector<RightsLogEntry>> logEntries(std::string_view license_id,
-                                                std::size_t limit) override;
+                                                 std::size_t limit) override;
 
  private:
   explicit SqliteRightsStore(Database db) : db_(std::move(db)) {}

@@ -6,6 +6,7 @@
 // mTLS link with the gateway's identity assertion.
 #include "rights/rights_server.h"
 
+#include <gtest/gtest.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <signal.h>
@@ -13,8 +14,6 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <thread>
@@ -43,7 +42,8 @@ constexpr const char* kHost = "rights.example.test";
 
 // A certificate for `key` with an e-mail SAN, signed by itself: enough for
 // the directory (which stores DER) and for CMS, which does not judge it.
-x509::CertPtr makeCert(EVP_PKEY* key, const std::string& email, const char* key_usage, std::int64_t not_after) {
+x509::CertPtr makeCert(EVP_PKEY* key, const std::string& email, const char* key_usage,
+                       std::int64_t not_after) {
   x509::CertPtr cert(X509_new());
   unsigned char serial[12];
   RAND_bytes(serial, sizeof serial);
@@ -56,8 +56,8 @@ x509::CertPtr makeCert(EVP_PKEY* key, const std::string& email, const char* key_
   ASN1_TIME_set(X509_getm_notAfter(cert.get()), static_cast<time_t>(not_after));
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(email.c_str()), -1,
-                             -1, 0);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(email.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert.get(), name);
   auto add = [&](int nid, std::string value) {
     X509V3_CTX ctx;
@@ -135,9 +135,11 @@ class RightsServerTest : public ::testing::Test {
     ASSERT_TRUE(directory_->addUser(user, "pw"));
   }
 
-  void publish(const std::string& user, const crypto::cms::Identity& id, const std::string& purpose) {
+  void publish(const std::string& user, const crypto::cms::Identity& id,
+               const std::string& purpose) {
     directory::PublishedCertificate cert{x509::serialHex(id.cert.get()), purpose,
-                                         x509::certificateDer(id.cert.get()), x509::notAfter(id.cert.get())};
+                                         x509::certificateDer(id.cert.get()),
+                                         x509::notAfter(id.cert.get())};
     ASSERT_TRUE(directory_->publishCertificate(user, cert));
   }
 
@@ -386,7 +388,8 @@ TEST_F(RightsServerTest, NoEncryptionCertificateIs409) {
 
 TEST_F(RightsServerTest, MalformedIs400AndLogged) {
   open();
-  for (std::string bad : {std::string(), std::string("garbage"), std::string("\x30\x03\x02\x01\x00", 5)}) {
+  for (std::string bad :
+       {std::string(), std::string("garbage"), std::string("\x30\x03\x02\x01\x00", 5)}) {
     auto r = server_->issue("bob", bad);
     EXPECT_EQ(r.http_status, 400) << r.body;
   }
@@ -572,23 +575,29 @@ TEST(RightsConfigTest, ErrorsNameTheLine) {
   ASSERT_FALSE(unknown);
   EXPECT_TRUE(unknown.error().is(Errc::config_error));
   EXPECT_NE(unknown.error().detail.find("r.toml:3"), std::string::npos) << unknown.error().detail;
-  EXPECT_NE(unknown.error().detail.find("rights.listen_on"), std::string::npos) << unknown.error().detail;
+  EXPECT_NE(unknown.error().detail.find("rights.listen_on"), std::string::npos)
+      << unknown.error().detail;
 
-  auto half = parseRightsConfig("[rights]\ndata_dir = \"/d\"\nlisten = \"127.0.0.1:1\"\n", "r.toml");
+  auto half =
+      parseRightsConfig("[rights]\ndata_dir = \"/d\"\nlisten = \"127.0.0.1:1\"\n", "r.toml");
   ASSERT_FALSE(half);
-  for (const char* key : {"tls_cert_file", "tls_key_file", "gateway_ca_file", "assertion_key_file"}) {
-    EXPECT_NE(half.error().detail.find(key), std::string::npos) << key << ": " << half.error().detail;
+  for (const char* key :
+       {"tls_cert_file", "tls_key_file", "gateway_ca_file", "assertion_key_file"}) {
+    EXPECT_NE(half.error().detail.find(key), std::string::npos)
+        << key << ": " << half.error().detail;
   }
   auto bad_listen = parseRightsConfig(
-      "[rights]\ndata_dir = \"/d\"\nlisten = \"nowhere\"\ntls_cert_file = \"a\"\ntls_key_file = \"b\"\n"
+      "[rights]\ndata_dir = \"/d\"\nlisten = \"nowhere\"\ntls_cert_file = \"a\"\ntls_key_file = "
+      "\"b\"\n"
       "gateway_ca_file = \"c\"\nassertion_key_file = \"d\"\n",
       "r.toml");
   ASSERT_FALSE(bad_listen);
-  EXPECT_NE(bad_listen.error().detail.find("r.toml:3"), std::string::npos) << bad_listen.error().detail;
-  EXPECT_FALSE(parseRightsConfig("[rights]\nlisten = \"\"\n", "r.toml"));   // no data_dir
-  EXPECT_FALSE(parseRightsConfig("data_dir = \"/d\"\n", "r.toml"));          // no [rights]
-  EXPECT_FALSE(parseRightsConfig("[rights]\ndata_dir = 3\n", "r.toml"));      // wrong type
-  EXPECT_FALSE(parseRightsConfig("[rights\n", "r.toml"));                     // syntax
+  EXPECT_NE(bad_listen.error().detail.find("r.toml:3"), std::string::npos)
+      << bad_listen.error().detail;
+  EXPECT_FALSE(parseRightsConfig("[rights]\nlisten = \"\"\n", "r.toml"));  // no data_dir
+  EXPECT_FALSE(parseRightsConfig("data_dir = \"/d\"\n", "r.toml"));        // no [rights]
+  EXPECT_FALSE(parseRightsConfig("[rights]\ndata_dir = 3\n", "r.toml"));   // wrong type
+  EXPECT_FALSE(parseRightsConfig("[rights\n", "r.toml"));                  // syntax
 }
 
 // --- Over the mTLS link, as the gateway forwards. ---
@@ -632,9 +641,12 @@ class RightsHttpTest : public RightsServerTest {
   }
 
   void assertAs(http::Request& req, const std::string& user) {
-    crypto::RequestBinding binding{std::string(req.method_string()), kHost, std::string(req.target()),
+    crypto::RequestBinding binding{std::string(req.method_string()), kHost,
+                                   std::string(req.target()),
                                    crypto::RequestBinding::sha256Hex(req.body())};
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
+    auto now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch())
+            .count();
     req.set("Rampart-Identity", signer_->sign({user, "", "basic", 1}, binding, now));
   }
 
@@ -655,7 +667,8 @@ class RightsHttpTest : public RightsServerTest {
 
 TEST_F(RightsHttpTest, ALicenseOverTheLink) {
   auto pl = license({"bob@example.test"});
-  auto req = request(http::Verb::post, "/rights/license", sign(pl), "application/vnd.rampart.publishing-license");
+  auto req = request(http::Verb::post, "/rights/license", sign(pl),
+                     "application/vnd.rampart.publishing-license");
   assertAs(req, "bob");
   auto res = fetch(req);
   ASSERT_TRUE(res) << res.error().message();
@@ -666,7 +679,8 @@ TEST_F(RightsHttpTest, ALicenseOverTheLink) {
   EXPECT_EQ(ul.user, "bob");  // the asserted user, nobody else
 
   // Carol over the link: 403 with the reason, logged.
-  req = request(http::Verb::post, "/rights/license", sign(pl), "application/vnd.rampart.publishing-license");
+  req = request(http::Verb::post, "/rights/license", sign(pl),
+                "application/vnd.rampart.publishing-license");
   assertAs(req, "carol");
   res = fetch(req);
   ASSERT_TRUE(res);
@@ -678,7 +692,8 @@ TEST_F(RightsHttpTest, ALicenseOverTheLink) {
   EXPECT_EQ(log[1].user, "bob");
 
   // Garbage: 400.
-  req = request(http::Verb::post, "/rights/license", "junk", "application/vnd.rampart.publishing-license");
+  req = request(http::Verb::post, "/rights/license", "junk",
+                "application/vnd.rampart.publishing-license");
   assertAs(req, "bob");
   res = fetch(req);
   ASSERT_TRUE(res);
@@ -699,7 +714,8 @@ TEST_F(RightsHttpTest, TemplatesAndTheLicensorCertificate) {
   ASSERT_TRUE(res);
   ASSERT_EQ(res->result_int(), 200);
   std::size_t docs = 1;
-  for (std::size_t at = 0; (at = res->body().find("\n---\n", at)) != std::string::npos; ++at) ++docs;
+  for (std::size_t at = 0; (at = res->body().find("\n---\n", at)) != std::string::npos; ++at)
+    ++docs;
   EXPECT_EQ(docs, lic::defaultTemplates().size());
   EXPECT_NE(res->body().find(std::string(lic::kDoNotForwardId)), std::string::npos);
   auto first = lic::parseTemplateToml(res->body().substr(0, res->body().find("\n---\n")), "first");

@@ -1,14 +1,14 @@
 // SqliteRightsStore: templates by GUID (any case finds the same one), revoked
 // users, the request log (newest first, by license id), and that a logged
 // request survives a reopen and a kill -9 right after log() returns.
+#include "store/rights_store.h"
+
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
-#include "store/rights_store.h"
 #include "store/sqlite/sqlite_ca_store.h"
 #include "store/sqlite/sqlite_rights_store.h"
 #include "testing/temp_dir.h"
