@@ -30,7 +30,7 @@ struct CmsFree {
 };
 using CmsPtr = std::unique_ptr<CMS_ContentInfo, CmsFree>;
 struct CertStackFree {
-  void operator()(STACK_OF(X509)* s) const noexcept { sk_X509_pop_free(s, X509_free); }
+  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
 };
 using CertStackPtr = std::unique_ptr<STACK_OF(X509), CertStackFree>;
 
@@ -43,9 +43,12 @@ std::string lower(std::string s) {
 
 const EVP_MD* digestMd(Digest d) {
   switch (d) {
-    case Digest::sha256: return EVP_sha256();
-    case Digest::sha384: return EVP_sha384();
-    case Digest::sha512: return EVP_sha512();
+    case Digest::sha256:
+      return EVP_sha256();
+    case Digest::sha384:
+      return EVP_sha384();
+    case Digest::sha512:
+      return EVP_sha512();
   }
   return EVP_sha256();
 }
@@ -53,24 +56,33 @@ const EVP_MD* digestMd(Digest d) {
 // RFC 8551 3.5.3.2: the micalg names.
 std::string_view micalg(Digest d) {
   switch (d) {
-    case Digest::sha256: return "sha-256";
-    case Digest::sha384: return "sha-384";
-    case Digest::sha512: return "sha-512";
+    case Digest::sha256:
+      return "sha-256";
+    case Digest::sha384:
+      return "sha-384";
+    case Digest::sha512:
+      return "sha-512";
   }
   return "sha-256";
 }
 
 const EVP_CIPHER* cipherOf(ContentCipher c) {
   switch (c) {
-    case ContentCipher::aes128_cbc: return EVP_aes_128_cbc();
-    case ContentCipher::aes256_cbc: return EVP_aes_256_cbc();
-    case ContentCipher::aes128_gcm: return EVP_aes_128_gcm();
-    case ContentCipher::aes256_gcm: return EVP_aes_256_gcm();
+    case ContentCipher::aes128_cbc:
+      return EVP_aes_128_cbc();
+    case ContentCipher::aes256_cbc:
+      return EVP_aes_256_cbc();
+    case ContentCipher::aes128_gcm:
+      return EVP_aes_128_gcm();
+    case ContentCipher::aes256_gcm:
+      return EVP_aes_256_gcm();
   }
   return EVP_aes_256_cbc();
 }
 
-bool isGcm(ContentCipher c) { return c == ContentCipher::aes128_gcm || c == ContentCipher::aes256_gcm; }
+bool isGcm(ContentCipher c) {
+  return c == ContentCipher::aes128_gcm || c == ContentCipher::aes256_gcm;
+}
 
 std::string randomBoundary() {
   unsigned char bytes[12];
@@ -78,7 +90,8 @@ std::string randomBoundary() {
     ERR_clear_error();
     // Uniqueness, not secrecy: the clock will do if the RNG failed.
     std::uint64_t t = static_cast<std::uint64_t>(std::time(nullptr));
-    for (std::size_t i = 0; i < sizeof bytes; ++i) bytes[i] = static_cast<unsigned char>(t >> (i % 8) * 8);
+    for (std::size_t i = 0; i < sizeof bytes; ++i)
+      bytes[i] = static_cast<unsigned char>(t >> (i % 8) * 8);
   }
   return "----=_rampart_" + x509::detail::hexLower(bytes, sizeof bytes);
 }
@@ -87,10 +100,12 @@ std::string randomBoundary() {
 // is protected; an entity without Content-Type gets the RFC 2045 5.2 default
 // spelled out, so every reader sees the same type.
 Result<detail::SplitMessage> protectedParts(std::string_view message) {
-  if (message.size() > detail::kMaxMessageBytes) return fail(Errc::limit_exceeded, "message over 64 MiB");
+  if (message.size() > detail::kMaxMessageBytes)
+    return fail(Errc::limit_exceeded, "message over 64 MiB");
   auto split = detail::splitMessage(detail::toCrlf(message));
   if (!split) return split;
-  if (!split->has_content_type) split->entity = "Content-Type: text/plain; charset=us-ascii\r\n" + split->entity;
+  if (!split->has_content_type)
+    split->entity = "Content-Type: text/plain; charset=us-ascii\r\n" + split->entity;
   if (!detail::headerValue(split->outer, "MIME-Version")) split->outer += "MIME-Version: 1.0\r\n";
   return split;
 }
@@ -116,8 +131,8 @@ Result<std::string> cmsDer(CMS_ContentInfo* cms) {
 // (RFC 3560) and ECDH with the SHA-256 KDF (RFC 5753 7.2).
 Status addCapabilities(CMS_SignerInfo* si) {
   STACK_OF(X509_ALGOR)* algs = nullptr;
-  const int nids[] = {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc, NID_aes_128_cbc, NID_rsaesOaep,
-                      NID_dhSinglePass_stdDH_sha256kdf_scheme};
+  const int nids[] = {NID_aes_256_gcm, NID_aes_128_gcm, NID_aes_256_cbc,
+                      NID_aes_128_cbc, NID_rsaesOaep,   NID_dhSinglePass_stdDH_sha256kdf_scheme};
   bool ok = true;
   for (int nid : nids) ok = ok && CMS_add_simple_smimecap(&algs, nid, -1) == 1;
   ok = ok && CMS_add_smimecap(si, algs) == 1;
@@ -154,14 +169,20 @@ Result<Capabilities> parseCapabilitiesText(std::string_view text) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t comma = text.find(',', pos);
-    std::string_view word = text.substr(pos, (comma == std::string_view::npos ? text.size() : comma) - pos);
+    std::string_view word =
+        text.substr(pos, (comma == std::string_view::npos ? text.size() : comma) - pos);
     bool* flag = nullptr;
-    if (word == "aes-cbc") flag = &caps.aes_cbc;
-    else if (word == "aes-gcm") flag = &caps.aes_gcm;
-    else if (word == "rsa-oaep") flag = &caps.rsa_oaep;
-    else if (word == "ecdh-sha256") flag = &caps.ecdh_sha256;
+    if (word == "aes-cbc")
+      flag = &caps.aes_cbc;
+    else if (word == "aes-gcm")
+      flag = &caps.aes_gcm;
+    else if (word == "rsa-oaep")
+      flag = &caps.rsa_oaep;
+    else if (word == "ecdh-sha256")
+      flag = &caps.ecdh_sha256;
     if (flag == nullptr || *flag) {
-      return fail(Errc::parse_error, "capabilities: unknown or repeated '" + std::string(word.substr(0, 32)) + "'");
+      return fail(Errc::parse_error,
+                  "capabilities: unknown or repeated '" + std::string(word.substr(0, 32)) + "'");
     }
     *flag = true;
     if (comma == std::string_view::npos) break;
@@ -172,18 +193,24 @@ Result<Capabilities> parseCapabilitiesText(std::string_view text) {
 
 std::string_view contentCipherName(ContentCipher cipher) {
   switch (cipher) {
-    case ContentCipher::aes128_cbc: return "aes-128-cbc";
-    case ContentCipher::aes256_cbc: return "aes-256-cbc";
-    case ContentCipher::aes128_gcm: return "aes-128-gcm";
-    case ContentCipher::aes256_gcm: return "aes-256-gcm";
+    case ContentCipher::aes128_cbc:
+      return "aes-128-cbc";
+    case ContentCipher::aes256_cbc:
+      return "aes-256-cbc";
+    case ContentCipher::aes128_gcm:
+      return "aes-128-gcm";
+    case ContentCipher::aes256_gcm:
+      return "aes-256-gcm";
   }
   return "aes-256-cbc";
 }
 
 // ---------------------------------------------------------------- signing
 
-Result<std::string> signMessage(std::string_view message, const Identity& signer, const SignOptions& options) {
-  if (!signer.key || !signer.cert) return fail(Errc::invalid_argument, "signing needs a key and its certificate");
+Result<std::string> signMessage(std::string_view message, const Identity& signer,
+                                const SignOptions& options) {
+  if (!signer.key || !signer.cert)
+    return fail(Errc::invalid_argument, "signing needs a key and its certificate");
   auto parts = protectedParts(message);
   if (!parts) return fail(parts.error());
   const std::string& entity = parts->entity;
@@ -199,8 +226,8 @@ Result<std::string> signMessage(std::string_view message, const Identity& signer
                 EVP_PKEY_get_base_id(X509_get0_pubkey(signer.cert.get())) == EVP_PKEY_RSA;
   bool pss = is_rsa && options.rsa == RsaSignature::pss;
   unsigned signer_flags = flags | CMS_NOSMIMECAP | (pss ? CMS_KEY_PARAM : 0u);
-  CMS_SignerInfo* si =
-      CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(), digestMd(options.digest), signer_flags);
+  CMS_SignerInfo* si = CMS_add1_signer(cms.get(), signer.cert.get(), signer.key.get(),
+                                       digestMd(options.digest), signer_flags);
   if (si == nullptr) return fail(Errc::invalid_argument, "CMS signer: " + opensslErrors());
   if (pss) {
     // RFC 4056: RSASSA-PSS, salt as long as the digest, MGF1 with the same digest.
@@ -215,7 +242,8 @@ Result<std::string> signMessage(std::string_view message, const Identity& signer
   }
   if (options.include_chain) {
     for (const auto& c : signer.chain) {
-      if (c && CMS_add1_cert(cms.get(), c.get()) != 1) return fail(Errc::internal, "CMS chain: " + opensslErrors());
+      if (c && CMS_add1_cert(cms.get(), c.get()) != 1)
+        return fail(Errc::internal, "CMS chain: " + opensslErrors());
     }
   }
   BioPtr in = x509::detail::readBio(entity);
@@ -238,9 +266,10 @@ Result<std::string> signMessage(std::string_view message, const Identity& signer
   out += "--" + boundary + "\r\n";
   out += entity;
   out += "\r\n--" + boundary + "\r\n";
-  out += "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
-         "Content-Transfer-Encoding: base64\r\n"
-         "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n";
+  out +=
+      "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
+      "Content-Transfer-Encoding: base64\r\n"
+      "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n";
   out += detail::base64Encode(*der);
   out += "\r\n--" + boundary + "--\r\n";
   return out;
@@ -250,7 +279,8 @@ Result<std::string> signMessage(std::string_view message, const Identity& signer
 
 Result<std::string> encryptMessage(std::string_view message, std::span<const Recipient> recipients,
                                    const EncryptOptions& options, EncryptReport* report) {
-  if (recipients.empty()) return fail(Errc::invalid_argument, "encryption needs at least one recipient");
+  if (recipients.empty())
+    return fail(Errc::invalid_argument, "encryption needs at least one recipient");
   if (recipients.size() > kMaxRecipients) return fail(Errc::limit_exceeded, "over 100 recipients");
   for (const auto& r : recipients) {
     if (!r.cert) return fail(Errc::invalid_argument, "a recipient without a certificate");
@@ -279,8 +309,10 @@ Result<std::string> encryptMessage(std::string_view message, std::span<const Rec
     int type = pub == nullptr ? 0 : EVP_PKEY_get_base_id(pub);
     if (type == EVP_PKEY_RSA) {
       // Key transport is per recipient: each reads only its own RecipientInfo.
-      bool oaep = options.rsa_oaep ? *options.rsa_oaep : (options.upgrade && r.caps.known && r.caps.rsa_oaep);
-      CMS_RecipientInfo* ri = CMS_add1_recipient_cert(cms.get(), r.cert.get(), flags | CMS_KEY_PARAM);
+      bool oaep = options.rsa_oaep ? *options.rsa_oaep
+                                   : (options.upgrade && r.caps.known && r.caps.rsa_oaep);
+      CMS_RecipientInfo* ri =
+          CMS_add1_recipient_cert(cms.get(), r.cert.get(), flags | CMS_KEY_PARAM);
       if (ri == nullptr) return fail(Errc::invalid_argument, "RSA recipient: " + opensslErrors());
       EVP_PKEY_CTX* pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
       if (pctx == nullptr) return fail(Errc::internal, "RSA recipient context: " + opensslErrors());
@@ -298,7 +330,8 @@ Result<std::string> encryptMessage(std::string_view message, std::span<const Rec
     } else if (type == EVP_PKEY_EC) {
       // RFC 5753 3.1 / RFC 8551 2.7: ephemeral-static ECDH; OpenSSL would use
       // the X9.63 KDF with SHA-1 unless told otherwise: always SHA-256.
-      CMS_RecipientInfo* ri = CMS_add1_recipient_cert(cms.get(), r.cert.get(), flags | CMS_KEY_PARAM);
+      CMS_RecipientInfo* ri =
+          CMS_add1_recipient_cert(cms.get(), r.cert.get(), flags | CMS_KEY_PARAM);
       if (ri == nullptr) return fail(Errc::invalid_argument, "EC recipient: " + opensslErrors());
       EVP_PKEY_CTX* pctx = CMS_RecipientInfo_get0_pkey_ctx(ri);
       if (pctx == nullptr || EVP_PKEY_CTX_set_ecdh_kdf_md(pctx, EVP_sha256()) <= 0) {
@@ -306,7 +339,8 @@ Result<std::string> encryptMessage(std::string_view message, std::span<const Rec
       }
       rep.key_management.push_back("ecdh-sha256");
     } else {
-      return fail(Errc::invalid_argument, "recipient key is neither RSA nor EC: " + x509::subjectText(r.cert.get()));
+      return fail(Errc::invalid_argument,
+                  "recipient key is neither RSA nor EC: " + x509::subjectText(r.cert.get()));
     }
   }
   BioPtr in = x509::detail::readBio(parts->entity);
@@ -325,7 +359,8 @@ Result<std::string> encryptMessage(std::string_view message, std::span<const Rec
 // ---------------------------------------------------------------- receiving
 
 Layer classify(std::string_view message) {
-  std::string crlf = detail::toCrlf(message.substr(0, std::min<std::size_t>(message.size(), 256 * 1024)));
+  std::string crlf =
+      detail::toCrlf(message.substr(0, std::min<std::size_t>(message.size(), 256 * 1024)));
   auto [headers, body] = detail::headersAndBody(crlf);
   (void)body;
   auto value = detail::headerValue(headers, "Content-Type");
@@ -333,7 +368,8 @@ Layer classify(std::string_view message) {
   auto ct = detail::parseContentType(*value);
   if (ct.type == "multipart/signed") {
     auto proto = lower(ct.params.count("protocol") ? ct.params["protocol"] : "");
-    if (proto == "application/pkcs7-signature" || proto == "application/x-pkcs7-signature") return Layer::signed_clear;
+    if (proto == "application/pkcs7-signature" || proto == "application/x-pkcs7-signature")
+      return Layer::signed_clear;
     return Layer::none;  // a PGP/MIME or other signature is not ours
   }
   if (ct.type == "application/pkcs7-mime" || ct.type == "application/x-pkcs7-mime") {
@@ -374,7 +410,7 @@ std::string contentCipherOf(std::string_view der) {
     if (!next(tag, cls, len)) return {};
   }
   if (tag != V_ASN1_SET) return {};
-  p += len;  // recipientInfos
+  p += len;                                                       // recipientInfos
   if (!next(tag, cls, len) || tag != V_ASN1_SEQUENCE) return {};  // EncryptedContentInfo
   if (!next(tag, cls, len) || tag != V_ASN1_OBJECT) return {};
   p += len;
@@ -394,8 +430,10 @@ std::string contentCipherOf(std::string_view der) {
 }
 
 Result<CmsPtr> parseCms(std::string_view der) {
-  if (der.size() > detail::kMaxMessageBytes) return fail(Errc::limit_exceeded, "CMS structure over 64 MiB");
-  CmsPtr cms(x509::detail::d2iExact<CMS_ContentInfo>(d2i_CMS_ContentInfo, CMS_ContentInfo_free, der));
+  if (der.size() > detail::kMaxMessageBytes)
+    return fail(Errc::limit_exceeded, "CMS structure over 64 MiB");
+  CmsPtr cms(
+      x509::detail::d2iExact<CMS_ContentInfo>(d2i_CMS_ContentInfo, CMS_ContentInfo_free, der));
   if (!cms) {
     ERR_clear_error();
     return fail(Errc::parse_error, "not a DER CMS structure (truncated, or bytes after it)");
@@ -408,10 +446,12 @@ Result<std::string> pkcs7MimeDer(std::string_view entity) {
   auto [headers, body] = detail::headersAndBody(entity);
   auto cte = detail::headerValue(headers, "Content-Transfer-Encoding");
   if (cte && equalsIgnoreCase(*cte, "base64")) return detail::base64Decode(body);
-  if (!cte || equalsIgnoreCase(*cte, "binary") || equalsIgnoreCase(*cte, "8bit") || equalsIgnoreCase(*cte, "7bit")) {
+  if (!cte || equalsIgnoreCase(*cte, "binary") || equalsIgnoreCase(*cte, "8bit") ||
+      equalsIgnoreCase(*cte, "7bit")) {
     return std::string(body);
   }
-  return fail(Errc::parse_error, "unsupported Content-Transfer-Encoding for CMS: " + cte->substr(0, 32));
+  return fail(Errc::parse_error,
+              "unsupported Content-Transfer-Encoding for CMS: " + cte->substr(0, 32));
 }
 
 std::int64_t signingTime(CMS_SignerInfo* si) {
@@ -451,12 +491,21 @@ Capabilities signerCapabilities(CMS_SignerInfo* si) {
     switch (OBJ_obj2nid(obj)) {
       case NID_aes_128_cbc:
       case NID_aes_192_cbc:
-      case NID_aes_256_cbc: caps.aes_cbc = true; break;
+      case NID_aes_256_cbc:
+        caps.aes_cbc = true;
+        break;
       case NID_aes_128_gcm:
-      case NID_aes_256_gcm: caps.aes_gcm = true; break;
-      case NID_rsaesOaep: caps.rsa_oaep = true; break;
-      case NID_dhSinglePass_stdDH_sha256kdf_scheme: caps.ecdh_sha256 = true; break;
-      default: break;
+      case NID_aes_256_gcm:
+        caps.aes_gcm = true;
+        break;
+      case NID_rsaesOaep:
+        caps.rsa_oaep = true;
+        break;
+      case NID_dhSinglePass_stdDH_sha256kdf_scheme:
+        caps.ecdh_sha256 = true;
+        break;
+      default:
+        break;
     }
   }
   sk_X509_ALGOR_pop_free(algs, X509_ALGOR_free);
@@ -468,11 +517,12 @@ std::vector<std::string> signerEmails(X509* cert) {
   for (auto& e : x509::sanEmails(cert)) out.push_back(lower(e));
   // RFC 8550 3: an emailAddress in the subject DN counts too (older CAs).
   X509_NAME* name = X509_get_subject_name(cert);
-  for (int i = X509_NAME_get_index_by_NID(name, NID_pkcs9_emailAddress, -1); i >= 0 && out.size() < 64;
-       i = X509_NAME_get_index_by_NID(name, NID_pkcs9_emailAddress, i)) {
+  for (int i = X509_NAME_get_index_by_NID(name, NID_pkcs9_emailAddress, -1);
+       i >= 0 && out.size() < 64; i = X509_NAME_get_index_by_NID(name, NID_pkcs9_emailAddress, i)) {
     ASN1_STRING* s = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i));
-    if (s != nullptr) out.push_back(lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
-                                                      static_cast<std::size_t>(ASN1_STRING_length(s)))));
+    if (s != nullptr)
+      out.push_back(lower(std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(s)),
+                                      static_cast<std::size_t>(ASN1_STRING_length(s)))));
   }
   return out;
 }
@@ -480,11 +530,14 @@ std::vector<std::string> signerEmails(X509* cert) {
 // Verifies a SignedData over `detached` (clear-signed) or its own content;
 // the verdict goes into `sig`, the content into `content`. An Error only when
 // the structure is not a SignedData at all.
-Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* detached, std::string* content,
-                               const x509::VerifyOptions& trust, const std::string& from) {
-  if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) return fail(Errc::parse_error, "CMS is not SignedData");
+Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* detached,
+                               std::string* content, const x509::VerifyOptions& trust,
+                               const std::string& from) {
+  if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
+    return fail(Errc::parse_error, "CMS is not SignedData");
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms);
-  if (sis == nullptr || sk_CMS_SignerInfo_num(sis) == 0) return fail(Errc::parse_error, "SignedData without a signer");
+  if (sis == nullptr || sk_CMS_SignerInfo_num(sis) == 0)
+    return fail(Errc::parse_error, "SignedData without a signer");
   Signature sig;
   CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
   CMS_set1_signers_certs(cms, nullptr, 0);
@@ -539,7 +592,8 @@ Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* det
   sig.signer_cert = x509::duplicate(signer);
   sig.signer_subject = x509::subjectText(signer);
   sig.signer_emails = signerEmails(signer);
-  for (const auto& e : sig.signer_emails) sig.from_matches = sig.from_matches || (!from.empty() && e == from);
+  for (const auto& e : sig.signer_emails)
+    sig.from_matches = sig.from_matches || (!from.empty() && e == from);
 
   // RFC 8550 4 / 6: the signer judged for S/MIME signing, with the message's
   // certificates as untrusted helpers for path building.
@@ -590,8 +644,10 @@ Result<std::string> decryptEnveloped(CMS_ContentInfo* cms, const Identity& me) {
 
 }  // namespace
 
-Result<Opened> openMessage(std::string_view message, const Identity* me, const x509::VerifyOptions& trust) {
-  if (message.size() > detail::kMaxMessageBytes) return fail(Errc::limit_exceeded, "message over 64 MiB");
+Result<Opened> openMessage(std::string_view message, const Identity* me,
+                           const x509::VerifyOptions& trust) {
+  if (message.size() > detail::kMaxMessageBytes)
+    return fail(Errc::limit_exceeded, "message over 64 MiB");
   Opened opened;
   std::string current = detail::toCrlf(message);
   std::string outer;
@@ -646,7 +702,8 @@ Result<Opened> openMessage(std::string_view message, const Identity* me, const x
         }
         inner_entity = std::move(content);
       } else if (type == NID_pkcs7_enveloped || type == NID_id_smime_ct_authEnvelopedData) {
-        if (me == nullptr || !me->key) return fail(Errc::permission_denied, "encrypted message and no key to read it");
+        if (me == nullptr || !me->key)
+          return fail(Errc::permission_denied, "encrypted message and no key to read it");
         auto plain = decryptEnveloped(cms->get(), *me);
         if (!plain) return fail(plain.error());
         if (!opened.encrypted) opened.cipher = contentCipherOf(*der);
@@ -657,7 +714,8 @@ Result<Opened> openMessage(std::string_view message, const Identity* me, const x
                                            (type == NID_undef ? "unknown" : OBJ_nid2sn(type)));
       }
     }
-    if (inner_entity.size() > detail::kMaxMessageBytes) return fail(Errc::limit_exceeded, "inner entity over 64 MiB");
+    if (inner_entity.size() > detail::kMaxMessageBytes)
+      return fail(Errc::limit_exceeded, "inner entity over 64 MiB");
     current = outer + detail::toCrlf(inner_entity);
   }
   opened.message = std::move(current);

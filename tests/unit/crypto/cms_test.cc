@@ -1,7 +1,5 @@
 // S/MIME (crypto/cms/smime.h) against real peers: the openssl CLI, gpgsm,
 // Bouncy Castle and a SoftHSM2 token; each missing peer skips its tests.
-#include "crypto/cms/smime.h"
-
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -11,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "crypto/cms/smime.h"
 #include "testing/shell.h"
 #include "testing/temp_dir.h"
 
@@ -69,20 +68,25 @@ class CmsTest : public ::testing::Test {
     auto run = [](const std::string& cmd) {
       if (!sh(*dir_, cmd)) ADD_FAILURE() << "failed: " << cmd;
     };
-    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem "
-        "-days 30 -subj '/O=Rampart Test/CN=Test Root' -extensions ca -config ext.cnf -addext "
-        "basicConstraints=critical,CA:TRUE 2>/dev/null || openssl req -x509 -newkey ec -pkeyopt "
-        "ec_paramgen_curve:P-256 -nodes -keyout root.key -out root.pem -days 30 -subj '/O=Rampart Test/CN=Test Root'");
-    run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter.key -out inter.csr "
+    // The system openssl.cnf's v3_ca: CA:TRUE, subject and authority key ids.
+    run("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout root.key "
+        "-out root.pem "
+        "-days 30 -subj '/O=Rampart Test/CN=Test Root'");
+    run("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout inter.key "
+        "-out inter.csr "
         "-subj '/O=Rampart Test/CN=Test Issuing'");
-    run("openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -set_serial 2 -days 20 -extfile ext.cnf "
+    run("openssl x509 -req -in inter.csr -CA root.pem -CAkey root.key -set_serial 2 -days 20 "
+        "-extfile ext.cnf "
         "-extensions ca -out inter.pem");
-    auto leaf = [&](const std::string& name, const std::string& keyopt, const std::string& ext, int serial) {
+    auto leaf = [&](const std::string& name, const std::string& keyopt, const std::string& ext,
+                    int serial) {
       run("openssl req -new -newkey " + keyopt + " -nodes -keyout " + name + ".key -out " + name +
           ".csr -subj '/O=Rampart Test/CN=" + name + "'");
       run("openssl x509 -req -in " + name + ".csr -CA inter.pem -CAkey inter.key -set_serial " +
-          std::to_string(serial) + " -days 10 -extfile ext.cnf -extensions " + ext + " -out " + name + ".pem");
-      spit(dir_->file(name + "-chain.pem"), slurp(dir_->file(name + ".pem")) + slurp(dir_->file("inter.pem")));
+          std::to_string(serial) + " -days 10 -extfile ext.cnf -extensions " + ext + " -out " +
+          name + ".pem");
+      spit(dir_->file(name + "-chain.pem"),
+           slurp(dir_->file(name + ".pem")) + slurp(dir_->file("inter.pem")));
     };
     leaf("alice", "rsa:2048", "rsa_leaf", 10);
     leaf("bob", "ec -pkeyopt ec_paramgen_curve:P-256", "ec_leaf", 11);
@@ -130,20 +134,25 @@ class CmsTest : public ::testing::Test {
 };
 testing::TempDir* CmsTest::dir_ = nullptr;
 
-const std::string kEntity = "Content-Type: text/plain; charset=utf-8\r\n\r\nThe numbers are in.\r\nLine two.\r\n";
+const std::string kEntity =
+    "Content-Type: text/plain; charset=utf-8\r\n\r\nThe numbers are in.\r\nLine two.\r\n";
 
 // ------------------------------------------------------------------ our output, openssl reads
 
 TEST_F(CmsTest, ClearSignedRsaIsVerifiedByOpenssl) {
   auto signed_msg = signMessage(kMessage, identity("alice"));
   ASSERT_TRUE(signed_msg) << signed_msg.error().message();
-  EXPECT_NE(signed_msg->find("multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256"),
+  EXPECT_NE(signed_msg->find(
+                "multipart/signed; protocol=\"application/pkcs7-signature\"; micalg=sha-256"),
             std::string::npos);
   EXPECT_NE(signed_msg->find("Subject: quarterly numbers\r\n"), std::string::npos);
   EXPECT_EQ(classify(*signed_msg), Layer::signed_clear);
   spit(file("clear.eml"), *signed_msg);
-  EXPECT_TRUE(shell("openssl cms -verify -in clear.eml -CAfile root.pem -purpose smimesign -out clear.out"))
-      << capture("openssl cms -verify -in clear.eml -CAfile root.pem -purpose smimesign -out /dev/null");
+  EXPECT_TRUE(
+      shell("openssl cms -verify -in clear.eml -CAfile root.pem -purpose smimesign -out clear.out"))
+      << capture(
+             "openssl cms -verify -in clear.eml -CAfile root.pem -purpose smimesign -out "
+             "/dev/null");
   EXPECT_EQ(slurp(file("clear.out")), kEntity);
   // The signer announced what it reads, in preference order.
   std::string printed = capture("openssl cms -cmsout -print -in clear.eml");
@@ -186,10 +195,12 @@ TEST_F(CmsTest, DefaultEncryptionIsAesCbcWithPkcs1AndOpensslDecrypts) {
   EXPECT_EQ(report.cipher, ContentCipher::aes256_cbc);
   ASSERT_EQ(report.key_management.size(), 1u);
   EXPECT_EQ(report.key_management[0], "rsa-pkcs1");
-  EXPECT_NE(enc->find("application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\""), std::string::npos);
+  EXPECT_NE(enc->find("application/pkcs7-mime; smime-type=enveloped-data; name=\"smime.p7m\""),
+            std::string::npos);
   EXPECT_EQ(classify(*enc), Layer::enveloped);
   spit(file("cbc.eml"), *enc);
-  EXPECT_TRUE(shell("openssl cms -decrypt -in cbc.eml -recip alice.pem -inkey alice.key -out cbc.out"));
+  EXPECT_TRUE(
+      shell("openssl cms -decrypt -in cbc.eml -recip alice.pem -inkey alice.key -out cbc.out"));
   EXPECT_EQ(slurp(file("cbc.out")), kEntity);
   std::string printed = capture("openssl cms -cmsout -print -in cbc.eml");
   EXPECT_NE(printed.find("aes-256-cbc"), std::string::npos) << printed;
@@ -219,9 +230,11 @@ TEST_F(CmsTest, UpgradedEncryptionIsGcmOaepAndEcdhSha256AndOpensslDecrypts) {
   EXPECT_NE(printed.find("rsaesOaep"), std::string::npos) << printed;
   EXPECT_NE(printed.find("dhSinglePass-stdDH-sha256kdf-scheme"), std::string::npos) << printed;
   EXPECT_EQ(printed.find("sha1kdf"), std::string::npos) << printed;
-  EXPECT_TRUE(shell("openssl cms -decrypt -in gcm.eml -recip alice.pem -inkey alice.key -out gcm-a.out"));
+  EXPECT_TRUE(
+      shell("openssl cms -decrypt -in gcm.eml -recip alice.pem -inkey alice.key -out gcm-a.out"));
   EXPECT_EQ(slurp(file("gcm-a.out")), kEntity);
-  EXPECT_TRUE(shell("openssl cms -decrypt -in gcm.eml -recip bob.pem -inkey bob.key -out gcm-b.out"));
+  EXPECT_TRUE(
+      shell("openssl cms -decrypt -in gcm.eml -recip bob.pem -inkey bob.key -out gcm-b.out"));
   EXPECT_EQ(slurp(file("gcm-b.out")), kEntity);
 
   // One recipient without announced capabilities keeps the message on CBC.
@@ -237,9 +250,10 @@ TEST_F(CmsTest, UpgradedEncryptionIsGcmOaepAndEcdhSha256AndOpensslDecrypts) {
 TEST_F(CmsTest, OpensslSignedClearAndOpaqueOpenWithGoodSignature) {
   spit(file("entity.txt"), kEntity);
   for (std::string form : {"", " -nodetach"}) {
-    ASSERT_TRUE(shell("openssl cms -sign -in entity.txt -binary -signer alice.pem -inkey alice.key -certfile "
-                      "inter.pem -from alice@example.com -to bob@example.com -subject hi" + form +
-                      " -out signed.eml"));
+    ASSERT_TRUE(shell(
+        "openssl cms -sign -in entity.txt -binary -signer alice.pem -inkey alice.key -certfile "
+        "inter.pem -from alice@example.com -to bob@example.com -subject hi" +
+        form + " -out signed.eml"));
     std::string msg = slurp(file("signed.eml"));
     EXPECT_EQ(classify(msg), form.empty() ? Layer::signed_clear : Layer::signed_opaque);
     auto opened = openMessage(msg, nullptr, trust());
@@ -247,7 +261,8 @@ TEST_F(CmsTest, OpensslSignedClearAndOpaqueOpenWithGoodSignature) {
     ASSERT_TRUE(opened->signature);
     const Signature& sig = *opened->signature;
     EXPECT_TRUE(sig.valid) << sig.detail;
-    EXPECT_TRUE(sig.chain.ok()) << x509::chainStatusName(sig.chain.status) << ": " << sig.chain.detail;
+    EXPECT_TRUE(sig.chain.ok()) << x509::chainStatusName(sig.chain.status) << ": "
+                                << sig.chain.detail;
     EXPECT_TRUE(sig.from_matches);
     EXPECT_TRUE(sig.good());
     EXPECT_EQ(sig.digest, "sha256");
@@ -255,7 +270,8 @@ TEST_F(CmsTest, OpensslSignedClearAndOpaqueOpenWithGoodSignature) {
     EXPECT_TRUE(sig.capabilities.known);  // OpenSSL's own list: AES-CBC, no GCM
     EXPECT_TRUE(sig.capabilities.aes_cbc);
     EXPECT_NE(sig.signer_subject.find("CN=alice"), std::string::npos) << sig.signer_subject;
-    EXPECT_NE(opened->message.find("The numbers are in.\r\n"), std::string::npos) << opened->message;
+    EXPECT_NE(opened->message.find("The numbers are in.\r\n"), std::string::npos)
+        << opened->message;
     EXPECT_NE(opened->message.find("Subject: hi\r\n"), std::string::npos);
     EXPECT_EQ(classify(opened->message), Layer::none);
   }
@@ -263,8 +279,9 @@ TEST_F(CmsTest, OpensslSignedClearAndOpaqueOpenWithGoodSignature) {
 
 TEST_F(CmsTest, OpensslEncryptedGcmOaepAndEcdhOpen) {
   spit(file("entity.txt"), kEntity);
-  ASSERT_TRUE(shell("openssl cms -encrypt -in entity.txt -binary -aes-256-gcm -recip alice.pem -keyopt "
-                    "rsa_padding_mode:oaep -subject x -out oaep.eml"));
+  ASSERT_TRUE(
+      shell("openssl cms -encrypt -in entity.txt -binary -aes-256-gcm -recip alice.pem -keyopt "
+            "rsa_padding_mode:oaep -subject x -out oaep.eml"));
   auto opened = openMessage(slurp(file("oaep.eml")), nullptr, trust());
   EXPECT_FALSE(opened);
   EXPECT_TRUE(opened.error().is(Errc::permission_denied));
@@ -277,7 +294,8 @@ TEST_F(CmsTest, OpensslEncryptedGcmOaepAndEcdhOpen) {
   EXPECT_NE(opened->message.find("Line two.\r\n"), std::string::npos);
 
   // The CLI's ECDH uses the SHA-1 KDF: accepted on receipt.
-  ASSERT_TRUE(shell("openssl cms -encrypt -in entity.txt -binary -aes-128-cbc -recip bob.pem -out ecdh.eml"));
+  ASSERT_TRUE(shell(
+      "openssl cms -encrypt -in entity.txt -binary -aes-128-cbc -recip bob.pem -out ecdh.eml"));
   Identity bob = identity("bob");
   opened = openMessage(slurp(file("ecdh.eml")), &bob, trust());
   ASSERT_TRUE(opened) << opened.error().message();
@@ -309,8 +327,9 @@ TEST_F(CmsTest, SignedThenEncryptedRoundTripKeepsHeadersAndSignature) {
       EXPECT_EQ(opened->cipher, "aes-256-gcm");
       ASSERT_TRUE(opened->signature);
       EXPECT_TRUE(opened->signature->valid) << opened->signature->detail;
-      EXPECT_EQ(opened->message, std::string(kMessage).insert(std::string(kMessage).find("Content-Type"),
-                                                             "MIME-Version: 1.0\r\n"));
+      EXPECT_EQ(opened->message,
+                std::string(kMessage).insert(std::string(kMessage).find("Content-Type"),
+                                             "MIME-Version: 1.0\r\n"));
     }
   }
   // The outermost signature is reported: bob's over the triple wrap, whose
@@ -360,7 +379,8 @@ TEST_F(CmsTest, ForcedCipherAndPaddingAndBareLfInputAreHonoured) {
   modern.known = modern.aes_gcm = modern.rsa_oaep = true;
   Recipient r{cert("alice"), modern};
   Identity alice = identity("alice");
-  for (ContentCipher c : {ContentCipher::aes128_cbc, ContentCipher::aes128_gcm, ContentCipher::aes256_cbc}) {
+  for (ContentCipher c :
+       {ContentCipher::aes128_cbc, ContentCipher::aes128_gcm, ContentCipher::aes256_cbc}) {
     EncryptOptions options;
     options.cipher = c;
     options.rsa_oaep = false;
@@ -383,12 +403,14 @@ TEST_F(CmsTest, ForcedCipherAndPaddingAndBareLfInputAreHonoured) {
   EXPECT_TRUE(shell("openssl cms -verify -in lf.eml -CAfile root.pem -out lf.out"));
   EXPECT_EQ(slurp(file("lf.out")), kEntity);
   // A message without Content-Type gets the RFC 2045 default spelled out.
-  auto plain = signMessage("From: alice@example.com\r\n\r\nhi\r\n", alice, {.form = SignedForm::opaque});
+  auto plain =
+      signMessage("From: alice@example.com\r\n\r\nhi\r\n", alice, {.form = SignedForm::opaque});
   ASSERT_TRUE(plain);
   auto opened = openMessage(*plain, nullptr, trust());
   ASSERT_TRUE(opened);
   EXPECT_TRUE(opened->signature->good());
-  EXPECT_NE(opened->message.find("Content-Type: text/plain; charset=us-ascii\r\n\r\nhi\r\n"), std::string::npos);
+  EXPECT_NE(opened->message.find("Content-Type: text/plain; charset=us-ascii\r\n\r\nhi\r\n"),
+            std::string::npos);
 }
 
 // ------------------------------------------------------------------ hostile and broken input
@@ -411,7 +433,8 @@ TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {
   opened = openMessage(*clear, nullptr, later);
   ASSERT_TRUE(opened);
   EXPECT_TRUE(opened->signature->valid);
-  EXPECT_EQ(opened->signature->chain.status, x509::ChainStatus::expired) << opened->signature->chain.detail;
+  EXPECT_EQ(opened->signature->chain.status, x509::ChainStatus::expired)
+      << opened->signature->chain.detail;
   EXPECT_FALSE(opened->signature->good());
 
   // Untrusted: another root.
@@ -439,8 +462,9 @@ TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {
   opened = openMessage(head + "!!!!\r\n", &alice, trust());
   ASSERT_FALSE(opened);
   opened = openMessage(
-      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=x\r\n\r\n--x\r\n", nullptr,
-      trust());
+      "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
+      "boundary=x\r\n\r\n--x\r\n",
+      nullptr, trust());
   ASSERT_FALSE(opened);
   EXPECT_TRUE(opened.error().is(Errc::parse_error));
 
@@ -467,8 +491,9 @@ TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {
 }
 
 TEST_F(CmsTest, Pkcs12IdentitySignsAndDecrypts) {
-  ASSERT_TRUE(shell("openssl pkcs12 -export -inkey alice.key -in alice.pem -certfile inter.pem -passout "
-                    "pass:secret -out alice.p12"));
+  ASSERT_TRUE(
+      shell("openssl pkcs12 -export -inkey alice.key -in alice.pem -certfile inter.pem -passout "
+            "pass:secret -out alice.p12"));
   auto id = identityFromPkcs12(slurp(file("alice.p12")), "secret");
   ASSERT_TRUE(id) << id.error().message();
   EXPECT_EQ(id->chain.size(), 1u);
@@ -476,7 +501,8 @@ TEST_F(CmsTest, Pkcs12IdentitySignsAndDecrypts) {
   ASSERT_TRUE(s);
   auto opened = openMessage(*s, nullptr, trust());
   ASSERT_TRUE(opened);
-  EXPECT_TRUE(opened->signature->good()) << opened->signature->detail << " / " << opened->signature->chain.detail;
+  EXPECT_TRUE(opened->signature->good())
+      << opened->signature->detail << " / " << opened->signature->chain.detail;
   EXPECT_FALSE(identityFromPkcs12(slurp(file("alice.p12")), "wrong"));
   EXPECT_FALSE(identityFromPem(slurp(file("alice.key")), slurp(file("bob.pem"))));
 }
@@ -485,7 +511,9 @@ TEST_F(CmsTest, Pkcs12IdentitySignsAndDecrypts) {
 
 TEST_F(CmsTest, Pkcs11TokenKeySignsAndDecrypts) {
   const std::string module = "/usr/lib/softhsm/libsofthsm2.so";
-  if (std::system("command -v softhsm2-util >/dev/null 2>&1 && command -v pkcs11-tool >/dev/null 2>&1") != 0 ||
+  if (std::system(
+          "command -v softhsm2-util >/dev/null 2>&1 && command -v pkcs11-tool >/dev/null 2>&1") !=
+          0 ||
       std::system(("test -r " + module).c_str()) != 0) {
     GTEST_SKIP() << "softhsm2 / opensc (pkcs11-tool) not installed";
   }
@@ -494,14 +522,17 @@ TEST_F(CmsTest, Pkcs11TokenKeySignsAndDecrypts) {
   }
   // The token lives in the test's directory, never in the system's token store.
   std::filesystem::create_directories(file("tokens"));
-  spit(file("softhsm2.conf"),
-       "directories.tokendir = " + file("tokens") + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+  spit(file("softhsm2.conf"), "directories.tokendir = " + file("tokens") +
+                                  "\nobjectstore.backend = file\nlog.level = ERROR\n");
   const std::string env = "SOFTHSM2_CONF=" + file("softhsm2.conf") + " ";
-  ASSERT_TRUE(shell(env + "softhsm2-util --init-token --free --label rampart --pin 1234 --so-pin 5678"));
+  ASSERT_TRUE(
+      shell(env + "softhsm2-util --init-token --free --label rampart --pin 1234 --so-pin 5678"));
   ASSERT_FALSE(std::filesystem::is_empty(file("tokens")));
-  ASSERT_TRUE(shell("openssl pkcs8 -topk8 -nocrypt -in alice.key -outform DER -out alice.p8 && "
-                    "openssl x509 -in alice.pem -outform DER -out alice.der"));
-  const std::string tool = env + "pkcs11-tool --module " + module + " --token-label rampart --login --pin 1234 ";
+  ASSERT_TRUE(
+      shell("openssl pkcs8 -topk8 -nocrypt -in alice.key -outform DER -out alice.p8 && "
+            "openssl x509 -in alice.pem -outform DER -out alice.der"));
+  const std::string tool =
+      env + "pkcs11-tool --module " + module + " --token-label rampart --login --pin 1234 ";
   ASSERT_TRUE(shell(tool + "--write-object alice.p8 --type privkey --id 01 --label alice"));
   ASSERT_TRUE(shell(tool + "--write-object alice.der --type cert --id 01 --label alice"));
   setenv("SOFTHSM2_CONF", file("softhsm2.conf").c_str(), 1);
@@ -543,21 +574,26 @@ TEST_F(CmsTest, Pkcs11TokenKeySignsAndDecrypts) {
 bool bouncyCastle(const std::function<bool(const std::string&)>& shell_fn) {
   static int state = -1;
   if (state >= 0) return state == 1;
-  const std::string jars = "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar";
-  state = std::system("command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 && test -r "
-                      "/usr/share/java/bcprov.jar -a -r /usr/share/java/bcpkix.jar -a -r "
-                      "/usr/share/java/bcutil.jar") == 0 &&
-                  shell_fn("mkdir -p bc && javac -nowarn -d bc -cp " + jars + " '" RAMPART_SOURCE_DIR
-                           "/tests/unit/crypto/cms_bc/CmsPeer.java'")
+  const std::string jars =
+      "/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar";
+  state = std::system(
+              "command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 && test -r "
+              "/usr/share/java/bcprov.jar -a -r /usr/share/java/bcpkix.jar -a -r "
+              "/usr/share/java/bcutil.jar") == 0 &&
+                  shell_fn("mkdir -p bc && javac -nowarn -d bc -cp " + jars +
+                           " '" RAMPART_SOURCE_DIR "/tests/unit/crypto/cms_bc/CmsPeer.java'")
               ? 1
               : 0;
   return state == 1;
 }
 
 TEST_F(CmsTest, BouncyCastleReadsOurGcmOaepEcdhAndSignature) {
-  if (!bouncyCastle(shell)) GTEST_SKIP() << "javac/java or Bouncy Castle jars (libbcpkix-java) not installed";
+  if (!bouncyCastle(shell))
+    GTEST_SKIP() << "javac/java or Bouncy Castle jars (libbcpkix-java) not installed";
   const std::string java =
-      "java -cp bc:/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar CmsPeer ";
+      "java -cp "
+      "bc:/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar "
+      "CmsPeer ";
   Capabilities modern;
   modern.known = modern.aes_gcm = modern.rsa_oaep = modern.ecdh_sha256 = true;
   std::vector<Recipient> rs;
@@ -569,8 +605,9 @@ TEST_F(CmsTest, BouncyCastleReadsOurGcmOaepEcdhAndSignature) {
   ASSERT_EQ(report.key_management, (std::vector<std::string>{"rsa-oaep", "ecdh-sha256"}));
   spit(file("to-bc.eml"), *enc);
   ASSERT_TRUE(shell("openssl cms -cmsout -in to-bc.eml -outform DER -out to-bc.der"));
-  ASSERT_TRUE(shell("openssl pkcs8 -topk8 -nocrypt -in alice.key -out alice.p8pem && "
-                    "openssl pkcs8 -topk8 -nocrypt -in bob.key -out bob.p8pem"));
+  ASSERT_TRUE(
+      shell("openssl pkcs8 -topk8 -nocrypt -in alice.key -out alice.p8pem && "
+            "openssl pkcs8 -topk8 -nocrypt -in bob.key -out bob.p8pem"));
   EXPECT_TRUE(shell(java + "decrypt alice.p8pem alice.pem to-bc.der bc-alice.out"))
       << capture(java + "decrypt alice.p8pem alice.pem to-bc.der bc-alice.out");
   EXPECT_EQ(slurp(file("bc-alice.out")), kEntity);
@@ -580,28 +617,35 @@ TEST_F(CmsTest, BouncyCastleReadsOurGcmOaepEcdhAndSignature) {
 
   // Our opaque ECDSA and RSA-PSS signatures verify in Bouncy Castle.
   for (const char* who : {"bob", "alice"}) {
-    auto s = signMessage(kMessage, identity(who), {.form = SignedForm::opaque, .rsa = RsaSignature::pss});
+    auto s = signMessage(kMessage, identity(who),
+                         {.form = SignedForm::opaque, .rsa = RsaSignature::pss});
     ASSERT_TRUE(s);
     spit(file("sig-bc.eml"), *s);
     ASSERT_TRUE(shell("openssl cms -cmsout -in sig-bc.eml -outform DER -out sig-bc.der"));
-    EXPECT_TRUE(shell(java + "verify sig-bc.der sig-bc.out")) << who << capture(java + "verify sig-bc.der sig-bc.out");
+    EXPECT_TRUE(shell(java + "verify sig-bc.der sig-bc.out"))
+        << who << capture(java + "verify sig-bc.der sig-bc.out");
     EXPECT_EQ(slurp(file("sig-bc.out")), kEntity);
   }
 }
 
 TEST_F(CmsTest, WeReadBouncyCastleGcmWithOaepAndEcdh) {
-  if (!bouncyCastle(shell)) GTEST_SKIP() << "javac/java or Bouncy Castle jars (libbcpkix-java) not installed";
+  if (!bouncyCastle(shell))
+    GTEST_SKIP() << "javac/java or Bouncy Castle jars (libbcpkix-java) not installed";
   const std::string java =
-      "java -cp bc:/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar CmsPeer ";
+      "java -cp "
+      "bc:/usr/share/java/bcprov.jar:/usr/share/java/bcpkix.jar:/usr/share/java/bcutil.jar "
+      "CmsPeer ";
   spit(file("entity.txt"), kEntity);
   for (const char* who : {"alice", "bob"}) {
     std::string w = who;
     ASSERT_TRUE(shell(java + "encrypt " + w + ".pem entity.txt from-bc.der"))
         << capture(java + "encrypt " + w + ".pem entity.txt from-bc.der");
     ASSERT_TRUE(shell("openssl base64 -in from-bc.der -out from-bc.b64"));
-    std::string msg = "From: bc@example.com\r\nContent-Type: application/pkcs7-mime; smime-type=authEnveloped-data; "
-                      "name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
-                      slurp(file("from-bc.b64"));
+    std::string msg =
+        "From: bc@example.com\r\nContent-Type: application/pkcs7-mime; "
+        "smime-type=authEnveloped-data; "
+        "name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+        slurp(file("from-bc.b64"));
     Identity me = identity(w);
     auto opened = openMessage(msg, &me, trust());
     ASSERT_TRUE(opened) << who << ": " << opened.error().message();
@@ -617,7 +661,8 @@ class GpgsmTest : public CmsTest {
   void SetUp() override {
     CmsTest::SetUp();
     if (IsSkipped()) return;
-    if (std::system("command -v gpgsm >/dev/null 2>&1 && command -v gpgconf >/dev/null 2>&1") != 0) {
+    if (std::system("command -v gpgsm >/dev/null 2>&1 && command -v gpgconf >/dev/null 2>&1") !=
+        0) {
       GTEST_SKIP() << "gpgsm not installed";
     }
     home_ = std::make_unique<testing::TempDir>("rampart-gpgsm");
@@ -629,8 +674,10 @@ class GpgsmTest : public CmsTest {
     ASSERT_EQ(fpr.find("FAILED"), std::string::npos) << fpr;
     spit(home_->file("trustlist.txt"), fpr.substr(0, fpr.find('\n')) + " S\n");
     // gpgsm 2.2 reads the 3DES/SHA-1 PKCS#12 profile only.
-    ASSERT_TRUE(shell("openssl pkcs12 -export -inkey alice.key -in alice.pem -certfile inter.pem -passout "
-                      "pass:secret -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out alice-3des.p12"));
+    ASSERT_TRUE(
+        shell("openssl pkcs12 -export -inkey alice.key -in alice.pem -certfile inter.pem -passout "
+              "pass:secret -keypbe PBE-SHA1-3DES -certpbe PBE-SHA1-3DES -macalg sha1 -out "
+              "alice-3des.p12"));
     ASSERT_TRUE(shell(env_ + "gpgsm --batch --import root.pem inter.pem"));
     ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ + "--import alice-3des.p12"));
   }
@@ -640,8 +687,10 @@ class GpgsmTest : public CmsTest {
   // A MIME message around a DER CMS file.
   std::string wrap(const std::string& der_file, const std::string& smime_type) {
     EXPECT_TRUE(shell("openssl base64 -in " + der_file + " -out wrapped.b64"));
-    return "From: alice@example.com\r\nSubject: from gpgsm\r\nContent-Type: application/pkcs7-mime; smime-type=" +
-           smime_type + "; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" + slurp(file("wrapped.b64"));
+    return "From: alice@example.com\r\nSubject: from gpgsm\r\nContent-Type: "
+           "application/pkcs7-mime; smime-type=" +
+           smime_type + "; name=smime.p7m\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+           slurp(file("wrapped.b64"));
   }
   std::unique_ptr<testing::TempDir> home_;
   std::string env_;
@@ -680,26 +729,33 @@ TEST_F(GpgsmTest, GpgsmVerifiesAndDecryptsOurMessages) {
 
 TEST_F(GpgsmTest, WeReadGpgsmSignedAndEncrypted) {
   spit(file("entity.txt"), kEntity);
-  ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ + "-u alice@example.com --output g-signed.der --sign entity.txt"));
+  ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ +
+                    "-u alice@example.com --output g-signed.der --sign entity.txt"));
   auto opened = openMessage(wrap("g-signed.der", "signed-data"), nullptr, trust());
   ASSERT_TRUE(opened) << opened.error().message();
   ASSERT_TRUE(opened->signature);
-  EXPECT_TRUE(opened->signature->good()) << opened->signature->detail << " / " << opened->signature->chain.detail;
+  EXPECT_TRUE(opened->signature->good())
+      << opened->signature->detail << " / " << opened->signature->chain.detail;
   EXPECT_EQ(opened->message, "From: alice@example.com\r\nSubject: from gpgsm\r\n" + kEntity);
 
   // Detached, placed into multipart/signed by hand.
-  ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ + "-u alice@example.com --output g-det.der --detach-sign entity.txt"));
+  ASSERT_TRUE(shell("echo secret | " + env_ + gpg_ +
+                    "-u alice@example.com --output g-det.der --detach-sign entity.txt"));
   ASSERT_TRUE(shell("openssl base64 -in g-det.der -out g-det.b64"));
   std::string multipart =
-      "From: alice@example.com\r\nContent-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; "
-      "micalg=sha-256; boundary=\"b1\"\r\n\r\n--b1\r\n" + kEntity +
-      "\r\n--b1\r\nContent-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+      "From: alice@example.com\r\nContent-Type: multipart/signed; "
+      "protocol=\"application/pkcs7-signature\"; "
+      "micalg=sha-256; boundary=\"b1\"\r\n\r\n--b1\r\n" +
+      kEntity +
+      "\r\n--b1\r\nContent-Type: application/pkcs7-signature\r\nContent-Transfer-Encoding: "
+      "base64\r\n\r\n" +
       slurp(file("g-det.b64")) + "\r\n--b1--\r\n";
   opened = openMessage(multipart, nullptr, trust());
   ASSERT_TRUE(opened) << opened.error().message();
   EXPECT_TRUE(opened->signature->good()) << opened->signature->detail;
 
-  ASSERT_TRUE(shell(env_ + "gpgsm --batch -r alice@example.com --output g-encd.der --encrypt entity.txt"));
+  ASSERT_TRUE(
+      shell(env_ + "gpgsm --batch -r alice@example.com --output g-encd.der --encrypt entity.txt"));
   Identity alice = identity("alice");
   opened = openMessage(wrap("g-encd.der", "enveloped-data"), &alice, trust());
   ASSERT_TRUE(opened) << opened.error().message();

@@ -18,7 +18,8 @@ std::string lower(std::string_view s) {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -143,7 +144,8 @@ ContentType parseContentType(std::string_view value) {
   out.type = lower(trim(value.substr(0, semi)));
   std::size_t pos = semi == std::string_view::npos ? value.size() : semi + 1;
   for (int count = 0; pos < value.size() && count < 64; ++count) {
-    while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t' || value[pos] == ';')) ++pos;
+    while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t' || value[pos] == ';'))
+      ++pos;
     std::size_t eq = value.find('=', pos);
     if (eq == std::string_view::npos) break;
     std::string name = lower(trim(value.substr(pos, eq - pos)));
@@ -163,18 +165,21 @@ ContentType parseContentType(std::string_view value) {
       val = std::string(trim(value.substr(pos, end - pos)));
       pos = end;
     }
-    if (!name.empty() && out.params.count(name) == 0) out.params.emplace(std::move(name), std::move(val));
+    if (!name.empty() && out.params.count(name) == 0)
+      out.params.emplace(std::move(name), std::move(val));
   }
   return out;
 }
 
 Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view boundary) {
   // RFC 2046 5.1.1: 1 to 70 characters.
-  if (boundary.empty() || boundary.size() > 70) return fail(Errc::parse_error, "multipart/signed without a usable boundary");
+  if (boundary.empty() || boundary.size() > 70)
+    return fail(Errc::parse_error, "multipart/signed without a usable boundary");
   std::string dash = "--" + std::string(boundary);
   // A delimiter line: at the start of the body or after CRLF, then the
   // boundary, then (for the close) "--", then optional whitespace, CRLF.
-  auto findDelimiter = [&](std::size_t from, std::size_t& line_start, std::size_t& next, bool& close) {
+  auto findDelimiter = [&](std::size_t from, std::size_t& line_start, std::size_t& next,
+                           bool& close) {
     std::size_t pos = from;
     while (true) {
       std::size_t hit;
@@ -189,7 +194,8 @@ Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view
       close = body.substr(after, 2) == "--";
       if (close) after += 2;
       std::size_t eol = body.find("\r\n", after);
-      std::string_view rest = body.substr(after, (eol == std::string_view::npos ? body.size() : eol) - after);
+      std::string_view rest =
+          body.substr(after, (eol == std::string_view::npos ? body.size() : eol) - after);
       if (trim(rest).empty()) {
         line_start = hit;
         next = eol == std::string_view::npos ? body.size() : eol + 2;
@@ -200,9 +206,12 @@ Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view
   };
   std::size_t l1, n1, l2, n2, l3, n3;
   bool c1, c2, c3;
-  if (!findDelimiter(0, l1, n1, c1) || c1) return fail(Errc::parse_error, "multipart/signed without a first part");
-  if (!findDelimiter(n1, l2, n2, c2) || c2) return fail(Errc::parse_error, "multipart/signed without a signature part");
-  if (!findDelimiter(n2, l3, n3, c3)) return fail(Errc::parse_error, "multipart/signed without a close delimiter");
+  if (!findDelimiter(0, l1, n1, c1) || c1)
+    return fail(Errc::parse_error, "multipart/signed without a first part");
+  if (!findDelimiter(n1, l2, n2, c2) || c2)
+    return fail(Errc::parse_error, "multipart/signed without a signature part");
+  if (!findDelimiter(n2, l3, n3, c3))
+    return fail(Errc::parse_error, "multipart/signed without a close delimiter");
   SignedParts out;
   // The CRLF before a delimiter belongs to the delimiter (RFC 2046 5.1.1).
   if (l2 >= n1 + 2) out.content = body.substr(n1, l2 - 2 - n1);
@@ -211,7 +220,8 @@ Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view
 }
 
 std::string base64Encode(std::string_view data) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   out.reserve(data.size() * 4 / 3 + data.size() / 38 + 8);
   std::size_t line = 0;
@@ -224,7 +234,8 @@ std::string base64Encode(std::string_view data) {
   };
   std::size_t i = 0;
   for (; i + 3 <= data.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8) |
+    unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
+                 (static_cast<unsigned char>(data[i + 1]) << 8) |
                  static_cast<unsigned char>(data[i + 2]);
     put(kAlphabet[(v >> 18) & 63]);
     put(kAlphabet[(v >> 12) & 63]);
@@ -251,14 +262,23 @@ Result<std::string> base64Decode(std::string_view text) {
   int pad = 0;
   for (char c : text) {
     int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+') v = 62;
-    else if (c == '/') v = 63;
-    else if (c == '=') { ++pad; continue; }
-    else if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    else return fail(Errc::parse_error, "a byte that is not base64");
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '+')
+      v = 62;
+    else if (c == '/')
+      v = 63;
+    else if (c == '=') {
+      ++pad;
+      continue;
+    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+      continue;
+    else
+      return fail(Errc::parse_error, "a byte that is not base64");
     if (pad > 0) return fail(Errc::parse_error, "base64 data after padding");
     acc = (acc << 6) | static_cast<unsigned>(v);
     bits += 6;
