@@ -413,6 +413,33 @@ TEST_F(CmsTest, ForcedCipherAndPaddingAndBareLfInputAreHonoured) {
             std::string::npos);
 }
 
+TEST_F(CmsTest, RevokedSignerIsAVerdict) {
+  auto clear = signMessage(kMessage, identity("alice"));
+  ASSERT_TRUE(clear);
+  // The issuing CA revokes alice and publishes a CRL (openssl ca's own files).
+  spit(file("ca.cnf"),
+       "[ca]\ndefault_ca = d\n[d]\ndatabase = index.txt\ncrlnumber = crlnumber\ndefault_md = "
+       "sha256\n"
+       "default_crl_days = 7\n");
+  spit(file("index.txt"), "");
+  spit(file("crlnumber"), "01\n");
+  ASSERT_TRUE(shell(
+      "(openssl ca -config ca.cnf -keyfile inter.key -cert inter.pem -revoke alice.pem "
+      "-crl_reason keyCompromise && "
+      "openssl ca -config ca.cnf -keyfile inter.key -cert inter.pem -gencrl -out inter.crl)"));
+  auto crl = x509::parseCrl(slurp(file("inter.crl")));
+  ASSERT_TRUE(crl) << crl.error().message();
+  auto t = trust();
+  t.revocation = x509::RevocationMode::soft;
+  t.crls.push_back(std::move(*crl));
+  auto opened = openMessage(*clear, nullptr, t);
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_TRUE(opened->signature->valid);
+  EXPECT_EQ(opened->signature->chain.status, x509::ChainStatus::revoked)
+      << opened->signature->chain.detail;
+  EXPECT_FALSE(opened->signature->good());
+}
+
 // ------------------------------------------------------------------ hostile and broken input
 
 TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {
