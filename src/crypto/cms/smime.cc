@@ -213,7 +213,9 @@ Result<std::string> signMessage(std::string_view message, const Identity& signer
     return fail(Errc::invalid_argument, "signing needs a key and its certificate");
   auto parts = protectedParts(message);
   if (!parts) return fail(parts.error());
-  const std::string& entity = parts->entity;
+  // RFC 8551 3.1.3: what is clear-signed must pass 7-bit transports unchanged.
+  const std::string entity =
+      options.form == SignedForm::clear ? detail::sevenBitSafe(parts->entity) : parts->entity;
 
   // RFC 8551 3.1.1: the entity is already canonical (CRLF); CMS_BINARY keeps
   // OpenSSL from translating it again.

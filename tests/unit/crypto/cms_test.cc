@@ -440,6 +440,28 @@ TEST_F(CmsTest, RevokedSignerIsAVerdict) {
   EXPECT_FALSE(opened->signature->good());
 }
 
+TEST_F(CmsTest, EightBitBodyIsBase64EncodedBeforeClearSigning) {
+  const std::string utf8 =
+      "From: alice@example.com\r\nContent-Type: text/plain; "
+      "charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n"
+      "\r\nGr\xc3\xbc\xc3\x9f"
+      "e aus K\xc3\xb6ln\r\n";
+  auto s = signMessage(utf8, identity("alice"));
+  ASSERT_TRUE(s);
+  for (char c : *s)
+    ASSERT_LT(static_cast<unsigned char>(c), 0x80u) << "8-bit byte in a clear-signed message";
+  EXPECT_EQ(s->find("8bit"), std::string::npos);
+  spit(file("8bit.eml"), *s);
+  EXPECT_TRUE(shell("openssl cms -verify -in 8bit.eml -CAfile root.pem -out 8bit.out"));
+  EXPECT_NE(slurp(file("8bit.out"))
+                .find("Content-Transfer-Encoding: base64\r\n\r\nR3LDvMOfZSBhdXMgS8O2bG4NCg=="),
+            std::string::npos)
+      << slurp(file("8bit.out"));
+  auto opened = openMessage(*s, nullptr, trust());
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->signature->good());
+}
+
 // ------------------------------------------------------------------ hostile and broken input
 
 TEST_F(CmsTest, TamperedWrongKeyTruncatedAndExpiredGiveCleanVerdicts) {

@@ -291,6 +291,35 @@ Result<std::string> base64Decode(std::string_view text) {
   return out;
 }
 
+std::string sevenBitSafe(std::string_view entity) {
+  auto [headers, body] = headersAndBody(entity);
+  bool safe = true;
+  std::size_t line = 0;
+  for (char c : body) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80 || u == 0) safe = false;
+    line = c == '\n' ? 0 : line + 1;
+    if (line > 998) safe = false;
+  }
+  if (safe) return std::string(entity);
+  auto ct = parseContentType(headerValue(headers, "Content-Type").value_or("text/plain"));
+  if (startsWithIgnoreCase(ct.type, "multipart/") || startsWithIgnoreCase(ct.type, "message/")) {
+    return std::string(entity);
+  }
+  auto cte = headerValue(headers, "Content-Transfer-Encoding");
+  if (cte && (equalsIgnoreCase(*cte, "base64") || equalsIgnoreCase(*cte, "quoted-printable"))) {
+    return std::string(entity);
+  }
+  std::string out;
+  for (std::string_view field : fields(headers)) {
+    if (equalsIgnoreCase(fieldName(field), "Content-Transfer-Encoding")) continue;
+    out += field;
+  }
+  out += "Content-Transfer-Encoding: base64\r\n\r\n";
+  out += base64Encode(body);
+  return out;
+}
+
 std::string fromAddress(std::string_view headers) {
   auto value = headerValue(headers, "From");
   if (!value) return {};

@@ -53,6 +53,14 @@ Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view
 std::string base64Encode(std::string_view data);
 Result<std::string> base64Decode(std::string_view text);
 
+// RFC 8551 3.1.3: an entity that goes into multipart/signed must survive
+// 7-bit transports unchanged. A single-part entity whose body has 8-bit
+// bytes, NULs or lines over 998 octets (and no base64/quoted-printable
+// encoding yet) gets its body base64-encoded; multipart and message/*
+// entities (which may not be encoded as a whole, RFC 2045 6.4) are returned
+// as they are.
+std::string sevenBitSafe(std::string_view entity);
+
 // The addr-spec of the (first) From mailbox, lower case; empty if none.
 std::string fromAddress(std::string_view headers);
 
