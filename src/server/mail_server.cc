@@ -11,6 +11,7 @@
 #include "server/oof_replier.h"
 #include "server/smtp/local_delivery_recipients.h"
 #include "store/sqlite/sqlite_outbound_queue.h"
+#include "store/sqlite/sqlite_rights_store.h"
 #include "store/sqlite/sqlite_device_store.h"
 #include "store/sqlite/sqlite_mail_store.h"
 
@@ -137,6 +138,11 @@ Status MailServer::startEas(net::asio::io_context& io) {
   if (!devices) return fail(devices.error());
   eas_ = std::make_shared<eas::EasService>(directory_, store_, std::shared_ptr<store::DeviceStore>(std::move(*devices)),
                                            config_.eas, blocking_->get_executor(), outbound_.get());
+  // Rights templates (MS-ASRM: Settings RightsManagementInformation, the
+  // rm:RightsManagementLicense rights, SmartForward refusals).
+  auto rights = store::sqlite::SqliteRightsStore::open(databasePath(config_));
+  if (!rights) return fail(rights.error());
+  eas_->setRightsStore(std::move(*rights));
   http::ServerOptions options;
   options.handshake_timeout = config_.eas.handshake_timeout;
   options.header_timeout = config_.eas.header_timeout;

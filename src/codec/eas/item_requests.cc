@@ -22,6 +22,7 @@ constexpr std::uint8_t kAirSyncBase = 17;
 constexpr std::uint8_t kSettings = 18;
 constexpr std::uint8_t kDocumentLibrary = 19;
 constexpr std::uint8_t kItemOperations = 20;
+constexpr std::uint8_t kRightsManagement = 24;
 
 std::string qualified(const Element& e) {
   std::string_view ns = wbxml::pageNamespace(e.page);
@@ -141,12 +142,20 @@ Result<MoveRequest> readMove(const Element& move, const ItemLimits& limits) {
 // --- ItemOperations -------------------------------------------------------------
 
 Status readFetchOptions(FetchRequest& f, const Element& options) {
+  bool rights_seen = false;
   for (const Element& c : options.children) {
     Status st;
     if (is(c, kItemOperations, "Range")) {
       st = setRange(f.range, c);
     } else if (is(c, kAirSync, "MIMESupport")) {
       st = setMimeSupport(f.mime_support, c);
+    } else if (is(c, kRightsManagement, "RightsManagementSupport")) {
+      // MS-ASRM 2.2.2.15: a boolean ([MS-ASDTYPE] 2.1: 0 or 1).
+      if (rights_seen) return duplicate(c);
+      rights_seen = true;
+      auto v = leafInteger(c, 0, 1);
+      if (!v) return fail(v.error());
+      f.rights_management_support = *v == 1;
     }
     if (!st) return st;
   }
@@ -177,6 +186,9 @@ Result<FetchRequest> readFetch(const Element& fetch, const ItemLimits& limits) {
       f.file_reference = std::move(*text);
     } else if (is(c, kDocumentLibrary, "LinkId")) {
       st = setOnce(f.link_id, c, limits.max_reference);
+    } else if (is(c, kRightsManagement, "RemoveRightsManagementProtection")) {
+      // MS-ASRM 2.2.2.11 (schema: airsyncbase:EmptyTag).
+      st = emptyFlag(f.remove_rights_management_protection, c);
     } else if (is(c, kItemOperations, "Options")) {
       if (have_options) return duplicate(c);
       have_options = true;

@@ -90,6 +90,11 @@ struct FetchRequest {
   std::optional<std::string> link_id;         // documentlibrary:LinkId
   std::optional<Range> range;                 // Options/Range (bytes of the data)
   std::optional<int> mime_support;            // Options/airsync:MIMESupport, 0..2
+  // Options/rm:RightsManagementSupport (MS-ASRM 2.2.2.15, 14.1+), 0 or 1.
+  bool rights_management_support = false;
+  // rm:RemoveRightsManagementProtection (MS-ASRM 2.2.2.11, an empty element
+  // of Fetch): the device asks for the message without its protection.
+  bool remove_rights_management_protection = false;
   // The Options element as sent, for airsyncbase:BodyPreference (the server's
   // email encoder reads it); none when absent.
   std::optional<wbxml::Element> options;

@@ -10,6 +10,7 @@ namespace {
 constexpr std::uint8_t kAirSync = 0;
 constexpr std::uint8_t kEmail = 2;
 constexpr std::uint8_t kAirSyncBase = 17;
+constexpr std::uint8_t kRightsManagement = 24;
 
 bool is(const wbxml::Element& e, std::uint8_t page, std::string_view name) {
   return e.page == page && e.name == name;
@@ -73,9 +74,15 @@ Result<SyncOptions> decodeOptions(const wbxml::Element& options) {
       if (!v) return fail(v.error());
       if (*v > 1) return bad("Sync:Conflict", "out of range");
       o.conflict = static_cast<int>(*v);
+    } else if (is(c, kRightsManagement, "RightsManagementSupport")) {
+      // MS-ASRM 2.2.2.15: a boolean, 0 or 1.
+      auto v = number(c, "RightsManagement:RightsManagementSupport");
+      if (!v) return fail(v.error());
+      if (*v > 1) return bad("RightsManagement:RightsManagementSupport", "not a boolean");
+      o.rights_management_support = *v == 1;
     }
-    // Other options (MaxItems, RightsManagementSupport, BodyPartPreference,
-    // Truncation of 2.5) do not change what this server sends for email.
+    // Other options (MaxItems, BodyPartPreference, Truncation of 2.5) do not
+    // change what this server sends for email.
   }
   return o;
 }

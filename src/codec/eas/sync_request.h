@@ -54,6 +54,9 @@ struct SyncOptions {
   int mime_support = 0;                // 2.2.3.108: 0 never, 1 S/MIME only, 2 always
   std::optional<int> mime_truncation;  // 2.2.3.109: 0..8
   std::optional<int> conflict;         // 2.2.3.34: 0 client wins, 1 server wins
+  // MS-ASRM 2.2.2.15 RightsManagementSupport (14.1+): the device handles
+  // rights-managed mail; absent = false.
+  bool rights_management_support = false;
 
   bool operator==(const SyncOptions&) const = default;
 };

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "server/eas/detail/email_encoding.h"
 #include "server/eas/detail/item_ids.h"
+#include "server/eas/detail/rights_info.h"
 
 namespace rampart::server::eas {
 namespace {
@@ -76,11 +77,26 @@ std::string base64(std::string_view in) {
   return out;
 }
 
+// MS-ASCMD 2.2.2 common status 172, IRM_OperationNotPermitted (MS-ASRM
+// "Enforcing Rights Policy Template Settings"): a Fetch that asks to remove
+// protection the template does not let this user remove. The header's enum
+// lists this server's ItemOperations values; the common one is cast here.
+const ItemOperationsStatus kIrmOperationNotPermitted =
+    static_cast<ItemOperationsStatus>(detail::kIrmOperationNotPermitted);
+
 // The response under construction: the WBXML tree and, when multipart, the
 // data parts after part 0.
 struct Builder {
   bool multipart = false;
   std::vector<std::string> parts;  // index i here is part i + 1
+  // Rights of this request's user, made on first use (one per request, so
+  // each license and template is read once).
+  std::optional<detail::RightsResolver> rights;
+
+  detail::RightsResolver& resolver(CommandContext& ctx) {
+    if (!rights) rights.emplace(detail::RightsResolver::forContext(ctx));
+    return *rights;
+  }
 
   // The index of a new part holding `bytes`.
   std::string addPart(std::string bytes) {
@@ -92,11 +108,13 @@ struct Builder {
 // The email properties as the shared encoder writes them, as a tree: written
 // under a Properties element, then read back.
 Result<Element> emailProperties(CommandContext& ctx, const store::Item& item,
-                                const codec::FetchRequest& fetch) {
+                                const codec::FetchRequest& fetch, Builder& b) {
   std::vector<detail::BodyPreference> prefs;
   if (fetch.options) prefs = detail::parseBodyPreferences(*fetch.options);
   detail::EmailEncodeOptions options;
   options.mime_support = fetch.mime_support.value_or(0);
+  // MS-ASRM 3.2.4.3: RightsManagementLicense goes into Properties.
+  if (fetch.rights_management_support) options.rights = &b.resolver(ctx);
   wbxml::Writer w;
   w.start("ItemOperations", "Properties");
   if (auto st =
@@ -175,7 +193,24 @@ Result<Element> fetchEmail(CommandContext& ctx, store::MailboxId mailbox,
     for (auto& e : ids) out.children.push_back(std::move(e));
     return out;
   }
-  auto properties = emailProperties(ctx, *item, f);
+  if (f.remove_rights_management_protection) {
+    // MS-ASRM 2.2.2.11: protection can only be removed when ExportAllowed is
+    // TRUE for this user (the owner has every right). This server holds no
+    // content key, so it cannot strip the protection itself: an allowed
+    // request is answered with the message as stored (the device, which gets
+    // the content key from the rights server, unprotects it); a refused one
+    // with Status 172 and no Properties.
+    auto rights = b.resolver(ctx).rightsOfItem(*item, ctx.mail);
+    if (!rights && !rights.error().is(Errc::not_found)) return fail(rights.error());
+    if (rights && *rights && !(*rights)->allows(crypto::rights::kExport)) {
+      log::get("eas")->info("ItemOperations from {}/{}: removing the protection of item {} refused",
+                            ctx.user, ctx.device_id, item->id);
+      out.children.push_back(statusElement(kIrmOperationNotPermitted));
+      for (auto& e : ids) out.children.push_back(std::move(e));
+      return out;
+    }
+  }
+  auto properties = emailProperties(ctx, *item, f, b);
   if (!properties) {
     // The message went away between the two reads.
     if (properties.error().is(Errc::not_found)) {

@@ -7,8 +7,11 @@
 
 #include "codec/mime/compose.h"
 #include "codec/wbxml/writer.h"
+#include "core/ascii.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "crypto/rights/license.h"
+#include "server/eas/detail/rights_info.h"
 
 namespace rampart::server::eas {
 
@@ -29,6 +32,12 @@ constexpr std::uint8_t kInstanceId = 0x0F;
 constexpr std::uint8_t kMime = 0x10;
 constexpr std::uint8_t kClientId = 0x11;
 constexpr std::uint8_t kStatus = 0x12;
+
+// MS-ASCMD 2.2.2 common status 172 (IRM_OperationNotPermitted), which
+// MS-ASRM gives for a SmartForward/SmartReply the rights template prohibits.
+// Not one of the header's SendMailStatus names (the lead's interface): cast.
+constexpr SendMailStatus kIrmOperationNotPermitted =
+    static_cast<SendMailStatus>(detail::kIrmOperationNotPermitted);
 
 // Ids are decimal numbers; anything longer is not one of ours.
 constexpr std::size_t kMaxIdText = 64;
@@ -194,9 +203,18 @@ std::variant<Request, SendMailStatus> decodeRaw(const rampart::eas::EasRequest& 
   return r;
 }
 
-// The source item's bytes; none when it is not the user's (Status 150).
-Result<std::optional<std::string>> readSource(CommandContext& ctx, const SourceRef& src) {
-  using Found = std::optional<std::string>;
+// The source item of a SmartReply/SmartForward and, when asked, its bytes.
+struct Source {
+  store::Item item;
+  std::optional<std::string> bytes;
+};
+
+// The source item; none when it is not the user's (Status 150). Its bytes are
+// read when `with_bytes` is set or when it may be rights-protected (a
+// protected message is multipart/mixed at the top, crypto/rights/license.h).
+Result<std::optional<Source>> readSource(CommandContext& ctx, const SourceRef& src,
+                                         bool with_bytes) {
+  using Found = std::optional<Source>;
   auto id = parseItemId(*src.item_id);
   if (!id) return Found();
   std::optional<store::FolderId> folder = id->folder;
@@ -213,12 +231,46 @@ Result<std::optional<std::string>> readSource(CommandContext& ctx, const SourceR
     return fail(item.error());
   }
   if (item->mailbox != *mailbox || (folder && item->folder != *folder)) return Found();
-  auto bytes = ctx.mail.messageBytes(item->id);
-  if (!bytes) {
-    if (bytes.error().is(Errc::not_found)) return Found();
-    return fail(bytes.error());
+  Source out{std::move(*item), std::nullopt};
+  if (with_bytes || equalsIgnoreCase(out.item.summary.content_type, "multipart/mixed")) {
+    auto bytes = ctx.mail.messageBytes(out.item.id);
+    if (!bytes) {
+      if (bytes.error().is(Errc::not_found)) return Found();
+      return fail(bytes.error());
+    }
+    out.bytes = std::move(*bytes);
   }
-  return Found(std::move(*bytes));
+  return Found(std::move(out));
+}
+
+// MS-ASRM "Handling SmartForward and SmartReply Requests": when the original
+// is rights-protected, a SmartForward whose template does not grant
+// ForwardAllowed, or a SmartReply without ReplyAllowed, is refused with
+// composemail:Status 172 (MS-ASCMD 2.2.2 IRM_OperationNotPermitted) and
+// nothing is sent. The owner may do anything. A message that claims
+// protection but whose license does not read is refused too: this server
+// cannot show the action is allowed. True when the request may go on.
+bool rightsAllow(CommandContext& ctx, std::string_view command, const Source& source,
+                 bool forward) {
+  if (!source.bytes) return true;  // not multipart/mixed: not protected
+  auto logger = log::get("eas");
+  auto resolver = detail::RightsResolver::forContext(ctx);
+  auto rights = resolver.rightsOfMessage(*source.bytes);
+  if (!rights) {
+    logger->info("{} from {}/{}: item {}: {}; refused", command, ctx.user, ctx.device_id,
+                 source.item.id, rights.error().message());
+    return false;
+  }
+  if (!*rights) return true;
+  const detail::MessageRights& r = **rights;
+  std::uint32_t needed = forward ? crypto::rights::kForward : crypto::rights::kReply;
+  if (r.is_owner || r.allows(needed)) return true;
+  logger->info(
+      "{} from {}/{}: item {} is protected by template {} ({}), which does not let {} "
+      "{}; refused",
+      command, ctx.user, ctx.device_id, source.item.id, r.template_id, r.template_name, ctx.user,
+      forward ? "forward" : "reply");
+  return false;
 }
 
 // "<32 hex digits@domain of the user>" for a message without a Message-ID.
@@ -307,15 +359,23 @@ Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view com
   Request& req = std::get<Request>(decoded);
 
   std::string original;
-  if (smart && !req.replace_mime) {
-    auto found = readSource(ctx, *req.source);
+  if (smart) {
+    // With ReplaceMime the original is not used, but its rights still count
+    // (the device's message may carry it).
+    auto found = readSource(ctx, *req.source, !req.replace_mime);
     if (!found) return fail(found.error());
     if (!*found) {
-      logger->info("{} from {}/{}: source item {} not found", command, ctx.user, ctx.device_id,
-                   *req.source->item_id);
-      return refuse(command, SendMailStatus::item_not_found);
+      if (!req.replace_mime) {
+        logger->info("{} from {}/{}: source item {} not found", command, ctx.user, ctx.device_id,
+                     *req.source->item_id);
+        return refuse(command, SendMailStatus::item_not_found);
+      }
+    } else {
+      if (!rightsAllow(ctx, command, **found, *token == kSmartForward)) {
+        return refuse(command, kIrmOperationNotPermitted);
+      }
+      if (!req.replace_mime) original = std::move(*(*found)->bytes);
     }
-    original = std::move(**found);
   }
 
   mime::ComposeRequest cr;

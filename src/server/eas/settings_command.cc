@@ -8,6 +8,7 @@
 #include "codec/mime/body.h"
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
+#include "crypto/rights/license.h"
 #include "server/eas/detail/device_information.h"
 
 namespace rampart::server::eas {
@@ -153,6 +154,68 @@ void writeUserInformation(wbxml::Writer& w, const CommandContext& ctx) {
   w.end();
 }
 
+// MS-ASRM 2.2.2.17 RightsManagementTemplates: at most 20 templates.
+constexpr std::size_t kMaxTemplates = 20;
+
+// Text for a WBXML string (STR_I ends at NUL): NUL becomes a space.
+std::string wbxmlText(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c == '\0') c = ' ';
+  }
+  return out;
+}
+
+// The templates a device may protect with: the rights store's, parsed,
+// without revoked ones, in the store's order, at most kMaxTemplates. A
+// template that does not parse is left out (and logged): one bad entry must
+// not take the list away.
+Result<std::vector<crypto::rights::Template>> offeredTemplates(store::RightsStore& rights) {
+  auto logger = log::get("eas");
+  auto listed = rights.listTemplates();
+  if (!listed) return fail(listed.error());
+  std::vector<crypto::rights::Template> out;
+  for (const auto& [id, toml] : *listed) {
+    auto t = crypto::rights::parseTemplateToml(toml, "rights store template " + id);
+    if (!t) {
+      logger->warn("Settings: rights template {} does not parse: {}", id, t.error().message());
+      continue;
+    }
+    if (t->revoked || t->id.empty()) continue;
+    if (out.size() == kMaxTemplates) {
+      logger->warn("Settings: more than {} rights templates; the rest are not offered",
+                   kMaxTemplates);
+      break;
+    }
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+// MS-ASRM 2.2.2.16 RightsManagementTemplate: TemplateID, TemplateName,
+// TemplateDescription, in that order (the schema's xs:sequence), each a
+// non-empty string.
+void writeTemplates(wbxml::Writer& w, const std::vector<crypto::rights::Template>& templates) {
+  constexpr std::string_view kRm = "RightsManagement";
+  w.start(kRm, "RightsManagementTemplates");
+  for (const crypto::rights::Template& t : templates) {
+    std::string name = wbxmlText(t.name.empty() ? t.id : t.name);
+    std::string description = t.description.empty() ? name : wbxmlText(t.description);
+    w.start(kRm, "RightsManagementTemplate");
+    w.start(kRm, "TemplateID");
+    w.content(wbxmlText(t.id));
+    w.end();
+    w.start(kRm, "TemplateName");
+    w.content(name);
+    w.end();
+    w.start(kRm, "TemplateDescription");
+    w.content(description);
+    w.end();
+    w.end();
+  }
+  w.end();
+}
+
 }  // namespace
 
 Result<std::vector<std::uint8_t>> runSettings(CommandContext& ctx, const wbxml::Document& body) {
@@ -172,11 +235,18 @@ Result<std::vector<std::uint8_t>> runSettings(CommandContext& ctx, const wbxml::
   status(w, SettingsStatus::success);
 
   if (request->rights_management_get) {
+    // MS-ASCMD 2.2.3.150 / MS-ASRM 2.2.2.17: the templates the device may
+    // offer its user. Without a rights store the list is empty.
+    std::vector<crypto::rights::Template> templates;
+    if (ctx.rights != nullptr) {
+      auto offered = offeredTemplates(*ctx.rights);
+      if (!offered) return fail(offered.error());
+      templates = std::move(*offered);
+    }
     w.start(kNs, "RightsManagementInformation");
     status(w, SettingsStatus::success);
     w.start(kNs, "Get");
-    w.start("RightsManagement", "RightsManagementTemplates");
-    w.end();
+    writeTemplates(w, templates);
     w.end();
     w.end();
   }

@@ -10,6 +10,7 @@
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
 #include "server/eas/detail/email_encoding.h"
+#include "server/eas/detail/rights_info.h"
 #include "server/eas/detail/sync_state.h"
 
 namespace rampart::server::eas {
@@ -143,6 +144,8 @@ class CollectionSync {
   std::set<store::ItemId> suppress_;
   std::vector<BodyPreference> prefs_;
   EmailEncodeOptions encode_;
+  // MS-ASRM 2.2.2.15: made when the collection's Options ask for rights.
+  std::optional<RightsResolver> rights_;
 };
 
 Status CollectionSync::applyCommands(const store::Folder& folder) {
@@ -313,6 +316,12 @@ Result<CollectionOut> CollectionSync::run() {
   if (col_.options) {
     prefs_ = col_.options->body_preferences;
     encode_.mime_support = col_.options->mime_support;
+    // MS-ASRM 3.2.4.3: with RightsManagementSupport, protected items carry
+    // rm:RightsManagementLicense in their ApplicationData.
+    if (col_.options->rights_management_support) {
+      rights_.emplace(RightsResolver::forContext(ctx_));
+      encode_.rights = &*rights_;
+    }
   }
   int filter = col_.options ? col_.options->filter_type.value_or(0) : -1;
   const std::string& cid = col_.collection_id;

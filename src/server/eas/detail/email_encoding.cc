@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "codec/mime/body.h"
+#include "server/eas/detail/rights_info.h"
 
 namespace rampart::server::eas::detail {
 namespace {
@@ -228,6 +229,12 @@ Status writeEmailProperties(wbxml::Writer& w, const store::Item& item, store::Ma
   writeFlag(w, item.flag);
   element(w, "Email", "ContentClass", "urn:content-classes:message");
   element(w, "AirSyncBase", "NativeBodyType", std::to_string(nativeType(item)));
+  // MS-ASRM 2.2.2.14: RightsManagementLicense exists from 14.1.
+  if (options.rights != nullptr && protocol_version >= "14.1") {
+    auto rights = options.rights->rightsOfItem(item, mail);
+    if (!rights) return fail(rights.error());
+    if (*rights) writeRightsManagementLicense(w, **rights);
+  }
   return {};
 }
 

@@ -19,6 +19,8 @@
 
 namespace rampart::server::eas::detail {
 
+class RightsResolver;
+
 // MS-ASAIRS 2.2.2.7 (Type, TruncationSize, AllOrNone, Preview); decoded by
 // codec/eas/sync_request.h.
 using BodyPreference = rampart::eas::BodyPreference;
@@ -33,13 +35,19 @@ struct EmailEncodeOptions {
   // MS-ASCMD 2.2.3.108 MIMESupport: 0 never MIME, 1 MIME for S/MIME messages,
   // 2 MIME whenever a Type 4 preference was sent.
   int mime_support = 0;
+  // MS-ASRM 2.2.2.15 RightsManagementSupport: set when the device sent it
+  // true. A rights-protected item (detail/rights_info.h) then gets
+  // rm:RightsManagementLicense with what this user may do (14.1 and later;
+  // MS-ASRM 3.2.4.3). Not owned; null writes no rights elements.
+  RightsResolver* rights = nullptr;
 };
 
 // Writes the email properties of `item` as children of the open element
 // (ApplicationData / Properties), in MS-ASEMAIL's order: To, Cc, From,
 // Subject, ReplyTo, DateReceived, DisplayTo, ThreadTopic, Importance, Read,
 // airsyncbase:Attachments, airsyncbase:Body, MessageClass, InternetCPID,
-// Flag, ContentClass, airsyncbase:NativeBodyType. Every tag written exists in
+// Flag, ContentClass, airsyncbase:NativeBodyType, rm:RightsManagementLicense
+// (with options.rights, 14.1 and later). Every tag written exists in
 // `protocol_version` (12.1 and later; Preview only from 14.0).
 //
 // The body (MS-ASAIRS 3.2.5.? BodyPreference handling): the preference whose

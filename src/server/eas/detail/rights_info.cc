@@ -1,0 +1,220 @@
+#include "server/eas/detail/rights_info.h"
+
+#include <algorithm>
+#include <ctime>
+#include <utility>
+
+#include "core/ascii.h"
+#include "core/log.h"
+#include "server/eas/command_context.h"
+
+namespace rampart::server::eas::detail {
+namespace {
+
+namespace rights = crypto::rights;
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = asciiLower(c);
+  return out;
+}
+
+// Text for a WBXML string (STR_I ends at NUL): NUL becomes a space. The
+// values come from a TOML template or a license a sender signed.
+std::string wbxmlText(std::string_view s) {
+  std::string out(s);
+  std::replace(out.begin(), out.end(), '\0', ' ');
+  return out;
+}
+
+void leaf(wbxml::Writer& w, std::string_view name, std::string_view text) {
+  w.start("RightsManagement", name);
+  w.content(text);
+  w.end();
+}
+
+void flag(wbxml::Writer& w, std::string_view name, const MessageRights& r, std::uint32_t right) {
+  leaf(w, name, r.allows(right) ? "1" : "0");
+}
+
+}  // namespace
+
+bool hasRightsHeader(std::string_view message) {
+  constexpr std::string_view kName = "x-rampart-rights:";
+  std::size_t at = 0;
+  while (at < message.size()) {
+    std::size_t eol = message.find('\n', at);
+    std::string_view line =
+        message.substr(at, eol == std::string_view::npos ? std::string_view::npos : eol - at);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) return false;  // end of the header section
+    if (line.size() >= kName.size() && equalsIgnoreCase(line.substr(0, kName.size()), kName)) {
+      return true;
+    }
+    if (eol == std::string_view::npos) break;
+    at = eol + 1;
+  }
+  return false;
+}
+
+std::string contentExpiryText(std::int64_t unix_seconds) {
+  if (unix_seconds <= 0) return std::string(kNoContentExpiry);
+  std::time_t t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr || tm.tm_year + 1900 > 9999) {
+    return std::string(kNoContentExpiry);
+  }
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+  return buf;
+}
+
+RightsResolver::RightsResolver(std::vector<std::string> addresses, store::RightsStore* templates)
+    : templates_(templates) {
+  for (const std::string& a : addresses) {
+    if (!a.empty()) addresses_.push_back(lower(a));
+  }
+}
+
+RightsResolver RightsResolver::forContext(CommandContext& ctx) {
+  std::vector<std::string> addresses;
+  if (!ctx.address.empty()) addresses.push_back(ctx.address);
+  if (ctx.directory != nullptr) {
+    auto user = ctx.directory->findUser(ctx.user);
+    if (!user) {
+      log::get("eas")->warn("rights: the addresses of {} could not be read: {}", ctx.user,
+                            user.error().message());
+    } else if (*user) {
+      for (const std::string& a : (*user)->addresses) addresses.push_back(a);
+    }
+  }
+  return RightsResolver(std::move(addresses), ctx.rights);
+}
+
+bool RightsResolver::isUserAddress(std::string_view address) const {
+  for (const std::string& a : addresses_) {
+    if (equalsIgnoreCase(a, address)) return true;
+  }
+  return false;
+}
+
+std::optional<rights::Template> RightsResolver::serverTemplate(const std::string& id) {
+  if (templates_ == nullptr || id.empty()) return std::nullopt;
+  if (auto it = template_cache_.find(id); it != template_cache_.end()) return it->second;
+  std::optional<rights::Template> found;
+  auto toml = templates_->getTemplate(id);
+  if (!toml) {
+    log::get("eas")->warn("rights: template {} could not be read: {}", id, toml.error().message());
+  } else if (*toml) {
+    auto parsed = rights::parseTemplateToml(**toml, "rights store template " + id);
+    if (!parsed) {
+      log::get("eas")->warn("rights: stored template {} does not parse: {}", id,
+                            parsed.error().message());
+    } else if (!equalsIgnoreCase(parsed->id, id)) {
+      log::get("eas")->warn("rights: stored template {} names itself {}", id, parsed->id);
+    } else {
+      found = std::move(*parsed);
+    }
+  }
+  template_cache_.emplace(id, found);
+  return found;
+}
+
+MessageRights RightsResolver::rightsFor(const rights::PublishingLicense& license) {
+  MessageRights r;
+  r.license_id = license.id;
+  r.template_id = license.template_id;
+  r.template_name = license.template_name;
+  r.owner = license.owner;
+  r.content_expiry = license.content_expiry;
+  r.is_owner = isUserAddress(license.owner);
+  for (const std::string& to : license.recipients) {
+    if (isUserAddress(to)) {
+      r.is_recipient = true;
+      break;
+    }
+  }
+  std::uint32_t template_rights = license.rights;
+  if (auto t = serverTemplate(license.template_id)) {
+    r.template_known = true;
+    template_rights = t->rights;
+    if (!t->name.empty()) r.template_name = t->name;
+    r.template_description = t->description;
+  }
+  if (r.is_owner) {
+    r.rights = rights::kAll;
+  } else if (r.is_recipient) {
+    r.rights = template_rights & rights::kAll;
+  }
+  // MS-ASRM 2.2.2.20/2.2.2.18: TemplateName and TemplateDescription are
+  // non-empty strings.
+  if (r.template_name.empty()) r.template_name = r.template_id;
+  if (r.template_description.empty()) r.template_description = r.template_name;
+  return r;
+}
+
+Result<std::optional<MessageRights>> RightsResolver::rightsOfMessage(std::string_view message) {
+  using Found = std::optional<MessageRights>;
+  if (!hasRightsHeader(message)) return Found();
+  auto parts = rights::splitProtectedMessage(message);
+  if (!parts) {
+    if (parts.error().is(Errc::not_found)) return Found();
+    return fail(Errc::invalid_argument, "rights-protected message without a usable license part: " +
+                                            parts.error().message());
+  }
+  // The signer is not judged here: the server decides nothing from the
+  // license but what the mailbox owner may do with a copy it stores, and
+  // reads the rights from its own template.
+  auto signed_license = rights::readPublishingLicense(parts->signed_license);
+  if (!signed_license) {
+    return fail(Errc::invalid_argument,
+                "publishing license does not read: " + signed_license.error().message());
+  }
+  if (signed_license->license.owner.empty() || signed_license->license.template_id.empty()) {
+    return fail(Errc::invalid_argument, "publishing license without owner or template");
+  }
+  return Found(rightsFor(signed_license->license));
+}
+
+Result<std::optional<MessageRights>> RightsResolver::rightsOfItem(const store::Item& item,
+                                                                  store::MailStore& mail) {
+  using Found = std::optional<MessageRights>;
+  if (auto it = item_cache_.find(item.id); it != item_cache_.end()) return it->second;
+  // license.h: a protected message is multipart/mixed at the top.
+  if (!equalsIgnoreCase(item.summary.content_type, "multipart/mixed")) {
+    item_cache_.emplace(item.id, std::nullopt);
+    return Found();
+  }
+  auto bytes = mail.messageBytes(item.id);
+  if (!bytes) return fail(bytes.error());
+  auto found = rightsOfMessage(*bytes);
+  if (!found) {
+    log::get("eas")->info("rights: item {}: {}", item.id, found.error().message());
+    item_cache_.emplace(item.id, std::nullopt);
+    return Found();
+  }
+  item_cache_.emplace(item.id, *found);
+  return std::move(*found);
+}
+
+void writeRightsManagementLicense(wbxml::Writer& w, const MessageRights& r) {
+  w.start("RightsManagement", "RightsManagementLicense");
+  leaf(w, "ContentExpiryDate", contentExpiryText(r.content_expiry));
+  leaf(w, "ContentOwner", wbxmlText(r.owner));
+  flag(w, "EditAllowed", r, rights::kEdit);
+  flag(w, "ExportAllowed", r, rights::kExport);
+  flag(w, "ExtractAllowed", r, rights::kExtract);
+  flag(w, "ForwardAllowed", r, rights::kForward);
+  flag(w, "ModifyRecipientsAllowed", r, rights::kModifyRecipients);
+  leaf(w, "Owner", r.is_owner ? "1" : "0");
+  flag(w, "PrintAllowed", r, rights::kPrint);
+  flag(w, "ProgrammaticAccessAllowed", r, rights::kProgrammatic);
+  flag(w, "ReplyAllAllowed", r, rights::kReplyAll);
+  flag(w, "ReplyAllowed", r, rights::kReply);
+  leaf(w, "TemplateDescription", wbxmlText(r.template_description));
+  leaf(w, "TemplateID", wbxmlText(r.template_id));
+  leaf(w, "TemplateName", wbxmlText(r.template_name));
+  w.end();
+}
+
+}  // namespace rampart::server::eas::detail
