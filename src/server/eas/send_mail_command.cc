@@ -243,34 +243,57 @@ Result<std::optional<Source>> readSource(CommandContext& ctx, const SourceRef& s
   return Found(std::move(out));
 }
 
-// MS-ASRM "Handling SmartForward and SmartReply Requests": when the original
-// is rights-protected, a SmartForward whose template does not grant
-// ForwardAllowed, or a SmartReply without ReplyAllowed, is refused with
-// composemail:Status 172 (MS-ASCMD 2.2.2 IRM_OperationNotPermitted) and
-// nothing is sent. The owner may do anything. A message that claims
-// protection but whose license does not read is refused too: this server
-// cannot show the action is allowed. True when the request may go on.
-bool rightsAllow(CommandContext& ctx, std::string_view command, const Source& source,
-                 bool forward) {
+// The rights of the user over a SmartReply/SmartForward's original: none in
+// `out` when it is not rights-protected. False when it claims protection but
+// its license does not read (the request is refused: this server cannot show
+// the action is allowed).
+bool sourceRights(CommandContext& ctx, std::string_view command, const Source& source,
+                  detail::RightsResolver& resolver, std::optional<detail::MessageRights>& out) {
+  out.reset();
   if (!source.bytes) return true;  // not multipart/mixed: not protected
-  auto logger = log::get("eas");
-  auto resolver = detail::RightsResolver::forContext(ctx);
   auto rights = resolver.rightsOfMessage(*source.bytes);
   if (!rights) {
-    logger->info("{} from {}/{}: item {}: {}; refused", command, ctx.user, ctx.device_id,
-                 source.item.id, rights.error().message());
+    log::get("eas")->info("{} from {}/{}: item {}: {}; refused", command, ctx.user, ctx.device_id,
+                          source.item.id, rights.error().message());
     return false;
   }
-  if (!*rights) return true;
-  const detail::MessageRights& r = **rights;
-  std::uint32_t needed = forward ? crypto::rights::kForward : crypto::rights::kReply;
-  if (r.is_owner || r.allows(needed)) return true;
-  logger->info(
-      "{} from {}/{}: item {} is protected by template {} ({}), which does not let {} "
-      "{}; refused",
+  out = std::move(*rights);
+  return true;
+}
+
+// MS-ASRM "Handling SmartForward and SmartReply Requests" and "Enforcing
+// Rights Policy Template Settings": an action on a protected original that
+// the template does not grant this user is refused with composemail:Status
+// 172 (MS-ASCMD 2.2.2 IRM_OperationNotPermitted) and nothing is sent. The
+// owner may do anything. SmartForward needs ForwardAllowed; SmartReply needs
+// ReplyAllowed, ReplyAllAllowed when it goes to anyone but the owner, and
+// ModifyRecipientsAllowed when it goes to anyone the original did not (the
+// license names the owner and every recipient). `recipients` are the new
+// message's, empty before composing (then only the first checks apply).
+// Returns what is missing, or nullptr when allowed.
+const char* missingRight(const detail::MessageRights& r, const detail::RightsResolver& resolver,
+                         bool forward, const std::vector<std::string>& recipients) {
+  using namespace crypto::rights;
+  if (r.is_owner) return nullptr;
+  if (forward) return r.allows(kForward) ? nullptr : "forward";
+  if (!r.allows(kReply)) return "reply";
+  for (const std::string& to : recipients) {
+    if (equalsIgnoreCase(to, r.owner) || resolver.isUserAddress(to)) continue;
+    bool on_original = false;
+    for (const std::string& o : r.recipients) on_original = on_original || equalsIgnoreCase(o, to);
+    if (!on_original && !r.allows(kModifyRecipients)) return "modify-recipients";
+    if (!r.allows(kReplyAll)) return "reply-all";
+  }
+  return nullptr;
+}
+
+void logRefusal(CommandContext& ctx, std::string_view command, const Source& source,
+                const detail::MessageRights& r, const char* missing) {
+  log::get("eas")->info(
+      "{} from {}/{}: item {} is protected by template {} ({}), which does not give {} the "
+      "{} right; refused",
       command, ctx.user, ctx.device_id, source.item.id, r.template_id, r.template_name, ctx.user,
-      forward ? "forward" : "reply");
-  return false;
+      missing);
 }
 
 // "<32 hex digits@domain of the user>" for a message without a Message-ID.
@@ -359,6 +382,10 @@ Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view com
   Request& req = std::get<Request>(decoded);
 
   std::string original;
+  std::optional<Source> source;
+  std::optional<detail::MessageRights> source_rights;
+  std::optional<detail::RightsResolver> resolver;
+  bool forward = *token == kSmartForward;
   if (smart) {
     // With ReplaceMime the original is not used, but its rights still count
     // (the device's message may carry it).
@@ -371,10 +398,18 @@ Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view com
         return refuse(command, SendMailStatus::item_not_found);
       }
     } else {
-      if (!rightsAllow(ctx, command, **found, *token == kSmartForward)) {
+      source = std::move(**found);
+      resolver.emplace(detail::RightsResolver::forContext(ctx));
+      if (!sourceRights(ctx, command, *source, *resolver, source_rights)) {
         return refuse(command, kIrmOperationNotPermitted);
       }
-      if (!req.replace_mime) original = std::move(*(*found)->bytes);
+      if (source_rights) {
+        if (const char* missing = missingRight(*source_rights, *resolver, forward, {})) {
+          logRefusal(ctx, command, *source, *source_rights, missing);
+          return refuse(command, kIrmOperationNotPermitted);
+        }
+      }
+      if (!req.replace_mime) original = std::move(*source->bytes);
     }
   }
 
@@ -396,6 +431,14 @@ Result<ComposeOutcome> composeOutgoing(CommandContext& ctx, std::string_view com
   if (composed.problem != mime::ComposeProblem::none) {
     logger->info("{} from {}/{}: {}", command, ctx.user, ctx.device_id, composed.detail);
     return refuse(command, statusOf(composed.problem));
+  }
+  if (source_rights) {
+    // Who the reply goes to is known only now.
+    if (const char* missing =
+            missingRight(*source_rights, *resolver, forward, composed.recipients)) {
+      logRefusal(ctx, command, *source, *source_rights, missing);
+      return refuse(command, kIrmOperationNotPermitted);
+    }
   }
 
   OutgoingMail mail;

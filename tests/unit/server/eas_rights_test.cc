@@ -128,13 +128,14 @@ class EasRightsTest : public ::testing::Test {
   }
 
   std::string protect(const std::string& message, std::string_view template_id,
-                      std::int64_t content_lifetime = 0) {
+                      std::int64_t content_lifetime = 0,
+                      std::vector<std::string> recipients = {"bob@example.org"}) {
     rights::Template t = templ(template_id);
     t.content_lifetime = content_lifetime;
     rights::ProtectRequest req;
     req.message = message;
     req.templ = &t;
-    req.recipients = {"bob@example.org"};
+    req.recipients = std::move(recipients);
     req.now = kNow;
     auto out = rights::protectMessage(req, alice_, server_.cert.get());
     EXPECT_TRUE(out) << out.error().message();
@@ -216,13 +217,13 @@ class EasRightsTest : public ::testing::Test {
 
   // <SmartForward|SmartReply> naming `server_id` in `user`'s Inbox.
   ComposeOutcome smart(const std::string& user, const std::string& command,
-                       const std::string& server_id, bool replace_mime = false) {
+                       const std::string& server_id, bool replace_mime = false,
+                       const std::string& to = "carol@example.org") {
     std::string inner = "<ClientId>c-" + std::to_string(++client_) + "</ClientId>";
     if (replace_mime) inner += "<ReplaceMime/>";
     inner += "<Source><ItemId>" + server_id + "</ItemId></Source>";
     auto doc = xml("<" + command + " xmlns=\"ComposeMail:\">" + inner + "</" + command + ">");
-    std::string mime = "From: " + user +
-                       "@example.org\r\nTo: carol@example.org\r\nSubject: " + command +
+    std::string mime = "From: " + user + "@example.org\r\nTo: " + to + "\r\nSubject: " + command +
                        "\r\n\r\nSee below.\r\n";
     wbxml::Element m;
     m.page = 21;
@@ -574,9 +575,41 @@ TEST_F(EasRightsTest, OwnerForwardsDoNotForward) {
 
 TEST_F(EasRightsTest, RecipientRepliesToDoNotForward) {
   std::string id = deliver("bob", protect(original("reply"), rights::kDoNotForwardId));
-  auto out = smart("bob", "SmartReply", id);
+  auto out = smart("bob", "SmartReply", id, false, "alice@example.org");
   ASSERT_TRUE(out.mail) << out.status;
   EXPECT_EQ(out.status, 0);
+  // ReplaceMime too (the device protects its reply itself).
+  auto replaced = smart("bob", "SmartReply", id, true, "Alice <ALICE@example.org>");
+  EXPECT_TRUE(replaced.mail) << replaced.status;
+}
+
+TEST_F(EasRightsTest, ReplyToSomeoneNewNeedsModifyRecipients) {
+  // Do Not Forward grants reply and reply-all, not modify-recipients: a reply
+  // that adds carol would forward the content.
+  std::string id = deliver("bob", protect(original("sneaky"), rights::kDoNotForwardId));
+  auto out = smart("bob", "SmartReply", id, false, "alice@example.org, carol@example.org");
+  EXPECT_FALSE(out.mail);
+  EXPECT_EQ(out.status, 172);
+}
+
+TEST_F(EasRightsTest, ReplyAllNeedsReplyAll) {
+  std::vector<std::string> to = {"bob@example.org", "dave@example.org"};
+  std::string dnf = deliver("bob", protect(original("all"), rights::kDoNotForwardId, 0, to));
+  auto all_ok = smart("bob", "SmartReply", dnf, false, "alice@example.org, dave@example.org");
+  EXPECT_TRUE(all_ok.mail) << all_ok.status;
+
+  rights::Template reply_only;
+  reply_only.id = "ABCDEF01-2345-6789-ABCD-EF0123456789";
+  reply_only.name = "Reply To Sender Only";
+  reply_only.description = "Read, and reply to the sender.";
+  reply_only.rights = rights::kView | rights::kReply;
+  ASSERT_TRUE(rights_->putTemplate(reply_only.id, rights::templateToml(reply_only)));
+  std::string id = deliver("bob", protect(original("sender-only"), reply_only.id, 0, to));
+  auto sender = smart("bob", "SmartReply", id, false, "alice@example.org");
+  EXPECT_TRUE(sender.mail) << sender.status;
+  auto everyone = smart("bob", "SmartReply", id, false, "alice@example.org, dave@example.org");
+  EXPECT_FALSE(everyone.mail);
+  EXPECT_EQ(everyone.status, 172);
 }
 
 TEST_F(EasRightsTest, NoReplyRightRefusesSmartReply) {

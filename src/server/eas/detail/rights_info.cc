@@ -126,6 +126,7 @@ MessageRights RightsResolver::rightsFor(const rights::PublishingLicense& license
   r.template_id = license.template_id;
   r.template_name = license.template_name;
   r.owner = license.owner;
+  for (const std::string& to : license.recipients) r.recipients.push_back(lower(to));
   r.content_expiry = license.content_expiry;
   r.is_owner = isUserAddress(license.owner);
   for (const std::string& to : license.recipients) {

@@ -47,10 +47,11 @@ inline constexpr int kIrmOperationNotPermitted = 172;
 // What one user may do with one protected message.
 struct MessageRights {
   std::string license_id;
-  std::string template_id;           // upper-case GUID, as in the license
-  std::string template_name;         // the server's, else the license's
-  std::string template_description;  // the server's, else the name
-  std::string owner;                 // the license's owner address (ContentOwner)
+  std::string template_id;              // upper-case GUID, as in the license
+  std::string template_name;            // the server's, else the license's
+  std::string template_description;     // the server's, else the name
+  std::string owner;                    // the license's owner address (ContentOwner)
+  std::vector<std::string> recipients;  // the license's recipients, lower case
   bool is_owner = false;
   bool is_recipient = false;
   bool template_known = false;      // the server's template was used
