@@ -249,6 +249,23 @@ TEST_F(RightsServerTest, ARecipientGetsTheTemplatesRightsAndTheKey) {
   EXPECT_EQ(log[0].at, kNow + 30);
 }
 
+// A renewed encryption certificate is the one the key goes to from then on.
+TEST_F(RightsServerTest, TheNewestEncryptionCertificateCounts) {
+  open();
+  auto pl = license({"bob@example.test"});
+  const std::string der = sign(pl);
+  granted(server_->issue("bob", der), bob_enc_);
+  auto renewed = makeIdentity("bob@example.test", "keyAgreement", kNow + 400 * kDay);
+  publish("bob", renewed, "smime_encryption");
+  granted(server_->issue("bob", der), renewed);
+  // The first one has expired; the renewed one still serves.
+  clock_.advance(std::chrono::seconds(366 * kDay));
+  granted(server_->issue("bob", der), renewed);
+  // Both expired: nothing to bind the key to.
+  clock_.advance(std::chrono::seconds(40 * kDay));
+  EXPECT_EQ(server_->issue("bob", der).http_status, 409);
+}
+
 TEST_F(RightsServerTest, AnAliasAndAnyCaseCount) {
   open();
   auto pl = license({"Robert@Example.TEST"});
