@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -264,6 +265,30 @@ TEST_F(RightsServerTest, TheNewestEncryptionCertificateCounts) {
   // Both expired: nothing to bind the key to.
   clock_.advance(std::chrono::seconds(40 * kDay));
   EXPECT_EQ(server_->issue("bob", der).http_status, 409);
+}
+
+// issue() runs on the server's pool, several at once: every answer and every
+// log row is whole.
+TEST_F(RightsServerTest, ConcurrentRequestsAreEachAnsweredAndLogged) {
+  open();
+  auto pl = license({"bob@example.test"});
+  const std::string der = sign(pl);
+  std::atomic<int> ok{0}, refused{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        auto r = server_->issue(t % 2 == 0 ? "bob" : "carol", der);
+        (r.http_status == 200 ? ok : refused)++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(ok.load(), 10);
+  EXPECT_EQ(refused.load(), 10);
+  auto log = logOf(pl.id);
+  ASSERT_EQ(log.size(), 20u);
+  for (const auto& e : log) EXPECT_EQ(e.granted, e.user == "bob") << e.user;
 }
 
 TEST_F(RightsServerTest, AnAliasAndAnyCaseCount) {
