@@ -141,6 +141,17 @@ Result<MoveRequest> readMove(const Element& move, const ItemLimits& limits) {
 
 // --- ItemOperations -------------------------------------------------------------
 
+// rm:RightsManagementSupport (MS-ASRM 2.2.2.15): a boolean ([MS-ASDTYPE] 2.1:
+// 0 or 1), once per Options.
+Status setRightsSupport(bool& slot, bool& seen, const Element& e) {
+  if (seen) return duplicate(e);
+  seen = true;
+  auto v = leafInteger(e, 0, 1);
+  if (!v) return fail(v.error());
+  slot = *v == 1;
+  return {};
+}
+
 Status readFetchOptions(FetchRequest& f, const Element& options) {
   bool rights_seen = false;
   for (const Element& c : options.children) {
@@ -150,12 +161,7 @@ Status readFetchOptions(FetchRequest& f, const Element& options) {
     } else if (is(c, kAirSync, "MIMESupport")) {
       st = setMimeSupport(f.mime_support, c);
     } else if (is(c, kRightsManagement, "RightsManagementSupport")) {
-      // MS-ASRM 2.2.2.15: a boolean ([MS-ASDTYPE] 2.1: 0 or 1).
-      if (rights_seen) return duplicate(c);
-      rights_seen = true;
-      auto v = leafInteger(c, 0, 1);
-      if (!v) return fail(v.error());
-      f.rights_management_support = *v == 1;
+      st = setRightsSupport(f.rights_management_support, rights_seen, c);
     }
     if (!st) return st;
   }
@@ -335,6 +341,7 @@ Status readQuery(MailboxQuery& q, const Element& e, std::size_t depth, std::size
 }
 
 Status readSearchOptions(SearchRequest& r, const Element& options) {
+  bool rights_seen = false;
   for (const Element& c : options.children) {
     Status st;
     if (is(c, kSearch, "Range")) {
@@ -345,6 +352,8 @@ Status readSearchOptions(SearchRequest& r, const Element& options) {
       st = emptyFlag(r.rebuild_results, c);
     } else if (is(c, kAirSync, "MIMESupport")) {
       st = setMimeSupport(r.mime_support, c);
+    } else if (is(c, kRightsManagement, "RightsManagementSupport")) {
+      st = setRightsSupport(r.rights_management_support, rights_seen, c);
     }
     if (!st) return st;
   }

@@ -155,7 +155,10 @@ struct SearchRequest {
   std::optional<Range> range;  // Options/Range
   bool deep_traversal = false;
   bool rebuild_results = false;
-  std::optional<int> mime_support;        // Options/airsync:MIMESupport
+  std::optional<int> mime_support;  // Options/airsync:MIMESupport
+  // Options/rm:RightsManagementSupport (MS-ASRM 2.2.2.15; Search answers
+  // rm:RightsManagementLicense in search:Properties, MS-ASRM 3.2.4.3).
+  bool rights_management_support = false;
   std::optional<wbxml::Element> options;  // as sent, for BodyPreference
 
   bool operator==(const SearchRequest&) const = default;

@@ -494,6 +494,15 @@ TEST(ItemOperationsRequestRights, DecodesTheRightsElements) {
       R"(<Options><rm:RightsManagementSupport>yes</rm:RightsManagementSupport></Options></Fetch></ItemOperations>)")));
 }
 
+TEST(SearchRequestRights, DecodesRightsManagementSupport) {
+  auto r = rampart::eas::decodeSearchRequest(xml(
+      R"(<Search xmlns="Search:" xmlns:rm="RightsManagement:"><Store><Name>Mailbox</Name><Query>)"
+      R"(<FreeText>q4</FreeText></Query><Options><rm:RightsManagementSupport>1</rm:RightsManagementSupport>)"
+      R"(</Options></Store></Search>)"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_TRUE(r->rights_management_support);
+}
+
 // --- Settings -------------------------------------------------------------------
 
 TEST_F(EasRightsTest, SettingsListsTheTemplatesButNotRevokedOnes) {
