@@ -22,6 +22,19 @@ void readEasConfig(ConfigSection& section, EasConfig& out) {
   section.read("gateway_listen", out.gateway_listen);
   section.read("gateway_ca_file", out.gateway_ca_file);
   section.read("delegation_key_file", out.delegation_key_file);
+  section.read("smime_trust_file", out.smime_trust_file);
+  std::string revocation;
+  section.read("revocation", revocation);
+  if (revocation == "soft") {
+    out.revocation = crypto::x509::RevocationMode::soft;
+  } else if (revocation == "hard") {
+    out.revocation = crypto::x509::RevocationMode::hard;
+  } else if (revocation == "none") {
+    out.revocation = crypto::x509::RevocationMode::none;
+  } else if (!revocation.empty()) {
+    section.error("revocation", "must be \"soft\", \"hard\" or \"none\"");
+  }
+  section.read("revocation_timeout", out.revocation_timeout);
   if (!out.gateway_listen.empty() &&
       (out.gateway_ca_file.empty() || out.delegation_key_file.empty() || out.cert_file.empty())) {
     section.error("gateway_listen", "needs gateway_ca_file, delegation_key_file, cert_file and key_file");

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "crypto/x509/verify.h"
 #include "server/eas/device_limiter.h"
 
 namespace rampart::server::eas {
@@ -34,6 +35,14 @@ struct EasConfig {
   std::string gateway_listen;
   std::string gateway_ca_file;
   std::string delegation_key_file;
+  // ValidateCert (MS-ASCMD 2.2.1.22): the roots S/MIME certificates must
+  // chain to (PEM; empty = none trusted: every certificate is Status 4), how
+  // revocation is judged when the device sets CheckCRL ("soft": what can be
+  // had, unknown is fine; "hard": the leaf must have a CRL or OCSP answer;
+  // "none"), and how long one CRL/OCSP fetch may take.
+  std::string smime_trust_file;
+  crypto::x509::RevocationMode revocation = crypto::x509::RevocationMode::soft;
+  std::chrono::milliseconds revocation_timeout{std::chrono::seconds(5)};
 };
 
 // Reads [eas]; a listen address without cert_file and key_file is an error.

@@ -19,6 +19,7 @@
 #include "server/eas/sync_command.h"
 #include "server/eas/settings_command.h"
 #include "server/eas/search_command.h"
+#include "server/eas/resolve_recipients_command.h"
 #include "server/eas/move_items_command.h"
 #include "server/eas/item_operations_command.h"
 #include "server/eas/get_item_estimate_command.h"
@@ -61,7 +62,14 @@ EasService::EasService(std::shared_ptr<directory::Directory> directory,
       blocking_(std::move(blocking)),
       limiter_(config.device_limits, systemClock()),
       hub_(*mail_, blocking_),
-      outbound_(outbound) {}
+      outbound_(outbound) {
+  auto setup = makeValidateCertSetup(config.smime_trust_file, config.revocation, config.revocation_timeout);
+  if (!setup) {
+    log::get("eas")->error("ValidateCert trusts nothing: {}", setup.error().message());
+    setup = std::make_shared<const ValidateCertSetup>();
+  }
+  cert_setup_ = std::move(*setup);
+}
 
 void EasService::stop() { hub_.stop(); }
 
@@ -518,6 +526,8 @@ Result<EasService::Outcome> EasService::runCommand(CommandContext& cmd, const ra
   if (command == "GetItemEstimate") return finished(runGetItemEstimate(cmd, *doc));
   if (command == "MoveItems") return finished(runMoveItems(cmd, *doc));
   if (command == "Search") return finished(runSearch(cmd, *doc));
+  if (command == "ResolveRecipients") return finished(runResolveRecipients(cmd, *doc));
+  if (command == "ValidateCert") return finished(runValidateCert(cmd, *doc, *cert_setup_));
   if (command == "Settings") {
     if (auto st = fillUser(cmd); !st) return fail(st.error());
     return finished(runSettings(cmd, *doc));

@@ -22,6 +22,7 @@
 #include "server/eas/ping_command.h"
 #include "server/eas/push_hub.h"
 #include "server/eas/send_mail_command.h"
+#include "server/eas/validate_cert_command.h"
 #include "server/smtp/outbound.h"
 #include "store/device_store.h"
 #include "store/mail_store.h"
@@ -123,10 +124,12 @@ class EasService {
   PushHub hub_;
   smtp::Outbound* outbound_;
   std::unique_ptr<crypto::AssertionVerifier> verifier_;
+  std::shared_ptr<const ValidateCertSetup> cert_setup_;  // trust anchors and fetcher for ValidateCert
   std::vector<std::string> commands_ = {"Sync",         "SendMail",     "SmartForward",   "SmartReply",
                                         "FolderSync",   "FolderCreate", "FolderDelete",   "FolderUpdate",
                                         "MoveItems",    "GetItemEstimate", "Search",      "Settings",
-                                        "Ping",         "ItemOperations", "Provision"};
+                                        "Ping",         "ItemOperations", "Provision",    "ResolveRecipients",
+                                        "ValidateCert"};
 };
 
 }  // namespace rampart::server::eas
