@@ -202,24 +202,63 @@ Result<std::vector<std::string>> SqliteRightsStore::revokedUsers() {
   return out;
 }
 
+// Group commit: the first caller to find no batch being written becomes the
+// writer and commits every entry queued so far in one transaction (one
+// fsync); the others wait for the batch that holds theirs. Each caller still
+// returns only once its own row is durable.
 Result<std::int64_t> SqliteRightsStore::log(const RightsLogEntry& e) {
+  PendingLog me{&e, fail(Errc::internal, "not written"), false};
+  std::unique_lock queue_lock(queue_mutex_);
+  queue_.push_back(&me);
+  while (!me.done) {
+    if (writing_) {
+      queue_cv_.wait(queue_lock);
+      continue;
+    }
+    writing_ = true;
+    std::vector<PendingLog*> batch;
+    batch.swap(queue_);
+    queue_lock.unlock();
+    writeBatch(batch);
+    queue_lock.lock();
+    for (PendingLog* p : batch) p->done = true;
+    writing_ = false;
+    queue_cv_.notify_all();
+  }
+  return std::move(me.result);
+}
+
+void SqliteRightsStore::writeBatch(const std::vector<PendingLog*>& batch) {
   std::lock_guard lock(mutex_);
-  return transaction(db_, [&]() -> Result<std::int64_t> {
+  std::vector<std::int64_t> ids;
+  Status st = transaction(db_, [&]() -> Status {
     auto q = query(
         "INSERT INTO rights_log(at, user, license_id, template_id, owner, granted, rights, reason)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
     if (!q) return fail(q.error());
-    (*q)->bind(1, e.at)
-        .bind(2, std::string_view(e.user))
-        .bind(3, std::string_view(e.license_id))
-        .bind(4, std::string_view(e.template_id))
-        .bind(5, std::string_view(e.owner))
-        .bind(6, std::int64_t{e.granted ? 1 : 0})
-        .bind(7, static_cast<std::int64_t>(e.granted ? e.rights : 0))
-        .bind(8, std::string_view(e.reason));
-    if (auto st = (*q)->run(); !st) return fail(st.error());
-    return db_.lastInsertId();
+    for (const PendingLog* p : batch) {
+      const RightsLogEntry& e = *p->entry;
+      (*q)->bind(1, e.at)
+          .bind(2, std::string_view(e.user))
+          .bind(3, std::string_view(e.license_id))
+          .bind(4, std::string_view(e.template_id))
+          .bind(5, std::string_view(e.owner))
+          .bind(6, std::int64_t{e.granted ? 1 : 0})
+          .bind(7, static_cast<std::int64_t>(e.granted ? e.rights : 0))
+          .bind(8, std::string_view(e.reason));
+      if (auto run = (*q)->run(); !run) return run;
+      (*q)->reset();
+      ids.push_back(db_.lastInsertId());
+    }
+    return {};
   });
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    if (st) {
+      batch[i]->result = ids[i];
+    } else {
+      batch[i]->result = fail(st.error());
+    }
+  }
 }
 
 Result<std::vector<RightsLogEntry>> SqliteRightsStore::logEntries(std::string_view license_id,

@@ -2,16 +2,21 @@
 // server's database file with its own tables (prefixed `rights_`) and its own
 // migration component "rights".
 //
-// One connection behind a mutex, as SqliteCaStore: a use-license request
-// writes one log row. Every write is one BEGIN IMMEDIATE transaction,
-// committed (WAL, synchronous=FULL, see database.h) before the call returns,
-// so a logged request survives a kill -9 right after the answer.
+// One connection behind a mutex, as SqliteCaStore. Every write is a BEGIN
+// IMMEDIATE transaction committed (WAL, synchronous=FULL, see database.h)
+// before the call returns, so a logged request survives a kill -9 right
+// after the answer. log() is called once per use-license request, from
+// several pool threads at once: callers that arrive while a commit is under
+// way are committed together in the next one (group commit, one fsync for
+// the lot), each still returning only once its own row is durable.
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "store/rights_store.h"
@@ -51,6 +56,18 @@ class SqliteRightsStore final : public RightsStore {
   explicit SqliteRightsStore(Database db) : db_(std::move(db)) {}
 
   Result<Query> query(std::string_view sql);
+
+  // log(): entries waiting for the next group commit.
+  struct PendingLog {
+    const RightsLogEntry* entry;
+    Result<std::int64_t> result;
+    bool done;
+  };
+  void writeBatch(const std::vector<PendingLog*>& batch);
+  std::mutex queue_mutex_;
+  std::condition_variable queue_cv_;
+  std::vector<PendingLog*> queue_;
+  bool writing_ = false;
 
   std::mutex mutex_;
   Database db_;

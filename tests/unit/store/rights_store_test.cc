@@ -9,6 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <map>
+#include <thread>
+
 #include "store/sqlite/sqlite_ca_store.h"
 #include "store/sqlite/sqlite_rights_store.h"
 #include "testing/temp_dir.h"
@@ -158,6 +161,34 @@ TEST_F(RightsStoreTest, LogIsNewestFirstAndFiltersByLicense) {
   auto none = store_->logEntries("cc", 10);
   ASSERT_TRUE(none);
   EXPECT_TRUE(none->empty());
+}
+
+// log() commits concurrent callers' rows together: every caller gets the id
+// of its own row, and no row is lost or doubled.
+TEST_F(RightsStoreTest, ConcurrentLogsEachGetTheirOwnRow) {
+  constexpr int kThreads = 8;
+  constexpr int kEach = 40;
+  std::vector<std::vector<std::pair<std::int64_t, std::string>>> got(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEach; ++i) {
+        std::string license = "t" + std::to_string(t) + "-" + std::to_string(i);
+        auto id = store_->log(entry("user" + std::to_string(t), license, i % 2 == 0));
+        if (id) got[static_cast<std::size_t>(t)].emplace_back(*id, license);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  auto all = store_->logEntries("", 100'000);
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), static_cast<std::size_t>(kThreads * kEach));
+  std::map<std::int64_t, std::string> by_id;
+  for (const auto& e : *all) by_id[e.id] = e.license_id;
+  for (const auto& mine : got) {
+    ASSERT_EQ(mine.size(), static_cast<std::size_t>(kEach));
+    for (const auto& [id, license] : mine) EXPECT_EQ(by_id[id], license);
+  }
 }
 
 // A refusal logs no rights, whatever the caller put in the entry.
