@@ -210,8 +210,8 @@ struct Source {
 };
 
 // The source item; none when it is not the user's (Status 150). Its bytes are
-// read when `with_bytes` is set or when it may be rights-protected (a
-// protected message is multipart/mixed at the top, crypto/rights/license.h).
+// read when `with_bytes` is set or when it may be rights-protected
+// (detail::mayBeRightsProtected).
 Result<std::optional<Source>> readSource(CommandContext& ctx, const SourceRef& src,
                                          bool with_bytes) {
   using Found = std::optional<Source>;
@@ -232,7 +232,7 @@ Result<std::optional<Source>> readSource(CommandContext& ctx, const SourceRef& s
   }
   if (item->mailbox != *mailbox || (folder && item->folder != *folder)) return Found();
   Source out{std::move(*item), std::nullopt};
-  if (with_bytes || equalsIgnoreCase(out.item.summary.content_type, "multipart/mixed")) {
+  if (with_bytes || detail::mayBeRightsProtected(out.item)) {
     auto bytes = ctx.mail.messageBytes(out.item.id);
     if (!bytes) {
       if (bytes.error().is(Errc::not_found)) return Found();
@@ -250,7 +250,7 @@ Result<std::optional<Source>> readSource(CommandContext& ctx, const SourceRef& s
 bool sourceRights(CommandContext& ctx, std::string_view command, const Source& source,
                   detail::RightsResolver& resolver, std::optional<detail::MessageRights>& out) {
   out.reset();
-  if (!source.bytes) return true;  // not multipart/mixed: not protected
+  if (!source.bytes || !detail::mayBeRightsProtected(source.item)) return true;
   auto rights = resolver.rightsOfMessage(*source.bytes);
   if (!rights) {
     log::get("eas")->info("{} from {}/{}: item {}: {}; refused", command, ctx.user, ctx.device_id,

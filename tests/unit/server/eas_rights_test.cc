@@ -343,6 +343,24 @@ TEST_F(EasRightsTest, RightsOfAProtectedMessage) {
   EXPECT_FALSE(bad);
 }
 
+TEST_F(EasRightsTest, OnlyMessagesWithALicensePartAreRead) {
+  std::string with_pdf =
+      "From: alice@example.org\r\nTo: bob@example.org\r\nSubject: pdf\r\n"
+      "MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+      "--b\r\nContent-Type: text/plain\r\n\r\nSee attached.\r\n"
+      "--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+      "filename=a.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n";
+  auto item = [&](const std::string& server_id) {
+    auto got = mail_->getItem(std::stoll(server_id.substr(server_id.find(':') + 1)));
+    EXPECT_TRUE(got);
+    return got ? *got : store::Item{};
+  };
+  EXPECT_FALSE(detail::mayBeRightsProtected(item(deliver("bob", with_pdf))));
+  EXPECT_FALSE(detail::mayBeRightsProtected(item(deliver("bob", original("plain")))));
+  EXPECT_TRUE(detail::mayBeRightsProtected(
+      item(deliver("bob", protect(original("dnf"), rights::kDoNotForwardId)))));
+}
+
 // --- Sync -----------------------------------------------------------------------
 
 TEST_F(EasRightsTest, SyncCarriesTheLicenseOnlyWhenAsked) {

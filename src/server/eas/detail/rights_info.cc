@@ -57,6 +57,19 @@ bool hasRightsHeader(std::string_view message) {
   return false;
 }
 
+bool mayBeRightsProtected(const store::Item& item) {
+  // crypto/rights/license.h: a protected message is multipart/mixed with the
+  // publishing license as its second part.
+  constexpr std::string_view kLicenseType = "application/vnd.rampart.publishing-license";
+  const mime::Summary& s = item.summary;
+  if (!equalsIgnoreCase(s.content_type, "multipart/mixed")) return false;
+  if (s.truncated) return true;
+  for (const mime::Attachment& a : s.attachments) {
+    if (equalsIgnoreCase(a.content_type, kLicenseType)) return true;
+  }
+  return false;
+}
+
 std::string contentExpiryText(std::int64_t unix_seconds) {
   if (unix_seconds <= 0) return std::string(kNoContentExpiry);
   std::time_t t = static_cast<std::time_t>(unix_seconds);
@@ -181,8 +194,7 @@ Result<std::optional<MessageRights>> RightsResolver::rightsOfItem(const store::I
                                                                   store::MailStore& mail) {
   using Found = std::optional<MessageRights>;
   if (auto it = item_cache_.find(item.id); it != item_cache_.end()) return it->second;
-  // license.h: a protected message is multipart/mixed at the top.
-  if (!equalsIgnoreCase(item.summary.content_type, "multipart/mixed")) {
+  if (!mayBeRightsProtected(item)) {
     item_cache_.emplace(item.id, std::nullopt);
     return Found();
   }

@@ -65,6 +65,13 @@ struct MessageRights {
 // holds an X-Rampart-Rights field: the cheap test before anything is parsed.
 bool hasRightsHeader(std::string_view message);
 
+// True when the stored item may be rights-protected, from its summary alone:
+// a multipart/mixed message with a part of type
+// application/vnd.rampart.publishing-license among its attachments (or a
+// summary cut short before all of them were listed). Only such items have
+// their bytes read.
+bool mayBeRightsProtected(const store::Item& item);
+
 // Resolves rights for one request: who asks (every address of the user) and
 // where the server's templates are. Templates and item answers are cached
 // for the life of the object, so one request parses each license and each
@@ -92,9 +99,8 @@ class RightsResolver {
   // Errc::invalid_argument (the caller decides: emit nothing, or refuse).
   Result<std::optional<MessageRights>> rightsOfMessage(std::string_view message);
 
-  // rightsOfMessage() for a stored item, reading its bytes only when its
-  // top-level Content-Type is multipart/mixed (every protected message is,
-  // license.h); cached by item id. An unreadable license is logged and
+  // rightsOfMessage() for a stored item, reading its bytes only when
+  // mayBeRightsProtected(); cached by item id. An unreadable license is logged and
   // answered as "not protected" (emitting nothing is all a Sync can do);
   // Errc::not_found when the item's bytes are gone.
   Result<std::optional<MessageRights>> rightsOfItem(const store::Item& item,
