@@ -290,7 +290,11 @@ struct RightsServer::Impl {
 
 namespace {
 
-Result<std::optional<lic::Template>> Service::findTemplate(std::string_view id) {
+Result<std::optional<lic::Template>> Service::findTemplate(std::string_view raw_id) {
+  // One cache entry per template, whatever the case a license spells it in.
+  auto normal = store::sqlite::normalTemplateId(raw_id);
+  if (!normal) return std::optional<lic::Template>();
+  const std::string& id = *normal;
   auto toml = store->getTemplate(id);
   if (!toml) return fail(toml.error());
   if (!*toml) return std::optional<lic::Template>();
@@ -298,9 +302,9 @@ Result<std::optional<lic::Template>> Service::findTemplate(std::string_view id) 
   auto it = templates.find(id);
   if (it != templates.end() && it->second.first == **toml)
     return std::optional<lic::Template>(it->second.second);
-  auto parsed = lic::parseTemplateToml(**toml, "template " + std::string(id));
+  auto parsed = lic::parseTemplateToml(**toml, "template " + id);
   if (!parsed) return fail(Errc::storage_error, parsed.error().detail);
-  templates.insert_or_assign(std::string(id), std::pair{std::move(**toml), *parsed});
+  templates.insert_or_assign(id, std::pair{std::move(**toml), *parsed});
   return std::optional<lic::Template>(std::move(*parsed));
 }
 
