@@ -314,11 +314,11 @@ class VerifyCliTest : public ::testing::Test {
   }
 
   CertPtr leaf(const std::string& name, const std::string& ext, int days, int serial) {
-    EXPECT_TRUE(testing::sh(tmp_, "openssl req -new -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +
+    EXPECT_TRUE(testing::sh(tmp_, "(openssl req -new -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +
                                       ".csr -subj /CN=" + name + " && openssl x509 -req -in " + name +
                                       ".csr -CA root.pem -CAkey root.key -set_serial " + std::to_string(serial) +
                                       " -days " + std::to_string(days) + " -extfile ext.cnf -extensions " + ext +
-                                      " -out " + name + ".pem 2>/dev/null"));
+                                      " -out " + name + ".pem) 2>/dev/null"));
     auto c = parseCertificate(slurp(tmp_.file(name + ".pem")));
     EXPECT_TRUE(c);
     return c ? std::move(*c) : nullptr;
