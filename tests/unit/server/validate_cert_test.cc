@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+
 #include <atomic>
 #include <memory>
 #include <string>
@@ -22,7 +25,9 @@
 #include "directory/builtin_directory.h"
 #include "http/server.h"
 #include "net/asio.h"
+#include "codec/wbxml/writer.h"
 #include "server/eas/eas_config.h"
+#include "server/eas/eas_service.h"
 #include "store/sqlite/sqlite_ca_store.h"
 #include "store/sqlite/sqlite_device_store.h"
 #include "store/sqlite/sqlite_mail_store.h"
@@ -266,6 +271,88 @@ TEST_F(ValidateCertTest, FetcherRefusesWhatItShouldNot) {
   EXPECT_TRUE(x509::parseCrl(*crl));
   auto missing = fetchRevocationInfo(pki_.base() + "/nothing", "", 2s);
   EXPECT_FALSE(missing);
+}
+
+// Through the EAS front door: OPTIONS lists both commands; a provisioned
+// device's ResolveRecipients gets the certificate the CA published when it
+// issued from the smime-encrypt template, and its ValidateCert is judged
+// against [eas] smime_trust_file.
+TEST_F(ValidateCertTest, DispatchedByTheEasService) {
+  auto enc = issue("smime-encrypt");  // published to the directory by the CA
+  ASSERT_TRUE(enc);
+  const std::string db = dir_.file("service.db");
+  auto mail = store::sqlite::openSqliteMailStore(db);
+  ASSERT_TRUE(mail);
+  auto devices = store::sqlite::openSqliteDeviceStore(db, systemRandom());
+  ASSERT_TRUE(devices);
+  std::shared_ptr<store::DeviceStore> device_store(std::move(*devices));
+  ASSERT_TRUE(device_store->upsertDevice("alice", "DEV1", {"Test", "test/1", 1000}));
+  auto temporary = device_store->beginProvision("alice", "DEV1");
+  ASSERT_TRUE(temporary);
+  auto key = device_store->confirmProvision("alice", "DEV1", *temporary, 1);
+  ASSERT_TRUE(key);
+  EasConfig config;
+  config.smime_trust_file = dir_.file("trust.pem");
+  net::asio::thread_pool pool(1);
+  {
+    EasService service(directory_, std::shared_ptr<store::MailStore>(std::move(*mail)), device_store, config,
+                       pool.get_executor());
+    auto send = [&](http::Request& req) {
+      net::asio::io_context io;
+      auto done = net::asio::co_spawn(io, service.handle(req), net::asio::use_future);
+      io.run();
+      return done.get();
+    };
+    auto post = [&](const std::string& cmd, const std::string& xml_body) {
+      http::Request req{http::Verb::post, "/Microsoft-Server-ActiveSync?Cmd=" + cmd + "&User=alice&DeviceId=DEV1&DeviceType=Test", 11};
+      req.set(http::Field::host, "mail.example.test");
+      req.set(http::Field::authorization, "Basic " + base64("alice:pw"));
+      req.set("MS-ASProtocolVersion", "16.1");
+      req.set("X-MS-PolicyKey", std::to_string(*key));
+      req.set(http::Field::content_type, "application/vnd.ms-sync.wbxml");
+      auto doc = wbxml::parseXml(xml_body);
+      EXPECT_TRUE(doc);
+      auto bytes = wbxml::encode(*doc);
+      EXPECT_TRUE(bytes);
+      req.body().assign(bytes->begin(), bytes->end());
+      http::Response res = send(req);
+      EXPECT_EQ(res.result_int(), 200) << res.body();
+      auto answer = wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(res.body().data()), res.body().size()));
+      EXPECT_TRUE(answer) << res.body();
+      return answer ? answer->root : wbxml::Element{};
+    };
+    http::Request options{http::Verb::options, "/Microsoft-Server-ActiveSync", 11};
+    options.set(http::Field::host, "mail.example.test");
+    options.set(http::Field::authorization, "Basic " + base64("alice:pw"));
+    http::Response listed = send(options);
+    std::string commands(listed["MS-ASProtocolCommands"]);
+    EXPECT_NE(commands.find("ResolveRecipients"), std::string::npos) << commands;
+    EXPECT_NE(commands.find("ValidateCert"), std::string::npos) << commands;
+
+    auto resolved = post("ResolveRecipients",
+                         R"(<ResolveRecipients xmlns="ResolveRecipients:"><To>alice@example.org</To>)"
+                         R"(<Options><CertificateRetrieval>2</CertificateRetrieval></Options></ResolveRecipients>)");
+    const wbxml::Element* response = resolved.child("Response");
+    ASSERT_NE(response, nullptr);
+    const wbxml::Element* recipient = response->child("Recipient");
+    ASSERT_NE(recipient, nullptr);
+    const wbxml::Element* certs = recipient->child("Certificates");
+    ASSERT_NE(certs, nullptr);
+    ASSERT_NE(certs->child("Status"), nullptr);
+    EXPECT_EQ(certs->child("Status")->text, "1");
+    ASSERT_NE(certs->child("Certificate"), nullptr);
+    EXPECT_EQ(certs->child("Certificate")->text, b64(enc.get()));
+
+    auto validated = post("ValidateCert", request({b64(enc.get())}, {issuing()}));
+    std::vector<std::string> statuses;
+    for (const auto& c : validated.children) {
+      if (c.name == "Status") statuses.push_back(c.text);
+      if (c.name == "Certificate" && c.child("Status")) statuses.push_back(c.child("Status")->text);
+    }
+    EXPECT_EQ(statuses, (V{"1", "1"}));
+    service.stop();
+  }
+  pool.join();
 }
 
 TEST(EasConfigTest, RevocationKeys) {
