@@ -76,6 +76,9 @@ class CertStore {
  public:
   // Opens (creating, mode 0700) the directory.
   static Result<CertStore> open(const std::string& dir);
+  // A store over `dir` without creating it: every lookup is not_found until
+  // something makes the directory.
+  static CertStore unopened(std::string dir) { return CertStore(std::move(dir)); }
   const std::string& dir() const { return dir_; }
 
   // ---- roots ----
@@ -94,6 +97,8 @@ class CertStore {
   // (X509_verify_cert: signatures, validity, CA constraints); permission_denied
   // with the reason otherwise.
   Status verify(X509* leaf, const std::vector<X509*>& untrusted) const;
+  // The accepted roots themselves (S/MIME signers are judged against them).
+  Result<std::vector<crypto::x509::CertPtr>> trustedRootCerts() const { return rootsIn("trusted"); }
 
   // ---- certificates, one per template ----
   // Stores key (0600), certificate and chain for `template_name` (replacing

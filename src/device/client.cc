@@ -16,6 +16,7 @@
 #include "codec/wbxml/reader.h"
 #include "core/clock.h"
 #include "device/cert_store.h"
+#include "codec/mime/body.h"
 
 namespace rampart::device {
 
@@ -71,7 +72,10 @@ Result<wbxml::Document> decodeBody(const std::string& body) {
 }
 
 std::string statusError(std::string_view cmd, int status) {
-  return std::string(cmd) + " failed with Status " + std::to_string(status);
+  std::string text = std::string(cmd) + " failed with Status " + std::to_string(status);
+  // MS-ASCMD 2.2.2 common status 172 (IRM_OperationNotPermitted).
+  if (status == 172) text += " (the message's rights do not allow this)";
+  return text;
 }
 
 bool versionAtLeast(std::string_view version, std::string_view floor) {
@@ -555,9 +559,20 @@ Result<Message> Client::read(std::int64_t local_id) {
   m.folder_name = folder->folder.display_name;
   m.to = item->to;
 
+  // A device with an S/MIME certificate fetches every message whole (Type 4)
+  // and opens it itself: S/MIME and rights protection live inside the MIME.
+  MessageSecurity sec = security();
+  if (sec.hasIdentity()) {
+    auto opened = readSecure(*item, std::move(m));
+    if (!opened) return fail(opened.error());
+    m = std::move(*opened);
+    return markRead(local_id, *folder, *item, std::move(m));
+  }
+
   // ItemOperations Fetch (MS-ASCMD 2.2.1.10), else Sync's Fetch (2.2.3.68).
   std::optional<EmailFields> fields;
-  auto body = buildItemFetch(item->folder_id, item->server_id);
+  auto body = buildItemFetch(item->folder_id, item->server_id,
+                             FetchOptions{false, versionAtLeast(account_.version, "14.1")});
   if (!body) return fail(body.error());
   auto doc = call("ItemOperations", *body);
   if (doc && *doc) {
@@ -587,11 +602,24 @@ Result<Message> Client::read(std::int64_t local_id) {
   if (fields->from) m.item.from = *fields->from;
   m.body = fields->body.value_or("");
   m.truncated = fields->body_truncated;
+  // Signed mail can be checked without a certificate of one's own; for
+  // encrypted or protected mail openMessage says what is missing.
+  bool smime = fields->message_class && fields->message_class->rfind("IPM.Note.SMIME", 0) == 0;
+  if (smime || fields->rights) {
+    auto opened = readSecure(*item, std::move(m));
+    if (!opened) return fail(opened.error());
+    m = std::move(*opened);
+  }
+  return markRead(local_id, *folder, *item, std::move(m));
+}
 
+Result<Message> Client::markRead(std::int64_t local_id, const LocalFolder& folder,
+                                 const LocalItem& item_in, Message m) {
+  const LocalItem* item = &item_in;
   if (!item->read) {
     // MS-ASCMD 2.2.3.24.2: Sync Change with email:Read 1, from the folder's
     // current key (a Sync Fetch above may have moved it on).
-    LocalFolder current = *folder;
+    LocalFolder current = folder;
     auto refreshed = state_.folders();
     if (!refreshed) return fail(refreshed.error());
     for (const auto& f : *refreshed) {
@@ -606,6 +634,101 @@ Result<Message> Client::read(std::int64_t local_id) {
   return m;
 }
 
+// ---- S/MIME and rights (issue 6) ----
+
+MessageSecurity Client::security() {
+  RightsHttp http;
+  http.get = [this](std::string_view path) -> Result<std::string> {
+    auto reply = transport_.request(account_, path, {}, {});
+    if (!reply) return fail(reply.error());
+    if (reply->status == 401) return fail(Errc::unauthenticated, "authentication failed");
+    if (reply->status != 200) {
+      return fail(reply->status == 404 ? Errc::unavailable : Errc::protocol_error,
+                  std::string(path) + ": HTTP " + std::to_string(reply->status) +
+                      (reply->status == 404 ? " (no rights server behind this gateway?)" : ""));
+    }
+    return std::move(reply->body);
+  };
+  http.post = [this](std::string_view path, std::string_view body,
+                     std::string_view content_type) -> Result<std::pair<int, std::string>> {
+    auto reply = transport_.request(account_, path, body, content_type);
+    if (!reply) return fail(reply.error());
+    if (reply->status == 401) return fail(Errc::unauthenticated, "authentication failed");
+    return std::pair<int, std::string>{reply->status, std::move(reply->body)};
+  };
+  auto store = CertStore::open(certDirFor(path_));
+  // The certificate directory is made with the state file; failing to open
+  // it leaves a MessageSecurity that has no identity (plain reads still work).
+  return MessageSecurity(store ? std::move(*store) : CertStore::unopened(certDirFor(path_)),
+                         std::move(http));
+}
+
+Result<Message> Client::readSecure(const LocalItem& item, Message m) {
+  auto body = buildItemFetch(item.folder_id, item.server_id,
+                             FetchOptions{true, versionAtLeast(account_.version, "14.1")});
+  if (!body) return fail(body.error());
+  auto doc = call("ItemOperations", *body);
+  if (!doc) return fail(doc.error());
+  if (!*doc) return fail(Errc::protocol_error, "ItemOperations: empty response");
+  auto r = parseItemFetch(**doc);
+  if (!r) return fail(r.error());
+  if (r->status != 1 || r->fetch_status != 1) {
+    return fail(r->fetch_status == 6 ? Errc::not_found : Errc::protocol_error,
+                "ItemOperations Fetch: Status " + std::to_string(r->status) + "/" +
+                    std::to_string(r->fetch_status));
+  }
+  if (r->fields.body_type != 4 || !r->fields.body)
+    return fail(Errc::protocol_error, "the server did not send the message's MIME (Type 4)");
+  if (r->fields.body_truncated)
+    return fail(Errc::limit_exceeded, "the server truncated the message's MIME");
+  if (r->fields.subject) m.item.subject = *r->fields.subject;
+  if (r->fields.from) m.item.from = *r->fields.from;
+  if (r->fields.to) m.to = *r->fields.to;
+  if (r->fields.cc) m.cc = *r->fields.cc;
+  auto opened = security().open(*r->fields.body, m.security);
+  if (!opened) return fail(opened.error());
+  mime::Bodies bodies = mime::extractBodies(*opened);
+  m.body = !bodies.plain.empty() ? bodies.plain : mime::htmlToText(bodies.html);
+  m.truncated = false;
+  return m;
+}
+
+Result<std::vector<std::string>> Client::recipientCertificates(const std::vector<std::string>& to) {
+  auto body = buildResolveRecipients(to);
+  if (!body) return fail(body.error());
+  auto doc = call("ResolveRecipients", *body);
+  if (!doc) return fail(doc.error());
+  if (!*doc) return fail(Errc::protocol_error, "ResolveRecipients: empty response");
+  auto r = parseResolveRecipients(**doc);
+  if (!r) return fail(r.error());
+  if (r->status != 1)
+    return fail(Errc::protocol_error, "ResolveRecipients: Status " + std::to_string(r->status));
+  std::vector<std::string> certs;
+  for (const std::string& address : to) {
+    const ResolvedTo* found = nullptr;
+    for (const auto& t : r->responses) {
+      if (lower(t.to) == lower(address)) found = &t;
+    }
+    const ResolvedRecipient* rec = nullptr;
+    if (found && found->status == 1) {
+      for (const auto& one : found->recipients) {
+        if (!one.certificates.empty()) rec = &one;
+      }
+    }
+    if (!rec) {
+      return fail(Errc::not_found, address + " has no S/MIME encryption certificate (ResolveRecipients " +
+                                       (found ? "Status " + std::to_string(found->status) : "no answer") +
+                                       "); send without --encrypt");
+    }
+    certs.push_back(rec->certificates.front());
+  }
+  return certs;
+}
+
+Result<std::vector<crypto::rights::Template>> Client::rightsTemplates() {
+  return security().templates();
+}
+
 // ---- send, reply, forward ----
 
 std::string Client::fromAddress() const {
@@ -613,7 +736,8 @@ std::string Client::fromAddress() const {
   return account_.user;
 }
 
-Status Client::compose(ComposeRequest::Kind kind, const Draft& draft, const LocalItem* source) {
+Status Client::compose(ComposeRequest::Kind kind, const Draft& draft, const LocalItem* source,
+                       const SecurityOptions& sec, bool replace_mime) {
   if (!versionAtLeast(account_.version, "14.0")) {
     return fail(Errc::unavailable, "sending needs protocol 14.0 or later (this account uses " +
                                        account_.version + ")");
@@ -626,6 +750,22 @@ Status Client::compose(ComposeRequest::Kind kind, const Draft& draft, const Loca
     q.item_id = source->server_id;
   }
   q.mime = composeMime(draft);
+  q.replace_mime = replace_mime;
+  if (sec.sign || sec.encrypt || !sec.protect.empty()) {
+    std::vector<std::string> recipients = draft.to;
+    recipients.insert(recipients.end(), draft.cc.begin(), draft.cc.end());
+    for (auto& r : recipients) r = bareAddress(r);
+    std::vector<std::string> certs;
+    if (sec.encrypt) {
+      auto found = recipientCertificates(recipients);
+      if (!found) return fail(found.error());
+      certs = std::move(*found);
+    }
+    auto secured = security().secure(std::move(q.mime), sec, recipients, certs,
+                                     static_cast<std::int64_t>(std::time(nullptr)));
+    if (!secured) return fail(secured.error());
+    q.mime = std::move(*secured);
+  }
   auto body = buildCompose(q);
   if (!body) return fail(body.error());
   const char* cmd = kind == ComposeRequest::Kind::send    ? "SendMail"
@@ -666,10 +806,59 @@ Status Client::send(const Outgoing& message) {
   d.cc = message.cc;
   d.subject = message.subject;
   d.body = message.body;
-  return compose(ComposeRequest::Kind::send, d, nullptr);
+  return compose(ComposeRequest::Kind::send, d, nullptr, message.security);
 }
 
-Status Client::reply(std::int64_t local_id, const std::string& body) {
+namespace {
+
+// "> " before every line of the original, after a blank line.
+std::string quoted(const std::string& body, const std::string& from) {
+  std::string out = "\r\n\r\n" + from + " wrote:\r\n";
+  std::size_t start = 0;
+  while (start <= body.size()) {
+    auto end = body.find('\n', start);
+    std::string line = body.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    out += "> " + line + "\r\n";
+    if (end == std::string::npos) break;
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// The original's rights, when it is protected and this device can open it.
+// A device without an S/MIME identity cannot, and leaves the decision to the
+// server (which refuses SmartForward of a Do-Not-Forward message itself).
+Status Client::relay(ComposeRequest::Kind kind, const LocalItem& item, Draft d,
+                     const RelayOptions& options) {
+  bool forward = kind == ComposeRequest::Kind::forward;
+  MessageSecurity sec = security();
+  if (!options.ignore_rights && sec.hasIdentity()) {
+    auto original = readSecure(item, Message{});
+    if (!original) return fail(original.error());
+    if (original->security.rights) {
+      const auto& lic = *original->security.rights;
+      std::uint32_t need = forward ? crypto::rights::kForward : crypto::rights::kReply;
+      if ((lic.rights & need) == 0) {
+        return fail(Errc::permission_denied,
+                    std::string(forward ? "forwarding" : "replying to") + " this message is not allowed: its rights (" +
+                        lic.template_name + ": " + crypto::rights::rightsText(lic.rights) + ") are set by " +
+                        lic.owner);
+      }
+      // The reply or forward carries the original inside, protected with the
+      // same template; the server must not append the original itself.
+      d.body += quoted(original->body, item.from);
+      SecurityOptions protect = options.security;
+      protect.protect = lic.template_id;
+      return compose(kind, d, &item, protect, true);
+    }
+  }
+  return compose(kind, d, &item, options.security);
+}
+
+Status Client::reply(std::int64_t local_id, const std::string& body, const RelayOptions& options) {
   auto item = itemById(local_id);
   if (!item) return fail(item.error());
   if (item->from.empty())
@@ -679,11 +868,11 @@ Status Client::reply(std::int64_t local_id, const std::string& body) {
   d.subject = prefixed("Re: ", item->subject);
   d.body = body;
   // MS-ASCMD 2.2.1.20: the server appends the original (no ReplaceMime).
-  return compose(ComposeRequest::Kind::reply, d, &*item);
+  return relay(ComposeRequest::Kind::reply, *item, std::move(d), options);
 }
 
 Status Client::forward(std::int64_t local_id, const std::vector<std::string>& to,
-                       const std::string& body) {
+                       const std::string& body, const RelayOptions& options) {
   if (to.empty()) return fail(Errc::invalid_argument, "no recipient (--to)");
   auto item = itemById(local_id);
   if (!item) return fail(item.error());
@@ -691,7 +880,7 @@ Status Client::forward(std::int64_t local_id, const std::vector<std::string>& to
   d.to = to;
   d.subject = prefixed("Fw: ", item->subject);
   d.body = body;
-  return compose(ComposeRequest::Kind::forward, d, &*item);
+  return relay(ComposeRequest::Kind::forward, *item, std::move(d), options);
 }
 
 // ---- move, delete ----

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "device/message_security.h"
 #include "device/protocol.h"
 #include "device/state.h"
 #include "device/transport.h"
@@ -72,6 +73,9 @@ struct Message {
   std::string cc;
   std::string body;
   bool truncated = false;
+  // Issue 6: what the message carried (S/MIME layers, rights protection);
+  // empty for a plain message.
+  SecurityReport security;
 };
 
 struct Outgoing {
@@ -79,6 +83,15 @@ struct Outgoing {
   std::vector<std::string> cc;
   std::string subject;
   std::string body;
+  SecurityOptions security;  // sign, encrypt, protect with a rights template
+};
+
+// How reply and forward treat the rights of a protected original.
+struct RelayOptions {
+  SecurityOptions security;   // sign / encrypt the reply or forward too
+  // Acts like a client that does not honour rights (tests of the server's
+  // own refusal); never offered by the CLI's help.
+  bool ignore_rights = false;
 };
 
 struct WatchOptions {
@@ -121,11 +134,18 @@ class Client {
   Result<SyncReport> sync(const std::string& folder);
   Result<std::vector<LocalItem>> list(const std::string& folder);
   // The item's body (ItemOperations Fetch, else Sync Fetch), marked read.
+  // S/MIME messages are verified and decrypted, rights-protected ones opened
+  // with a use license from the rights server (Message::security says how).
   Result<Message> read(std::int64_t local_id);
   Status send(const Outgoing& message);
-  Status reply(std::int64_t local_id, const std::string& body);
+  // A protected original: refused unless its use license grants reply /
+  // forward; the reply or forward is protected with the same template and
+  // sent whole (ReplaceMime).
+  Status reply(std::int64_t local_id, const std::string& body, const RelayOptions& options = {});
   Status forward(std::int64_t local_id, const std::vector<std::string>& to,
-                 const std::string& body);
+                 const std::string& body, const RelayOptions& options = {});
+  // The rights server's templates (through the gateway).
+  Result<std::vector<crypto::rights::Template>> rightsTemplates();
   // MoveItems; the item keeps its local id.
   Status move(std::int64_t local_id, const std::string& to_folder);
   // Sync Delete (the server moves it to Deleted Items, MS-ASCMD 2.2.3.43).
@@ -157,7 +177,16 @@ class Client {
                                 std::vector<std::string> fetch = {},
                                 std::vector<ServerItem>* fetched = nullptr);
   Result<LocalItem> itemById(std::int64_t local_id);
-  Status compose(ComposeRequest::Kind kind, const Draft& draft, const LocalItem* source);
+  Status compose(ComposeRequest::Kind kind, const Draft& draft, const LocalItem* source,
+                 const SecurityOptions& security = {}, bool replace_mime = false);
+  MessageSecurity security();
+  Status relay(ComposeRequest::Kind kind, const LocalItem& item, Draft d, const RelayOptions& options);
+  Result<Message> markRead(std::int64_t local_id, const LocalFolder& folder, const LocalItem& item,
+                           Message m);
+  // The stored message whole (ItemOperations Fetch, Type 4), opened.
+  Result<Message> readSecure(const LocalItem& item, Message m);
+  // Encryption certificates of every recipient (ResolveRecipients).
+  Result<std::vector<std::string>> recipientCertificates(const std::vector<std::string>& to);
   std::string fromAddress() const;
   void say(const std::string& line) const {
     if (notify_) notify_(line);

@@ -7,6 +7,7 @@
 
 #include "codec/wbxml/code_pages.h"
 #include "codec/wbxml/writer.h"
+#include "crypto/x509/csr.h"
 
 namespace rampart::device {
 
@@ -111,6 +112,34 @@ EmailFields emailFields(const Element& data) {
     f.body = optText(*body, "AirSyncBase", "Data", kMaxBody);
     if (const Element* t = find(*body, "AirSyncBase", "Truncated"))
       f.body_truncated = t->text == "1";
+    if (const Element* t = find(*body, "AirSyncBase", "Type")) {
+      if (auto v = number(*t, "AirSyncBase:Type")) f.body_type = *v;
+    }
+  }
+  f.message_class = optText(data, "Email", "MessageClass");
+  if (const Element* rm = find(data, "RightsManagement", "RightsManagementLicense")) {
+    // MS-ASRM 2.2.2.13: booleans are "1"/"0".
+    auto flag = [&](std::string_view name) {
+      const Element* e = find(*rm, "RightsManagement", name);
+      return e != nullptr && e->text == "1";
+    };
+    RightsLicense l;
+    l.edit = flag("EditAllowed");
+    l.reply = flag("ReplyAllowed");
+    l.reply_all = flag("ReplyAllAllowed");
+    l.forward = flag("ForwardAllowed");
+    l.modify_recipients = flag("ModifyRecipientsAllowed");
+    l.extract = flag("ExtractAllowed");
+    l.print = flag("PrintAllowed");
+    l.export_ = flag("ExportAllowed");
+    l.programmatic = flag("ProgrammaticAccessAllowed");
+    l.owner = flag("Owner");
+    l.content_owner = optText(*rm, "RightsManagement", "ContentOwner").value_or("");
+    l.content_expiry = optText(*rm, "RightsManagement", "ContentExpiryDate").value_or("");
+    l.template_id = optText(*rm, "RightsManagement", "TemplateID").value_or("");
+    l.template_name = optText(*rm, "RightsManagement", "TemplateName").value_or("");
+    l.template_description = optText(*rm, "RightsManagement", "TemplateDescription").value_or("");
+    f.rights = std::move(l);
   }
   return f;
 }
@@ -365,6 +394,12 @@ Result<Bytes> buildCompose(const ComposeRequest& q) {
     w.start("ComposeMail", "SaveInSentItems");
     w.end();
   }
+  if (q.replace_mime && q.kind != ComposeRequest::Kind::send) {
+    // 2.2.3.142 ReplaceMime: the message is complete; the server must not
+    // append the original (a protected reply carries it inside itself).
+    w.start("ComposeMail", "ReplaceMime");
+    w.end();
+  }
   w.start("ComposeMail", "Mime");
   w.opaque(std::span(reinterpret_cast<const std::uint8_t*>(q.mime.data()), q.mime.size()));
   w.end();
@@ -418,9 +453,12 @@ Result<MoveResult> parseMoveItems(const wbxml::Document& doc) {
 
 // ---- ItemOperations ----
 
-Result<Bytes> buildItemFetch(std::string_view collection_id, std::string_view server_id) {
+Result<Bytes> buildItemFetch(std::string_view collection_id, std::string_view server_id,
+                             const FetchOptions& options) {
   // MS-ASCMD 2.2.1.10.1: ItemOperations{Fetch{Store Mailbox, airsync:CollectionId,
-  // airsync:ServerId, Options{airsyncbase:BodyPreference{Type 1}}}}.
+  // airsync:ServerId, Options{airsyncbase:BodyPreference{Type 1}}}}. With
+  // `mime`: airsync:MIMESupport 2 and BodyPreference Type 4 (MS-ASAIRS 2.2.2.7),
+  // the message as it was delivered, which S/MIME and rights management need.
   Writer w;
   w.start("ItemOperations", "ItemOperations");
   w.start("ItemOperations", "Fetch");
@@ -428,7 +466,16 @@ Result<Bytes> buildItemFetch(std::string_view collection_id, std::string_view se
   leaf(w, "AirSync", "CollectionId", collection_id);
   leaf(w, "AirSync", "ServerId", server_id);
   w.start("ItemOperations", "Options");
-  bodyPreference(w, std::nullopt);
+  if (options.mime) {
+    leaf(w, "AirSync", "MIMESupport", "2");
+    w.start("AirSyncBase", "BodyPreference");
+    leaf(w, "AirSyncBase", "Type", "4");
+    w.end();
+  } else {
+    bodyPreference(w, std::nullopt);
+  }
+  // MS-ASRM 2.2.2.14: the client can honour a RightsManagementLicense.
+  if (options.rights) leaf(w, "RightsManagement", "RightsManagementSupport", "1");
   w.end();
   w.end();
   w.end();
@@ -451,6 +498,62 @@ Result<FetchResult> parseItemFetch(const wbxml::Document& doc) {
   r.fetch_status = *fs;
   if (const Element* props = find(*fetch, "ItemOperations", "Properties"))
     r.fields = emailFields(*props);
+  return r;
+}
+
+// ---- ResolveRecipients ----
+
+Result<Bytes> buildResolveRecipients(const std::vector<std::string>& to) {
+  // MS-ASCMD 2.2.1.15.1: ResolveRecipients{To+, Options{CertificateRetrieval 2
+  // (full certificates, 2.2.3.26), MaxCertificates}}.
+  if (to.empty() || to.size() > 100)
+    return fail(Errc::invalid_argument, "ResolveRecipients takes 1 to 100 addresses");
+  Writer w;
+  w.start("ResolveRecipients", "ResolveRecipients");
+  for (const std::string& t : to) leaf(w, "ResolveRecipients", "To", t);
+  w.start("ResolveRecipients", "Options");
+  leaf(w, "ResolveRecipients", "CertificateRetrieval", "2");
+  leaf(w, "ResolveRecipients", "MaxCertificates", "10");
+  leaf(w, "ResolveRecipients", "MaxAmbiguousRecipients", "5");
+  w.end();
+  w.end();
+  return std::move(w).finish();
+}
+
+Result<ResolveResult> parseResolveRecipients(const wbxml::Document& doc) {
+  if (!isRoot(doc, "ResolveRecipients", "ResolveRecipients"))
+    return fail(wrongRoot("ResolveRecipients").error());
+  ResolveResult r;
+  auto status = requiredNumber(doc.root, "ResolveRecipients", "Status");
+  if (!status) return fail(status.error());
+  r.status = *status;
+  for (const Element* resp : findAll(doc.root, "ResolveRecipients", "Response")) {
+    if (r.responses.size() >= 100) break;
+    ResolvedTo t;
+    t.to = optText(*resp, "ResolveRecipients", "To").value_or("");
+    auto st = requiredNumber(*resp, "ResolveRecipients", "Status");
+    if (!st) return fail(st.error());
+    t.status = *st;
+    for (const Element* rec : findAll(*resp, "ResolveRecipients", "Recipient")) {
+      if (t.recipients.size() >= 100) break;
+      ResolvedRecipient one;
+      one.email = optText(*rec, "ResolveRecipients", "EmailAddress").value_or("");
+      one.display_name = optText(*rec, "ResolveRecipients", "DisplayName").value_or("");
+      if (auto ty = optionalNumber(*rec, "ResolveRecipients", "Type"); ty && *ty) one.type = **ty;
+      if (const Element* certs = find(*rec, "ResolveRecipients", "Certificates")) {
+        if (auto cs = optionalNumber(*certs, "ResolveRecipients", "Status"); cs && *cs)
+          one.certificates_status = **cs;
+        for (const Element* c : findAll(*certs, "ResolveRecipients", "Certificate")) {
+          if (one.certificates.size() >= 16) break;
+          auto der = crypto::x509::base64DecodeLenient(textOf(*c, 64 * 1024), 48 * 1024);
+          if (!der) return fail(Errc::protocol_error, "ResolveRecipients: a Certificate is not base64");
+          one.certificates.push_back(std::move(*der));
+        }
+      }
+      t.recipients.push_back(std::move(one));
+    }
+    r.responses.push_back(std::move(t));
+  }
   return r;
 }
 

@@ -54,6 +54,16 @@ Result<FolderSyncResult> parseFolderSync(const wbxml::Document& doc);
 // ---- Sync (MS-ASCMD 2.2.1.21) for Email collections ----
 
 // One e-mail as Sync and ItemOperations report it (MS-ASEMAIL 2.2.2).
+// MS-ASRM 2.2.2.13 RightsManagementLicense: what this user may do with a
+// rights-protected message, as the server says (the rights server's use
+// license is what the client actually enforces; this is the EAS view).
+struct RightsLicense {
+  bool edit = false, reply = false, reply_all = false, forward = false;
+  bool modify_recipients = false, extract = false, print = false, export_ = false;
+  bool programmatic = false, owner = false;
+  std::string content_owner, content_expiry, template_id, template_name, template_description;
+};
+
 struct EmailFields {
   std::optional<std::string> subject;
   std::optional<std::string> from;
@@ -64,6 +74,9 @@ struct EmailFields {
   std::optional<bool> flagged;      // email:Flag{email:Status 2} (MS-ASEMAIL 2.2.2.30)
   std::optional<std::string> body;  // airsyncbase:Body/Data
   bool body_truncated = false;
+  int body_type = 0;                // airsyncbase:Body/Type (4: the whole MIME message)
+  std::optional<std::string> message_class;  // email:MessageClass (IPM.Note.SMIME, ...)
+  std::optional<RightsLicense> rights;        // rm:RightsManagementLicense
 };
 
 // A change the client sends inside Collection/Commands.
@@ -132,6 +145,7 @@ struct ComposeRequest {
   std::string folder_id;  // Source/FolderId (reply, forward)
   std::string item_id;    // Source/ItemId (reply, forward)
   bool save_in_sent = true;
+  bool replace_mime = false;  // SmartReply/SmartForward: do not append the original (2.2.3.142)
   std::string mime;  // the RFC 5322 message
 };
 
@@ -159,8 +173,35 @@ struct FetchResult {
   EmailFields fields;
 };
 
-Result<Bytes> buildItemFetch(std::string_view collection_id, std::string_view server_id);
+struct FetchOptions {
+  bool mime = false;    // BodyPreference Type 4: the whole message (S/MIME, rights)
+  bool rights = false;  // rm:RightsManagementSupport (MS-ASRM 2.2.2.14)
+};
+Result<Bytes> buildItemFetch(std::string_view collection_id, std::string_view server_id,
+                             const FetchOptions& options = {});
 Result<FetchResult> parseItemFetch(const wbxml::Document& doc);
+
+// ---- ResolveRecipients (MS-ASCMD 2.2.1.15) ----
+
+struct ResolvedRecipient {
+  std::string email;
+  std::string display_name;
+  int type = 0;  // 1 GAL, 2 contact
+  int certificates_status = 0;  // Certificates/Status (1 found, 7 none valid, 8 limit)
+  std::vector<std::string> certificates;  // DER
+};
+struct ResolvedTo {
+  std::string to;   // as asked
+  int status = 0;   // Response/Status: 1 resolved, 2 ambiguous, 3 ambiguous (partial), 4 not found
+  std::vector<ResolvedRecipient> recipients;
+};
+struct ResolveResult {
+  int status = 0;   // top-level Status
+  std::vector<ResolvedTo> responses;
+};
+// CertificateRetrieval 2 (full certificates).
+Result<Bytes> buildResolveRecipients(const std::vector<std::string>& to);
+Result<ResolveResult> parseResolveRecipients(const wbxml::Document& doc);
 
 // The top-level Status of any command response (the root's own Status child),
 // for the 1xx codes of MS-ASCMD 2.2.2 (e.g. 142/144: provision again).

@@ -216,4 +216,15 @@ Result<Reply> Transport::autodiscover(const Account& account, const std::string&
   return send(std::move(req), std::chrono::seconds(30));
 }
 
+Result<Reply> Transport::request(const Account& account, std::string_view target,
+                                 std::string_view body, std::string_view content_type) {
+  bool get = body.empty() && content_type.empty();
+  http::Request req{get ? http::Verb::get : http::Verb::post, std::string(target), 11};
+  authorize(req, account);
+  if (!get) req.set(http::Field::content_type, content_type);
+  req.set(http::Field::user_agent, kUserAgent);
+  req.body() = std::string(body);
+  return send(std::move(req), std::chrono::seconds(30));
+}
+
 }  // namespace rampart::device

@@ -77,6 +77,11 @@ class Transport {
                         std::chrono::seconds timeout = std::chrono::seconds(60));
   // POST /autodiscover/autodiscover.xml (MS-ASCMD 2.2.1.1) with a text/xml body.
   Result<Reply> autodiscover(const Account& account, const std::string& xml);
+  // Any other path on the same host with the account's credentials: the
+  // rights server's /rights/... behind the gateway (issue 6). GET when `body`
+  // is empty and `content_type` too.
+  Result<Reply> request(const Account& account, std::string_view target, std::string_view body,
+                        std::string_view content_type);
 
  private:
   Transport(ServerUrl url, std::shared_ptr<tls::ssl::context> tls)

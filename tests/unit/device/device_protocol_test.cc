@@ -225,8 +225,14 @@ TEST(DeviceProtocol, ComposeCommands) {
   EXPECT_TRUE(contains(xml, "<Source><FolderId>5</FolderId><ItemId>5:10</ItemId></Source>") ||
               (contains(xml, "<FolderId>5</FolderId>") && contains(xml, "<ItemId>5:10</ItemId>")))
       << xml;
+  EXPECT_FALSE(contains(xml, "ReplaceMime")) << xml;
   reply.kind = ComposeRequest::Kind::forward;
   EXPECT_TRUE(contains(xmlOf(buildCompose(reply)), "<SmartForward"));
+  // A protected reply or forward carries the original itself (MS-ASCMD 2.2.3.142).
+  reply.replace_mime = true;
+  EXPECT_TRUE(contains(xmlOf(buildCompose(reply)), "<ReplaceMime")) << xmlOf(buildCompose(reply));
+  send.replace_mime = true;
+  EXPECT_FALSE(contains(xmlOf(buildCompose(send)), "ReplaceMime"));
 
   ComposeRequest bad = send;
   bad.client_id = std::string(41, 'x');
@@ -266,6 +272,73 @@ TEST(DeviceProtocol, MoveItemsAndItemOperations) {
   EXPECT_EQ(fetched->fetch_status, 1);
   EXPECT_EQ(fetched->fields.body, "Shall we?");
   EXPECT_EQ(fetched->fields.cc, "carol@example.test");
+}
+
+// Issue 6: the whole MIME (Type 4) with RightsManagementSupport, the
+// MS-ASRM license the server sends, and ResolveRecipients certificates.
+TEST(DeviceProtocol, SecureFetchAndRightsLicense) {
+  std::string xml = xmlOf(buildItemFetch("5", "5:11", FetchOptions{true, true}));
+  EXPECT_TRUE(contains(xml, "<MIMESupport xmlns=\"AirSync:\">2</MIMESupport>")) << xml;
+  EXPECT_TRUE(contains(xml, "<Type>4</Type>")) << xml;
+  EXPECT_TRUE(contains(xml, "RightsManagementSupport xmlns=\"RightsManagement:\">1<")) << xml;
+  EXPECT_FALSE(contains(xmlOf(buildItemFetch("5", "5:11")), "RightsManagementSupport"));
+
+  auto fetched =
+      parseItemFetch(response(R"(<ItemOperations xmlns="ItemOperations:" xmlns:airsync="AirSync:"
+      xmlns:email="Email:" xmlns:airsyncbase="AirSyncBase:" xmlns:rm="RightsManagement:"><Status>1</Status>
+      <Response><Fetch><Status>1</Status><airsync:CollectionId>5</airsync:CollectionId>
+      <airsync:ServerId>5:11</airsync:ServerId><Properties><email:Subject>Minutes</email:Subject>
+      <email:MessageClass>IPM.Note</email:MessageClass>
+      <airsyncbase:Body><airsyncbase:Type>4</airsyncbase:Type><airsyncbase:Data>MIME-Version: 1.0</airsyncbase:Data></airsyncbase:Body>
+      <rm:RightsManagementLicense><rm:ContentExpiryDate>9999-12-30T23:59:59.999Z</rm:ContentExpiryDate>
+      <rm:ContentOwner>alice@example.test</rm:ContentOwner><rm:EditAllowed>1</rm:EditAllowed>
+      <rm:ExportAllowed>0</rm:ExportAllowed><rm:ExtractAllowed>0</rm:ExtractAllowed>
+      <rm:ForwardAllowed>0</rm:ForwardAllowed><rm:ModifyRecipientsAllowed>0</rm:ModifyRecipientsAllowed>
+      <rm:Owner>0</rm:Owner><rm:PrintAllowed>0</rm:PrintAllowed><rm:ProgrammaticAccessAllowed>0</rm:ProgrammaticAccessAllowed>
+      <rm:ReplyAllAllowed>1</rm:ReplyAllAllowed><rm:ReplyAllowed>1</rm:ReplyAllowed>
+      <rm:TemplateDescription>Recipients can read this message, but they can't forward, print, or copy content.</rm:TemplateDescription>
+      <rm:TemplateID>CF5CF348-A8D7-40D5-91EF-A600B88A395D</rm:TemplateID><rm:TemplateName>Do Not Forward</rm:TemplateName>
+      </rm:RightsManagementLicense></Properties></Fetch></Response></ItemOperations>)"));
+  ASSERT_TRUE(fetched) << fetched.error().message();
+  EXPECT_EQ(fetched->fields.body_type, 4);
+  EXPECT_EQ(fetched->fields.message_class, "IPM.Note");
+  ASSERT_TRUE(fetched->fields.rights);
+  const RightsLicense& l = *fetched->fields.rights;
+  EXPECT_TRUE(l.edit && l.reply && l.reply_all);
+  EXPECT_FALSE(l.forward || l.print || l.extract || l.export_ || l.owner || l.programmatic);
+  EXPECT_EQ(l.template_id, "CF5CF348-A8D7-40D5-91EF-A600B88A395D");
+  EXPECT_EQ(l.template_name, "Do Not Forward");
+  EXPECT_EQ(l.content_owner, "alice@example.test");
+}
+
+TEST(DeviceProtocol, ResolveRecipients) {
+  EXPECT_FALSE(buildResolveRecipients({}));
+  std::string xml = xmlOf(buildResolveRecipients({"bob@example.test", "carol@example.test"}));
+  EXPECT_TRUE(contains(xml, "<To>bob@example.test</To>") && contains(xml, "<To>carol@example.test</To>")) << xml;
+  EXPECT_TRUE(contains(xml, "<CertificateRetrieval>2</CertificateRetrieval>")) << xml;
+
+  // "MIIB" is the start of any DER certificate in base64; the bytes are what count here.
+  auto r = parseResolveRecipients(response(R"(<ResolveRecipients xmlns="ResolveRecipients:"><Status>1</Status>
+    <Response><To>bob@example.test</To><Status>1</Status><RecipientCount>1</RecipientCount>
+    <Recipient><Type>1</Type><DisplayName>Bob</DisplayName><EmailAddress>bob@example.test</EmailAddress>
+    <Certificates><Status>1</Status><CertificateCount>1</CertificateCount><Certificate>MIIBAA==</Certificate></Certificates>
+    </Recipient></Response>
+    <Response><To>nobody@example.test</To><Status>4</Status><RecipientCount>0</RecipientCount></Response>
+    </ResolveRecipients>)"));
+  ASSERT_TRUE(r) << r.error().message();
+  ASSERT_EQ(r->responses.size(), 2u);
+  EXPECT_EQ(r->responses[0].status, 1);
+  ASSERT_EQ(r->responses[0].recipients.size(), 1u);
+  EXPECT_EQ(r->responses[0].recipients[0].display_name, "Bob");
+  EXPECT_EQ(r->responses[0].recipients[0].certificates_status, 1);
+  ASSERT_EQ(r->responses[0].recipients[0].certificates.size(), 1u);
+  EXPECT_EQ(r->responses[0].recipients[0].certificates[0], std::string("\x30\x82\x01\x00", 4));
+  EXPECT_EQ(r->responses[1].status, 4);
+  EXPECT_TRUE(r->responses[1].recipients.empty());
+  // A certificate that is not base64 is a protocol error, not a crash.
+  EXPECT_FALSE(parseResolveRecipients(response(R"(<ResolveRecipients xmlns="ResolveRecipients:"><Status>1</Status>
+    <Response><To>b@x</To><Status>1</Status><Recipient><Certificates><Status>1</Status>
+    <Certificate>!!!</Certificate></Certificates></Recipient></Response></ResolveRecipients>)")));
 }
 
 TEST(DeviceProtocol, RootStatusFindsProvisioningCodes) {

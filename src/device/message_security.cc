@@ -1,0 +1,230 @@
+#include "device/message_security.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/ascii.h"
+#include "device/transport.h"
+
+namespace rampart::device {
+
+namespace x509 = crypto::x509;
+namespace cms = crypto::cms;
+namespace rights = crypto::rights;
+
+namespace {
+
+constexpr std::size_t kMaxFetched = 4u << 20;  // a CRL or OCSP answer
+
+// CRLs (CDP) and OCSP (AIA) over plain HTTP, as relying parties fetch them
+// (RFC 5280 4.2.1.13, RFC 6960 A.1); https works too, against the system store.
+Result<std::string> fetchRevocation(std::string_view url, std::string_view body) {
+  auto parsed = parseUrl(url);
+  if (!parsed) return fail(parsed.error());
+  std::shared_ptr<tls::ssl::context> tls;
+  if (parsed->tls) {
+    auto ctx = clientContext(*parsed, "");
+    if (!ctx) return fail(ctx.error());
+    tls = *ctx;
+  }
+  // parseUrl keeps the path in `path` (defaulting to the EAS path when empty).
+  std::string target = parsed->path;
+  http::Request req{body.empty() ? http::Verb::get : http::Verb::post, target, 11};
+  req.set(http::Field::host, parsed->host);
+  if (!body.empty()) {
+    req.set(http::Field::content_type, "application/ocsp-request");
+    req.body() = std::string(body);
+  }
+  auto reply = sendRequest(*parsed, tls, std::move(req), std::chrono::seconds(10), kMaxFetched);
+  if (!reply) return fail(reply.error());
+  if (reply->status != 200)
+    return fail(Errc::unavailable, std::string(url) + " answered HTTP " + std::to_string(reply->status));
+  return std::move(reply->body);
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = asciiLower(c);
+  return out;
+}
+
+}  // namespace
+
+bool MessageSecurity::hasIdentity() const {
+  return certs_.load(kSignTemplate).has_value() || certs_.load(kEncryptTemplate).has_value();
+}
+
+Result<cms::Identity> MessageSecurity::identity(std::string_view template_name) const {
+  auto stored = certs_.load(template_name);
+  if (!stored) {
+    // A dual-use certificate enrolled under the other S/MIME template serves both.
+    std::string_view other = template_name == kSignTemplate ? kEncryptTemplate : kSignTemplate;
+    stored = certs_.load(other);
+    if (!stored) {
+      return fail(Errc::not_found, "no S/MIME certificate: run `rampart device cert enroll --template " +
+                                       std::string(template_name) + "`");
+    }
+  }
+  cms::Identity id;
+  id.key = std::move(stored->key);
+  id.cert = std::move(stored->cert);
+  id.chain = std::move(stored->chain);
+  return id;
+}
+
+x509::VerifyOptions MessageSecurity::trust() const {
+  x509::VerifyOptions o;
+  if (auto roots = certs_.trustedRootCerts()) o.anchors = std::move(*roots);
+  o.purpose = x509::Purpose::smime_signing;
+  o.revocation = x509::RevocationMode::soft;
+  o.fetch = fetchRevocation;
+  return o;
+}
+
+Result<std::vector<rights::Template>> MessageSecurity::templates() {
+  if (!rights_.get) return fail(Errc::unavailable, "no rights server configured");
+  auto text = rights_.get("/rights/templates");
+  if (!text) return fail(text.error());
+  std::vector<rights::Template> out;
+  std::string_view rest = *text;
+  int n = 0;
+  while (!rest.empty()) {
+    auto cut = rest.find("\n---\n");
+    std::string_view doc = rest.substr(0, cut);
+    rest = cut == std::string_view::npos ? std::string_view{} : rest.substr(cut + 5);
+    if (doc.find_first_not_of(" \r\n\t") == std::string_view::npos) continue;
+    auto t = rights::parseTemplateToml(doc, "rights server template " + std::to_string(++n));
+    if (!t) return fail(t.error());
+    out.push_back(std::move(*t));
+  }
+  return out;
+}
+
+Result<rights::Template> MessageSecurity::findTemplate(std::string_view name_or_id) {
+  auto all = templates();
+  if (!all) return fail(all.error());
+  std::string want = lower(name_or_id);
+  for (auto& t : *all) {
+    if (lower(t.id) == want || lower(t.name) == want) {
+      if (t.revoked) return fail(Errc::permission_denied, "rights template '" + t.name + "' is revoked");
+      return std::move(t);
+    }
+  }
+  return fail(Errc::not_found, "no rights template named '" + std::string(name_or_id) + "'");
+}
+
+// The licensor certificate, pinned on first use: fetched over the same
+// authenticated TLS channel as EAS, kept in the certificate store, and any
+// later change refused until the user removes the pinned file.
+Result<x509::CertPtr> MessageSecurity::licensor() {
+  std::string path = certs_.dir() + "/rights-licensor.pem";
+  auto pinned = x509::readFile(path, 64 * 1024);
+  if (pinned) return x509::parseCertificate(*pinned);
+  if (!rights_.get) return fail(Errc::unavailable, "no rights server configured");
+  auto pem = rights_.get("/rights/licensor.pem");
+  if (!pem) return fail(pem.error());
+  auto cert = x509::parseCertificate(*pem);
+  if (!cert) return fail(Errc::protocol_error, "the rights server's licensor certificate: " + cert.error().message());
+  if (auto st = x509::writeFileAtomic(path, x509::certificatePem(cert->get()), 0644); !st) return fail(st.error());
+  return cert;
+}
+
+Result<std::string> MessageSecurity::secure(std::string message, const SecurityOptions& options,
+                                            const std::vector<std::string>& recipients,
+                                            const std::vector<std::string>& recipient_certs,
+                                            std::int64_t now) {
+  if (!options.protect.empty()) {
+    auto templ = findTemplate(options.protect);
+    if (!templ) return fail(templ.error());
+    auto lic = licensor();
+    if (!lic) return fail(lic.error());
+    auto owner = identity(kSignTemplate);
+    if (!owner) return fail(owner.error());
+    rights::ProtectRequest req;
+    req.message = message;
+    req.templ = &*templ;
+    for (const auto& r : recipients) req.recipients.push_back(lower(r));
+    req.now = now;
+    auto protectedMessage = rights::protectMessage(req, *owner, lic->get());
+    if (!protectedMessage) return fail(protectedMessage.error());
+    message = std::move(*protectedMessage);
+  }
+  if (options.sign) {
+    auto signer = identity(kSignTemplate);
+    if (!signer) return fail(signer.error());
+    auto signedMessage = cms::signMessage(message, *signer);
+    if (!signedMessage) return fail(signedMessage.error());
+    message = std::move(*signedMessage);
+  }
+  if (options.encrypt) {
+    std::vector<cms::Recipient> to;
+    for (const std::string& der : recipient_certs) {
+      auto cert = x509::parseCertificate(der);
+      if (!cert) return fail(Errc::protocol_error, "a recipient's certificate: " + cert.error().message());
+      to.push_back(cms::Recipient{std::move(*cert), {}});
+    }
+    // The sender's own copy (Sent Items) must stay readable.
+    auto self = identity(kEncryptTemplate);
+    if (!self) return fail(self.error());
+    to.push_back(cms::Recipient{x509::CertPtr(X509_dup(self->cert.get())), {}});
+    auto enveloped = cms::encryptMessage(message, to);
+    if (!enveloped) return fail(enveloped.error());
+    message = std::move(*enveloped);
+  }
+  return message;
+}
+
+Result<std::string> MessageSecurity::open(std::string_view message, SecurityReport& report) {
+  std::string current(message);
+  if (cms::classify(current) != cms::Layer::none) {
+    report.smime = true;
+    auto me = identity(kEncryptTemplate);
+    auto opened = cms::openMessage(current, me ? &*me : nullptr, trust());
+    if (!opened) return fail(opened.error());
+    report.encrypted = opened->encrypted;
+    report.cipher = opened->cipher;
+    report.signature = std::move(opened->signature);
+    current = std::move(opened->message);
+  }
+  auto parts = rights::splitProtectedMessage(current);
+  if (!parts) {
+    if (parts.error().is(Errc::not_found)) return current;
+    return fail(parts.error());
+  }
+  if (!rights_.post) return fail(Errc::unavailable, "rights-protected message and no rights server configured");
+  auto pl = rights::readPublishingLicense(parts->signed_license);
+  if (!pl) return fail(pl.error());
+  auto answer = rights_.post("/rights/license", parts->signed_license,
+                             "application/vnd.rampart.publishing-license");
+  if (!answer) return fail(answer.error());
+  if (answer->first != 200) {
+    std::string why = answer->second.substr(0, 300);
+    Errc code = answer->first == 403 ? Errc::permission_denied
+                : answer->first == 404 ? Errc::not_found
+                                       : Errc::protocol_error;
+    return fail(code, "the rights server refused a use license (HTTP " + std::to_string(answer->first) +
+                          (why.empty() ? ")" : "): " + why));
+  }
+  auto lic = licensor();
+  if (!lic) return fail(lic.error());
+  auto use = rights::readUseLicense(answer->second, lic->get());
+  if (!use) return fail(use.error());
+  if (use->license_id != pl->license.id)
+    return fail(Errc::protocol_error, "the use license is for another message");
+  // readUseLicense checks who signed; the times are the reader's to enforce.
+  std::int64_t now = static_cast<std::int64_t>(std::time(nullptr));
+  if (use->expires != 0 && use->expires < now)
+    return fail(Errc::permission_denied, "the use license has expired");
+  if (use->content_expiry != 0 && use->content_expiry < now)
+    return fail(Errc::permission_denied, "the message's content has expired (set by " + use->owner + ")");
+  auto me = identity(kEncryptTemplate);
+  if (!me) return fail(me.error());
+  auto key = rights::unwrapContentKey(use->wrapped_key, *me);
+  if (!key) return fail(key.error());
+  auto plain = rights::unprotectMessage(*parts, *key, use->license_id);
+  if (!plain) return fail(plain.error());
+  report.rights = std::move(*use);
+  return plain;
+}
+
+}  // namespace rampart::device
