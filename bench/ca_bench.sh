@@ -62,7 +62,7 @@ eas_port=$(port)
 pki_port=$(port)
 start_up() {
   "$rampart" up --data-dir "$data" --eas-port "$eas_port" --pki-port "$pki_port" --lmtp-port 0 --admin-port 0 \
-    --link-port 0 --gateway-admin-port 0 --est-link-port 0 >"$work/up.log" 2>&1 &
+    --link-port 0 --gateway-admin-port 0 --est-link-port 0 --rights-link-port 0 >"$work/up.log" 2>&1 &
   up_pid=$!
   pids+=("$up_pid")
   for _ in $(seq 600); do grep -q "Press Ctrl-C" "$work/up.log" && break; sleep 0.1; done

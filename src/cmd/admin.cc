@@ -13,6 +13,7 @@
 //   rampart admin ... mailbox ...         (admin_mailbox.cc)
 //   rampart admin ... device ...          (admin_device.cc)
 //   rampart admin ... template|cert ...   (admin_ca.cc)
+//   rampart admin ... rights ...          (admin_rights.cc)
 //
 // Passwords are never taken from the command line (other users could read
 // them in the process list): from standard input with --password-stdin, or
@@ -45,7 +46,8 @@ constexpr const char* kUsage =
     "  mailbox folders|list|show  (rampart admin mailbox)\n"
     "  device list|wipe|block|allow  (rampart admin device)\n"
     "  template list|show|add|set|remove  (rampart admin template)\n"
-    "  cert list|approve|reject|revoke    (rampart admin cert)\n";
+    "  cert list|approve|reject|revoke    (rampart admin cert)\n"
+    "  rights template|user|log         (rampart admin rights)\n";
 
 const std::vector<std::string> kValued = {"config", "data-dir", "address", "display-name"};
 
@@ -173,6 +175,7 @@ int runAdmin(const Args& args) {
   if (pos[0] == "mailbox") return runAdminMailbox(args);
   if (pos[0] == "device") return runAdminDevice(args);
   if (pos[0] == "template" || pos[0] == "cert") return runAdminCa(args);
+  if (pos[0] == "rights") return runAdminRights(args);
   if (pos[0] != "user" && pos[0] != "group") {
     std::fprintf(stderr, "rampart admin: unknown command '%s'\n%s", pos[0].c_str(), kUsage);
     return 2;

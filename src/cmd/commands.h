@@ -29,6 +29,8 @@ int runAdminMail(const Args& args);   // admin_mail.cc: `rampart admin mail send
 int runAdminMailbox(const Args& args);  // admin_mailbox.cc: `rampart admin mailbox ...`
 int runAdminDevice(const Args& args);   // admin_device.cc: `rampart admin device ...`
 int runAdminCa(const Args& args);       // admin_ca.cc: `rampart admin template|cert ...`
+int runAdminRights(const Args& args);
+int runRights(const Args& args);        // rights.cc: `rampart rights serve|licensor`   // admin_rights.cc: `rampart admin rights ...`
 int runCa(const Args& args);            // ca.cc: the certificate authority, `rampart ca ...`
 int runDevice(const Args& args);        // device.cc: the EAS device client, `rampart device ...`
 int runGatewayCommand(const Args& args);  // gateway.cc: the edge gateway, `rampart gateway ...`

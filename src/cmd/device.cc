@@ -64,10 +64,19 @@ constexpr const char* kUsage =
     "  folders                         FolderSync, then the folder hierarchy\n"
     "  sync [--folder NAME]            Sync a folder (default Inbox)\n"
     "  list [--folder NAME]            the messages synced so far, with their local IDs\n"
-    "  read ID                         print a message and mark it read\n"
+    "  read ID                         print a message and mark it read; S/MIME is verified\n"
+    "                                  and decrypted, rights-protected mail opened with a use\n"
+    "                                  license (who signed, the rights granted are shown)\n"
     "  send --to A [--cc A] --subject S (--body TEXT | --body-file F)\n"
-    "  reply ID (--body TEXT | --body-file F)\n"
-    "  forward ID --to A (--body TEXT | --body-file F)\n"
+    "       [--sign] [--encrypt] [--protect TEMPLATE]\n"
+    "                                  S/MIME sign (smime-sign certificate), encrypt to every\n"
+    "                                  recipient (ResolveRecipients), rights-protect with a\n"
+    "                                  template (e.g. \"Do Not Forward\")\n"
+    "  reply ID (--body TEXT | --body-file F) [--sign] [--encrypt]\n"
+    "  forward ID --to A (--body TEXT | --body-file F) [--sign] [--encrypt]\n"
+    "                                  a protected original keeps its template; refused where\n"
+    "                                  its rights deny reply or forward\n"
+    "  rights templates                the rights server's templates\n"
     "  move ID --to-folder NAME        MoveItems\n"
     "  delete ID                       delete (the server moves it to Deleted Items)\n"
     "  watch [--folder NAME] [--heartbeat S] [--count N]\n"
@@ -94,7 +103,48 @@ const std::vector<std::string> kValued = {
     "body-file",    "to-folder",    "heartbeat", "count",
     "provisioning", "template",     "est-url",   "trust-fingerprint",
     "fingerprint",  "file",         "out",       "in",
-    "profile",      "key-type"};
+    "profile",      "key-type",     "protect"};
+
+device::SecurityOptions securityOptions(const Args& args) {
+  device::SecurityOptions o;
+  o.sign = flag(args, "sign");
+  o.encrypt = flag(args, "encrypt");
+  o.protect = option(args, "protect");
+  return o;
+}
+
+std::string when(std::int64_t t) {
+  if (t == 0) return "never";
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+// The security lines of `read`: what a user must see before trusting a message.
+void printSecurity(const device::SecurityReport& r) {
+  if (r.encrypted) std::printf("Encrypted: yes (%s)\n", r.cipher.c_str());
+  if (r.signature) {
+    const auto& s = *r.signature;
+    std::string verdict = s.good()                 ? "good"
+                          : !s.valid               ? "BAD (" + s.detail + ")"
+                          : !s.chain.ok()          ? std::string("signature valid, certificate NOT trusted (") +
+                                                         std::string(crypto::x509::chainStatusName(s.chain.status)) +
+                                                         (s.chain.detail.empty() ? "" : ": " + s.chain.detail) + ")"
+                                                   : "signature valid, but the signer is not the sender (From)";
+    std::printf("Signature: %s\nSigned-By: %s\n", verdict.c_str(), s.signer_subject.c_str());
+  } else if (r.smime) {
+    std::printf("Signature: none\n");
+  }
+  if (r.rights) {
+    const auto& l = *r.rights;
+    std::printf("Rights: %s (%s)\nRights-Owner: %s\nRights-License-Expires: %s\n", l.template_name.c_str(),
+                crypto::rights::rightsText(l.rights).c_str(), l.owner.c_str(), when(l.expires).c_str());
+    if (l.content_expiry != 0) std::printf("Rights-Content-Expires: %s\n", when(l.content_expiry).c_str());
+  }
+}
 
 int failWith(const Error& e) {
   std::fprintf(stderr, "rampart device: %s\n",
@@ -555,7 +605,8 @@ int runDevice(const Args& args) {
   if (verb == "cert") return cert(args, pos);
 
   static const std::vector<std::string> kVerbs = {"folders", "sync",    "list", "read",   "send",
-                                                  "reply",   "forward", "move", "delete", "watch"};
+                                                  "reply",   "forward", "move", "delete", "watch",
+                                                  "rights"};
   if (std::find(kVerbs.begin(), kVerbs.end(), verb) == kVerbs.end()) {
     return usageError("unknown command '" + verb + "'");
   }
@@ -619,8 +670,19 @@ int runDevice(const Args& args) {
     auto body = bodyOf(args);
     if (!body) return usageError(body.error().detail);
     m.body = *body;
+    m.security = securityOptions(args);
     if (auto st = client->send(m); !st) return failWith(st.error());
     std::printf("sent\n");
+    return 0;
+  }
+  if (verb == "rights") {
+    if (pos.size() != 2 || pos[1] != "templates") return usageError("usage: rights templates");
+    auto templates = client->rightsTemplates();
+    if (!templates) return failWith(templates.error());
+    for (const auto& t : *templates) {
+      std::printf("%s  %-24s %s%s\n", t.id.c_str(), t.name.c_str(),
+                  crypto::rights::rightsText(t.rights).c_str(), t.revoked ? "  (revoked)" : "");
+    }
     return 0;
   }
 
@@ -638,8 +700,9 @@ int runDevice(const Args& args) {
       if (c != '\r') text += c;
     }
     while (!text.empty() && text.back() == '\n') text.pop_back();
-    std::printf("Date: %s\nSubject: %s\n\n%s\n", m->item.date.c_str(), m->item.subject.c_str(),
-                text.c_str());
+    std::printf("Date: %s\nSubject: %s\n", m->item.date.c_str(), m->item.subject.c_str());
+    printSecurity(m->security);
+    std::printf("\n%s\n", text.c_str());
     if (m->truncated) std::printf("[truncated by the server]\n");
     return 0;
   }
@@ -647,12 +710,17 @@ int runDevice(const Args& args) {
     auto body = bodyOf(args);
     if (!body) return usageError(body.error().detail);
     Status st;
+    device::RelayOptions relay;
+    relay.security = securityOptions(args);
+    // Acts as a client that ignores rights, so that tests can see the server's
+    // own refusal (MS-ASRM); deliberately not in the usage text.
+    relay.ignore_rights = flag(args, "ignore-rights");
     if (verb == "reply") {
-      st = client->reply(*id, *body);
+      st = client->reply(*id, *body, relay);
     } else {
       auto to = values(args, "to");
       if (to.empty()) return usageError("forward needs --to");
-      st = client->forward(*id, to, *body);
+      st = client->forward(*id, to, *body, relay);
     }
     if (!st) return failWith(st.error());
     std::printf("%s\n", verb == "reply" ? "replied" : "forwarded");

@@ -14,7 +14,8 @@ void usage() {
       "  server    run the mail server (LMTP in, SMTP out, mailbox store)\n"
       "  gateway   the edge gateway: run, check, publish, otp, key: rampart gateway help\n"
       "  ca        the certificate authority: serve, init, provisioning: rampart ca help\n"
-      "  admin     manage users, groups, mail, templates and certificates: rampart admin help\n"
+      "  rights    the rights server: serve, licensor: rampart rights help\n"
+      "  admin     manage users, groups, mail, templates, certificates and rights: rampart admin help\n"
       "  device    the EAS device client (setup, sync, read, send, watch): rampart device help\n"
       "  version   print the version\n",
       stderr);
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
   if (command == "gateway") return rampart::cmd::runGatewayCommand(args);
   if (command == "admin") return rampart::cmd::runAdmin(args);
   if (command == "ca") return rampart::cmd::runCa(args);
+  if (command == "rights") return rampart::cmd::runRights(args);
   if (command == "device") return rampart::cmd::runDevice(args);
   if (command == "version" || command == "--version") {
     std::puts("rampart " RAMPART_VERSION);

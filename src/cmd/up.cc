@@ -30,10 +30,12 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "crypto/identity_assertion.h"
+#include "crypto/x509/x509.h"
 #include "directory/builtin_directory.h"
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 #include "net/asio.h"
+#include "rights/rights_server.h"
 #include "server/config.h"
 #include "server/mail_server.h"
 #include "tls/dev_pki.h"
@@ -104,10 +106,27 @@ std::string caConfig(const std::string& data_dir, const std::string& domain, con
          "listen = \"127.0.0.1:" + pki_port + "\"\n";
 }
 
+// The rights server (docs/rights.md): like EST, reached only through the
+// gateway over mTLS with the identity assertion.
+std::string rightsConfig(const std::string& data_dir, const std::string& database,
+                         const std::string& rights_link_port, const tls::DevPkiFiles& pki,
+                         const std::string& delegation_key) {
+  return "# Written by `rampart up` on first start. Every key: config/rights.toml in the source tree.\n"
+         "[rights]\n"
+         "data_dir = \"" + data_dir + "\"\n"
+         "database = \"" + database + "\"\n"
+         "listen = \"127.0.0.1:" + rights_link_port + "\"\n"
+         "tls_cert_file = \"" + pki.server_cert + "\"\n"
+         "tls_key_file = \"" + pki.server_key + "\"\n"
+         "gateway_ca_file = \"" + pki.ca_cert + "\"\n"
+         "assertion_key_file = \"" + delegation_key + "\"\n";
+}
+
 // The gateway in front: the one public port, every EAS and Autodiscover
 // request pre-authenticated against the built-in directory, then bridged.
 std::string gatewayConfig(const std::string& data_dir, const std::string& eas_port, const std::string& link_port,
-                          const std::string& est_link_port, const std::string& gateway_admin_port,
+                          const std::string& est_link_port, const std::string& rights_link_port,
+                          const std::string& gateway_admin_port,
                           const tls::DevPkiFiles& pki, const tls::DevClientCert& client,
                           const std::string& delegation_key) {
   std::string backend = "backend = \"127.0.0.1:" + link_port + "\"\n"
@@ -115,11 +134,14 @@ std::string gatewayConfig(const std::string& data_dir, const std::string& eas_po
                         "backend_server_name = \"localhost\"\n"
                         "client_cert_file = \"" + client.cert + "\"\n"
                         "client_key_file = \"" + client.key + "\"\n";
-  std::string est_backend = "backend = \"127.0.0.1:" + est_link_port + "\"\n"
-                            "backend_ca_file = \"" + pki.ca_cert + "\"\n"
-                            "backend_server_name = \"localhost\"\n"
-                            "client_cert_file = \"" + client.cert + "\"\n"
-                            "client_key_file = \"" + client.key + "\"\n";
+  auto linkTo = [&](const std::string& port) {
+    return "backend = \"127.0.0.1:" + port + "\"\n"
+           "backend_ca_file = \"" + pki.ca_cert + "\"\n"
+           "backend_server_name = \"localhost\"\n"
+           "client_cert_file = \"" + client.cert + "\"\n"
+           "client_key_file = \"" + client.key + "\"\n";
+  };
+  std::string est_backend = linkTo(est_link_port);
   return "# Written by `rampart up` on first start. Every key: config/gateway.toml in the source tree.\n"
          "data_dir = \"" + data_dir + "/gateway\"\n"
          "log_level = \"info\"\n"
@@ -183,6 +205,16 @@ std::string gatewayConfig(const std::string& data_dir, const std::string& eas_po
          "auth = \"certificate_or_basic\"\n"
          "realm = \"EST\"\n" + est_backend +
          "body_limit = \"64KiB\"\n"
+         "delegate = true\n"
+         "\n# Rights management (docs/rights.md): templates, the licensor certificate, use licenses.\n"
+         "[[rule]]\n"
+         "name = \"rights\"\n"
+         "service = \"web\"\n"
+         "path = \"/rights\"\n"
+         "methods = [\"GET\", \"POST\"]\n"
+         "auth = \"certificate_or_basic\"\n"
+         "realm = \"Rights\"\n" + linkTo(rights_link_port) +
+         "body_limit = \"256KiB\"\n"
          "delegate = true\n";
 }
 
@@ -212,7 +244,7 @@ int runUp(const Args& args) {
   if (flag(args, "help")) {
     std::fputs("usage: rampart up [--data-dir DIR] [--lmtp-port PORT] [--admin-port PORT] [--eas-port PORT]\n"
                "                  [--link-port PORT] [--gateway-admin-port PORT] [--est-link-port PORT]\n"
-               "                  [--pki-port PORT] [--domain DOMAIN]\n", stdout);
+               "                  [--pki-port PORT] [--rights-link-port PORT] [--domain DOMAIN]\n", stdout);
     return 0;
   }
   std::error_code ec;
@@ -224,10 +256,11 @@ int runUp(const Args& args) {
   std::string link_port = option(args, "link-port", "9443");
   std::string est_link_port = option(args, "est-link-port", "9444");
   std::string pki_port = option(args, "pki-port", "8080");
+  std::string rights_link_port = option(args, "rights-link-port", "9445");
   // The gateway's config names the mail server's and the CA's ports, and the
   // CA's certificates carry its CRL/OCSP URL, so these must be known before
   // anything starts: take free ones now (kept in the configs from then on).
-  for (std::string* port : {&link_port, &est_link_port, &pki_port}) {
+  for (std::string* port : {&link_port, &est_link_port, &pki_port, &rights_link_port}) {
     if (*port != "0") continue;
     net::asio::io_context io;
     net::tcp::acceptor probe(io, net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
@@ -264,6 +297,7 @@ int runUp(const Args& args) {
   std::string config_path = data_dir + "/server.toml";
   std::string gateway_path = data_dir + "/gateway.toml";
   std::string ca_path = data_dir + "/ca.toml";
+  std::string rights_path = data_dir + "/rights.toml";
   if (!fs::exists(config_path)) {
     if (auto st = writeFile(config_path, defaultConfig(data_dir, domain, lmtp_port, admin_port, link_port, *pki,
                                                        delegation_key), 0600); !st) {
@@ -273,7 +307,7 @@ int runUp(const Args& args) {
   }
   if (!fs::exists(gateway_path)) {
     if (auto st = writeFile(gateway_path, gatewayConfig(data_dir, eas_port, link_port, est_link_port,
-                                                        gateway_admin_port, *pki, *gateway_cert, delegation_key),
+                                                        rights_link_port, gateway_admin_port, *pki, *gateway_cert, delegation_key),
                             0600); !st) {
       std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
       return 1;
@@ -339,6 +373,40 @@ int runUp(const Args& args) {
     ca_server->reset();
   }};
 
+  // The rights server, on the CA's I/O thread (both are small request/answer
+  // services behind the gateway).
+  if (!fs::exists(rights_path)) {
+    if (auto st = writeFile(rights_path, rightsConfig(data_dir, server::databasePath(*config), rights_link_port,
+                                                      *pki, delegation_key), 0600);
+        !st) {
+      std::fprintf(stderr, "rampart up: %s\n", st.error().message().c_str());
+      return 1;
+    }
+  }
+  auto rights_text = crypto::x509::readFile(rights_path, 1 << 20);
+  if (!rights_text) {
+    std::fprintf(stderr, "rampart up: %s\n", rights_text.error().message().c_str());
+    return 2;
+  }
+  auto rights_config = rights::parseRightsConfig(*rights_text, rights_path);
+  if (!rights_config) {
+    std::fprintf(stderr, "rampart up: %s\n", rights_config.error().message().c_str());
+    return 2;
+  }
+  auto rights_server = rights::RightsServer::create(std::move(*rights_config), ca_io.get_executor());
+  if (!rights_server) {
+    std::fprintf(stderr, "rampart up: rights server: %s\n", rights_server.error().message().c_str());
+    return 1;
+  }
+  (*rights_server)->start();
+  struct RightsStopper {
+    std::function<void()> fn;
+    ~RightsStopper() { fn(); }
+  } rights_stopper{[&] {
+    (*rights_server)->stop();
+    rights_server->reset();
+  }};
+
   fs::create_directories(gateway_config->data_dir, ec);
   auto gw = gateway::Gateway::create(std::move(*gateway_config));
   if (!gw) {
@@ -372,6 +440,7 @@ int runUp(const Args& args) {
         "  dev CA          %s  (trust it in clients)\n"
         "  EST (enroll)    https://localhost:%u/.well-known/est/  (the gateway; CA data %s/ca)\n"
         "  CRL / OCSP      http://127.0.0.1:%u/crl/issuing.crl  http://127.0.0.1:%u/ocsp\n"
+        "  rights          https://localhost:%u/rights/templates  (the gateway; data %s/rights)\n"
         "  demo users      alice@%s, bob@%s  (passwords: %s)\n"
         "\n"
         "Try next, in another terminal:\n"
@@ -390,7 +459,7 @@ int runUp(const Args& args) {
         data_dir.c_str(), config_path.c_str(), at.c_str(), admin_at.c_str(), admin_at.c_str(), eas_at.c_str(),
         gateway_path.c_str(), gw_admin_at.c_str(), gw_admin_at.c_str(), static_cast<unsigned>(link.port()),
         pki->ca_cert.c_str(), static_cast<unsigned>(eas.port()), data_dir.c_str(), pki_at, pki_at,
-        domain.c_str(), domain.c_str(),
+        static_cast<unsigned>(eas.port()), data_dir.c_str(), domain.c_str(), domain.c_str(),
         users_file.c_str(), at.c_str(), domain.c_str(), domain.c_str(),
         self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(), self().c_str(), data_dir.c_str(),
         pki->ca_cert.c_str(), eas_at.c_str(), self().c_str(), static_cast<unsigned>(eas.port()),

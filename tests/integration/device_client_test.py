@@ -44,7 +44,7 @@ def test(h: Harness):
     data = h.path("data")
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data, "--lmtp-port", "0",
                     "--admin-port", "0", "--eas-port", "0", "--link-port", "0", "--gateway-admin-port", "0",
-                    "--est-link-port", "0", "--pki-port", "0"], "up")
+                    "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"], "up")
     port = int(wait_for(lambda: (m := re.search(r"EAS \(HTTPS\)\s+https://localhost:(\d+)/", h.log(proc)))
                         and m.group(1), timeout=60, what="the EAS port"))
     lmtp = int(wait_for(lambda: (m := re.search(r"LMTP \(mail in\)\s+127\.0\.0\.1:(\d+)", h.log(proc)))

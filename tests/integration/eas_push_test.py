@@ -106,7 +106,7 @@ def swaks(h, port, subject):
 def start(h, data, name):
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data, "--lmtp-port", "0", "--admin-port", "0",
                     "--eas-port", "0", "--link-port", "0", "--gateway-admin-port", "0",
-                    "--est-link-port", "0", "--pki-port", "0"], name)
+                    "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"], name)
     log = lambda: h.log(proc)  # noqa: E731
     eas = int(wait_for(lambda: (m := re.search(r"EAS \(HTTPS\)\s+https://localhost:(\d+)/", log())) and m.group(1),
                        timeout=60, what="the EAS port"))

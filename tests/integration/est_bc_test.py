@@ -36,7 +36,7 @@ INSTALL_HINT = "(scripts/install-deps.sh installs libbcpkix-java libbcprov-java 
 def start(h, data):
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data, "--lmtp-port", "0", "--admin-port", "0",
                     "--eas-port", "0", "--link-port", "0", "--gateway-admin-port", "0",
-                    "--est-link-port", "0", "--pki-port", "0"], "up")
+                    "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"], "up")
 
     def port():
         if proc.poll() is not None:

@@ -40,7 +40,7 @@ def banner(h, proc, pattern):
 def start_up(h, data, name):
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data, "--lmtp-port", "0", "--admin-port", "0",
                     "--eas-port", "0", "--link-port", "0", "--gateway-admin-port", "0",
-                    "--est-link-port", "0", "--pki-port", "0"], name)
+                    "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"], name)
     eas = int(banner(h, proc, r"EAS \(HTTPS\)\s+https://localhost:(\d+)/"))
     admin = banner(h, proc, r"gateway admin\s+(http://127\.0\.0\.1:\d+)/metrics")
     link = int(banner(h, proc, r"mail server\s+https://127\.0\.0\.1:(\d+)"))

@@ -98,7 +98,7 @@ def banner(h, proc, pattern):
 def start_up(h, data, name):
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data, "--lmtp-port", "0", "--admin-port", "0",
                     "--eas-port", "0", "--link-port", "0", "--gateway-admin-port", "0",
-                    "--est-link-port", "0", "--pki-port", "0"], name)
+                    "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"], name)
     return proc, int(banner(h, proc, r"EAS \(HTTPS\)\s+https://localhost:(\d+)/"))
 
 

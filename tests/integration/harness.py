@@ -154,7 +154,7 @@ def main(test_fn, name=None):
 
 # Every listener of `rampart up` on a free port, so tests can run side by side.
 UP_PORTS = ["--lmtp-port", "0", "--admin-port", "0", "--eas-port", "0", "--link-port", "0",
-            "--gateway-admin-port", "0", "--est-link-port", "0", "--pki-port", "0"]
+            "--gateway-admin-port", "0", "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"]
 
 
 def start_up(h, data, name="up", extra=()):

@@ -19,7 +19,7 @@ def banner_value(h, proc, pattern):
 def start_up(h, data, name):
     proc = h.start([RAMPART_BIN, "up", "--data-dir", data,
                     "--lmtp-port", "0", "--admin-port", "0", "--eas-port", "0", "--link-port", "0", "--gateway-admin-port", "0",
-                    "--est-link-port", "0", "--pki-port", "0"], name)
+                    "--est-link-port", "0", "--pki-port", "0", "--rights-link-port", "0"], name)
     lmtp = banner_value(h, proc, r"LMTP \(mail in\)\s+(127\.0\.0\.1:\d+)")
     admin = banner_value(h, proc, r"health/metrics\s+(http://127\.0\.0\.1:\d+)/healthz")
     eas = banner_value(h, proc, r"EAS \(HTTPS\)\s+https://localhost:(\d+)/")
