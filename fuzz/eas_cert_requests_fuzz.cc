@@ -34,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (to.empty() || to.size() > bounds.max_to_length) std::abort();
     }
     if (r->max_certificates && *r->max_certificates > 9999) std::abort();
-    if (r->availability && r->availability->end && *r->availability->end <= r->availability->start) std::abort();
+    if (r->availability && r->availability->end && *r->availability->end <= r->availability->start)
+      std::abort();
   }
   if (auto v = eas::decodeValidateCertRequest(*doc, bounds)) {
     if (v->certificates.empty() || v->certificates.size() > bounds.max_certificates) std::abort();

@@ -15,9 +15,13 @@ using wbxml::Element;
 constexpr std::uint8_t kResolvePage = 10;
 constexpr std::uint8_t kValidatePage = 11;
 
-bool is(const Element& e, std::uint8_t page, std::string_view name) { return e.page == page && e.name == name; }
+bool is(const Element& e, std::uint8_t page, std::string_view name) {
+  return e.page == page && e.name == name;
+}
 
-tl::unexpected<Error> invalid(std::string detail) { return fail(Errc::invalid_argument, std::move(detail)); }
+tl::unexpected<Error> invalid(std::string detail) {
+  return fail(Errc::invalid_argument, std::move(detail));
+}
 
 Result<std::uint32_t> leafNumber(const Element& e, std::uint32_t lo, std::uint32_t hi) {
   if (!e.children.empty()) return invalid(std::string(e.name) + " must be a number");
@@ -25,12 +29,14 @@ Result<std::uint32_t> leafNumber(const Element& e, std::uint32_t lo, std::uint32
   std::uint32_t v = 0;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (s.empty() || ec != std::errc() || ptr != s.data() + s.size() || v < lo || v > hi) {
-    return invalid(std::string(e.name) + " must be a number from " + std::to_string(lo) + " to " + std::to_string(hi));
+    return invalid(std::string(e.name) + " must be a number from " + std::to_string(lo) + " to " +
+                   std::to_string(hi));
   }
   return v;
 }
 
-Status setNumber(std::optional<std::uint32_t>& slot, const Element& e, std::uint32_t lo, std::uint32_t hi) {
+Status setNumber(std::optional<std::uint32_t>& slot, const Element& e, std::uint32_t lo,
+                 std::uint32_t hi) {
   if (slot) return invalid(std::string(e.name) + " given twice");
   auto v = leafNumber(e, lo, hi);
   if (!v) return fail(v.error());
@@ -100,13 +106,15 @@ Status readCertificates(std::vector<std::string>& out, const Element& parent, st
       return fail(Errc::limit_exceeded, "more than " + std::to_string(max_count) + " certificates");
     }
     if (!c.opaque.empty()) {
-      if (c.opaque.size() > limits.max_certificate_bytes) return fail(Errc::limit_exceeded, "certificate too large");
+      if (c.opaque.size() > limits.max_certificate_bytes)
+        return fail(Errc::limit_exceeded, "certificate too large");
       out.emplace_back(c.opaque.begin(), c.opaque.end());
       continue;
     }
     auto der = decodeBase64(c.text, limits.max_certificate_bytes);
-    if (!der || der->empty()) return invalid("Certificate is not base64 of at most " +
-                                             std::to_string(limits.max_certificate_bytes) + " bytes");
+    if (!der || der->empty())
+      return invalid("Certificate is not base64 of at most " +
+                     std::to_string(limits.max_certificate_bytes) + " bytes");
     out.push_back(std::move(*der));
   }
   if (out.empty()) return invalid(std::string(parent.name) + " without Certificate");
@@ -166,7 +174,8 @@ Result<ResolveRecipientsRequest> decodeResolveRecipientsRequest(const wbxml::Doc
     if (c.page != kResolvePage) continue;
     if (c.name == "To") {
       if (r.to.size() == limits.max_recipients) {
-        return fail(Errc::limit_exceeded, "more than " + std::to_string(limits.max_recipients) + " To elements");
+        return fail(Errc::limit_exceeded,
+                    "more than " + std::to_string(limits.max_recipients) + " To elements");
       }
       if (c.text.empty() || c.text.size() > limits.max_to_length || !c.children.empty()) {
         return invalid("To must hold 1 to " + std::to_string(limits.max_to_length) + " characters");
@@ -182,7 +191,8 @@ Result<ResolveRecipientsRequest> decodeResolveRecipientsRequest(const wbxml::Doc
   return r;
 }
 
-Result<ValidateCertRequest> decodeValidateCertRequest(const wbxml::Document& doc, const CertRequestLimits& limits) {
+Result<ValidateCertRequest> decodeValidateCertRequest(const wbxml::Document& doc,
+                                                      const CertRequestLimits& limits) {
   const Element& root = doc.root;
   if (!is(root, kValidatePage, "ValidateCert")) return invalid("root is not ValidateCert");
   ValidateCertRequest r;
@@ -192,11 +202,13 @@ Result<ValidateCertRequest> decodeValidateCertRequest(const wbxml::Document& doc
     if (c.name == "Certificates") {
       if (have_certs) return invalid("Certificates given twice");
       have_certs = true;
-      if (auto st = readCertificates(r.certificates, c, limits.max_certificates, limits); !st) return fail(st.error());
+      if (auto st = readCertificates(r.certificates, c, limits.max_certificates, limits); !st)
+        return fail(st.error());
     } else if (c.name == "CertificateChain") {
       if (have_chain) return invalid("CertificateChain given twice");
       have_chain = true;
-      if (auto st = readCertificates(r.chain, c, limits.max_chain, limits); !st) return fail(st.error());
+      if (auto st = readCertificates(r.chain, c, limits.max_chain, limits); !st)
+        return fail(st.error());
     } else if (c.name == "CheckCRL") {
       if (have_crl) return invalid("CheckCRL given twice");
       have_crl = true;

@@ -37,7 +37,7 @@ enum class CertificateRetrieval : std::uint8_t { none = 1, full = 2, mini = 3 };
 // MS-ASCMD 2.2.3.16 Availability (request side): StartTime is required,
 // EndTime optional (the server then takes StartTime + 7 days).
 struct AvailabilityRequest {
-  std::int64_t start = 0;                 // Unix seconds
+  std::int64_t start = 0;  // Unix seconds
   std::optional<std::int64_t> end;
 
   bool operator==(const AvailabilityRequest&) const = default;
@@ -54,7 +54,7 @@ struct PictureRequest {
 struct ResolveRecipientsRequest {
   std::vector<std::string> to;  // 1..max_recipients, each 1..max_to_length, request order
   CertificateRetrieval certificate_retrieval = CertificateRetrieval::none;
-  std::optional<std::uint32_t> max_certificates;         // 0-9999 (2.2.3.101)
+  std::optional<std::uint32_t> max_certificates;          // 0-9999 (2.2.3.101)
   std::optional<std::uint32_t> max_ambiguous_recipients;  // 0-9999 (2.2.3.102)
   std::optional<AvailabilityRequest> availability;
   std::optional<PictureRequest> picture;
@@ -67,8 +67,8 @@ struct ResolveRecipientsRequest {
 // Picture? { MaxSize?, MaxPictures? } } } (MS-ASCMD 2.2.1.15). Too many To
 // elements is limit_exceeded; an Availability without a valid StartTime, or an
 // EndTime not after StartTime, is invalid_argument (2.2.3.61.1).
-Result<ResolveRecipientsRequest> decodeResolveRecipientsRequest(const wbxml::Document& doc,
-                                                                const CertRequestLimits& limits = {});
+Result<ResolveRecipientsRequest> decodeResolveRecipientsRequest(
+    const wbxml::Document& doc, const CertRequestLimits& limits = {});
 
 struct ValidateCertRequest {
   std::vector<std::string> certificates;  // DER, 1..max_certificates, request order

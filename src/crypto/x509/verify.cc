@@ -16,18 +16,36 @@ namespace rampart::crypto::x509 {
 namespace {
 
 // Owning wrappers for what this file allocates.
-struct StoreFree { void operator()(X509_STORE* p) const noexcept { X509_STORE_free(p); } };
-struct CtxFree { void operator()(X509_STORE_CTX* p) const noexcept { X509_STORE_CTX_free(p); } };
-struct ChainFree { void operator()(STACK_OF(X509)* p) const noexcept { sk_X509_pop_free(p, X509_free); } };
-struct CrlStackFree { void operator()(STACK_OF(X509_CRL)* p) const noexcept { sk_X509_CRL_free(p); } };
-struct CertStackFree { void operator()(STACK_OF(X509)* p) const noexcept { sk_X509_free(p); } };
-struct OcspReqFree { void operator()(OCSP_REQUEST* p) const noexcept { OCSP_REQUEST_free(p); } };
-struct OcspRespFree { void operator()(OCSP_RESPONSE* p) const noexcept { OCSP_RESPONSE_free(p); } };
-struct OcspBasicFree { void operator()(OCSP_BASICRESP* p) const noexcept { OCSP_BASICRESP_free(p); } };
-struct OcspIdFree { void operator()(OCSP_CERTID* p) const noexcept { OCSP_CERTID_free(p); } };
+struct StoreFree {
+  void operator()(X509_STORE* p) const noexcept { X509_STORE_free(p); }
+};
+struct CtxFree {
+  void operator()(X509_STORE_CTX* p) const noexcept { X509_STORE_CTX_free(p); }
+};
+struct ChainFree {
+  void operator()(STACK_OF(X509) * p) const noexcept { sk_X509_pop_free(p, X509_free); }
+};
+struct CrlStackFree {
+  void operator()(STACK_OF(X509_CRL) * p) const noexcept { sk_X509_CRL_free(p); }
+};
+struct CertStackFree {
+  void operator()(STACK_OF(X509) * p) const noexcept { sk_X509_free(p); }
+};
+struct OcspReqFree {
+  void operator()(OCSP_REQUEST* p) const noexcept { OCSP_REQUEST_free(p); }
+};
+struct OcspRespFree {
+  void operator()(OCSP_RESPONSE* p) const noexcept { OCSP_RESPONSE_free(p); }
+};
+struct OcspBasicFree {
+  void operator()(OCSP_BASICRESP* p) const noexcept { OCSP_BASICRESP_free(p); }
+};
+struct OcspIdFree {
+  void operator()(OCSP_CERTID* p) const noexcept { OCSP_CERTID_free(p); }
+};
 using StorePtr = std::unique_ptr<X509_STORE, StoreFree>;
 using CtxPtr = std::unique_ptr<X509_STORE_CTX, CtxFree>;
-using ChainPtr = std::unique_ptr<STACK_OF(X509), ChainFree>;        // owns its certificates
+using ChainPtr = std::unique_ptr<STACK_OF(X509), ChainFree>;          // owns its certificates
 using CertStackPtr = std::unique_ptr<STACK_OF(X509), CertStackFree>;  // borrows them
 using CrlStackPtr = std::unique_ptr<STACK_OF(X509_CRL), CrlStackFree>;
 using OcspReqPtr = std::unique_ptr<OCSP_REQUEST, OcspReqFree>;
@@ -126,14 +144,17 @@ std::string errorDetail(X509_STORE_CTX* ctx) {
   const int error = X509_STORE_CTX_get_error(ctx);
   std::string out = X509_verify_cert_error_string(error);
   X509* at = X509_STORE_CTX_get_current_cert(ctx);
-  if (at != nullptr) out += " (" + subjectText(at) + ", depth " + std::to_string(X509_STORE_CTX_get_error_depth(ctx)) + ")";
+  if (at != nullptr)
+    out += " (" + subjectText(at) + ", depth " +
+           std::to_string(X509_STORE_CTX_get_error_depth(ctx)) + ")";
   return out;
 }
 
 // The first http: URL of the certificate's CRL distribution points (RFC 5280 4.2.1.13).
 std::string crlUrlOf(X509* cert) {
   std::string url;
-  auto* points = static_cast<STACK_OF(DIST_POINT)*>(X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr));
+  auto* points = static_cast<STACK_OF(DIST_POINT)*>(
+      X509_get_ext_d2i(cert, NID_crl_distribution_points, nullptr, nullptr));
   if (points == nullptr) return url;
   for (int i = 0; i < sk_DIST_POINT_num(points) && url.empty(); ++i) {
     DIST_POINT* dp = sk_DIST_POINT_value(points, i);
@@ -142,8 +163,9 @@ std::string crlUrlOf(X509* cert) {
     for (int j = 0; j < sk_GENERAL_NAME_num(names); ++j) {
       const GENERAL_NAME* gn = sk_GENERAL_NAME_value(names, j);
       if (gn->type != GEN_URI) continue;
-      std::string candidate(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier)),
-                            static_cast<std::size_t>(ASN1_STRING_length(gn->d.uniformResourceIdentifier)));
+      std::string candidate(
+          reinterpret_cast<const char*>(ASN1_STRING_get0_data(gn->d.uniformResourceIdentifier)),
+          static_cast<std::size_t>(ASN1_STRING_length(gn->d.uniformResourceIdentifier)));
       if (candidate.rfind("http://", 0) == 0) {
         url = std::move(candidate);
         break;
@@ -183,7 +205,8 @@ int crlReason(const std::vector<X509_CRL*>& crls, X509* cert) {
     X509_REVOKED* entry = nullptr;
     if (X509_CRL_get0_by_cert(crl, &entry, cert) != 1 || entry == nullptr) continue;
     int crit = 0;
-    auto* reason = static_cast<ASN1_ENUMERATED*>(X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, &crit, nullptr));
+    auto* reason = static_cast<ASN1_ENUMERATED*>(
+        X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, &crit, nullptr));
     if (reason == nullptr) return 0;
     long r = ASN1_ENUMERATED_get(reason);
     ASN1_ENUMERATED_free(reason);
@@ -209,8 +232,8 @@ OcspOutcome failedOcsp(std::string detail) {
 // (RFC 8954), the answer's signature checked against the anchors (the
 // responder is the issuer or delegated by it, RFC 6960 4.2.2.2: that is
 // OCSP_basic_verify's job), the nonce, and thisUpdate/nextUpdate around `at`.
-OcspOutcome askOcsp(const std::string& url, X509* cert, X509* issuer, STACK_OF(X509)* chain, X509_STORE* store,
-                    std::int64_t at, const Fetcher& fetch) {
+OcspOutcome askOcsp(const std::string& url, X509* cert, X509* issuer, STACK_OF(X509) * chain,
+                    X509_STORE* store, std::int64_t at, const Fetcher& fetch) {
   OcspReqPtr req(OCSP_REQUEST_new());
   OCSP_CERTID* id = OCSP_cert_to_id(EVP_sha1(), cert, issuer);
   if (!req || id == nullptr) return failedOcsp("cannot build an OCSP request: " + opensslErrors());
@@ -219,7 +242,8 @@ OcspOutcome askOcsp(const std::string& url, X509* cert, X509* issuer, STACK_OF(X
     OCSP_CERTID_free(id);
     return failedOcsp("cannot build an OCSP request: " + opensslErrors());
   }
-  if (OCSP_request_add1_nonce(req.get(), nullptr, -1) != 1) return failedOcsp("OCSP nonce: " + opensslErrors());
+  if (OCSP_request_add1_nonce(req.get(), nullptr, -1) != 1)
+    return failedOcsp("OCSP nonce: " + opensslErrors());
   std::string der = detail::i2dString(i2d_OCSP_REQUEST, req.get());
   if (der.empty()) return failedOcsp("cannot encode the OCSP request");
 
@@ -236,13 +260,15 @@ OcspOutcome askOcsp(const std::string& url, X509* cert, X509* issuer, STACK_OF(X
   // 1: nonces match; -1: the responder sent none (allowed, RFC 8954 2.1: the
   // answer is then only as fresh as its thisUpdate, checked below); 0: a
   // different nonce, a replay.
-  if (OCSP_check_nonce(req.get(), basic.get()) == 0) return failedOcsp("OCSP " + url + ": nonce mismatch");
+  if (OCSP_check_nonce(req.get(), basic.get()) == 0)
+    return failedOcsp("OCSP " + url + ": nonce mismatch");
   if (OCSP_basic_verify(basic.get(), chain, store, 0) <= 0) {
     return failedOcsp("OCSP " + url + ": the answer does not verify: " + opensslErrors());
   }
   int status = -1, reason = -1;
   ASN1_GENERALIZEDTIME *revoked_at = nullptr, *this_update = nullptr, *next_update = nullptr;
-  if (OCSP_resp_find_status(basic.get(), wanted.get(), &status, &reason, &revoked_at, &this_update, &next_update) != 1) {
+  if (OCSP_resp_find_status(basic.get(), wanted.get(), &status, &reason, &revoked_at, &this_update,
+                            &next_update) != 1) {
     return failedOcsp("OCSP " + url + ": no answer for this certificate");
   }
   time_t early = static_cast<time_t>(at + kOcspSkewSeconds);
@@ -281,11 +307,13 @@ std::string purposeProblem(X509* leaf, Purpose purpose) {
   const std::uint32_t ku = X509_get_key_usage(leaf);            // UINT32_MAX when absent
   const std::uint32_t wanted_eku = purpose == Purpose::tls_client ? XKU_SSL_CLIENT : XKU_SMIME;
   if ((eku & (wanted_eku | XKU_ANYEKU)) == 0) {
-    return purpose == Purpose::tls_client ? "no clientAuth extended key usage" : "no emailProtection extended key usage";
+    return purpose == Purpose::tls_client ? "no clientAuth extended key usage"
+                                          : "no emailProtection extended key usage";
   }
   switch (purpose) {
     case Purpose::smime_signing:
-      if ((ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) return "key usage allows no signatures";
+      if ((ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0)
+        return "key usage allows no signatures";
       break;
     case Purpose::smime_encryption: {
       EVP_PKEY* key = X509_get0_pubkey(leaf);
@@ -298,7 +326,8 @@ std::string purposeProblem(X509* leaf, Purpose purpose) {
       break;
     }
     case Purpose::tls_client:
-      if ((ku & (KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT)) == 0) return "key usage allows no TLS client authentication";
+      if ((ku & (KU_DIGITAL_SIGNATURE | KU_KEY_AGREEMENT)) == 0)
+        return "key usage allows no TLS client authentication";
       break;
     case Purpose::any:
       break;
@@ -310,17 +339,28 @@ std::string purposeProblem(X509* leaf, Purpose purpose) {
 
 std::string_view chainStatusName(ChainStatus status) {
   switch (status) {
-    case ChainStatus::ok: return "ok";
-    case ChainStatus::malformed: return "malformed";
-    case ChainStatus::bad_signature: return "bad_signature";
-    case ChainStatus::untrusted_root: return "untrusted_root";
-    case ChainStatus::incomplete_chain: return "incomplete_chain";
-    case ChainStatus::wrong_purpose: return "wrong_purpose";
-    case ChainStatus::expired: return "expired";
-    case ChainStatus::bad_time_nesting: return "bad_time_nesting";
-    case ChainStatus::no_revocation_info: return "no_revocation_info";
-    case ChainStatus::revoked: return "revoked";
-    case ChainStatus::revocation_unknown: return "revocation_unknown";
+    case ChainStatus::ok:
+      return "ok";
+    case ChainStatus::malformed:
+      return "malformed";
+    case ChainStatus::bad_signature:
+      return "bad_signature";
+    case ChainStatus::untrusted_root:
+      return "untrusted_root";
+    case ChainStatus::incomplete_chain:
+      return "incomplete_chain";
+    case ChainStatus::wrong_purpose:
+      return "wrong_purpose";
+    case ChainStatus::expired:
+      return "expired";
+    case ChainStatus::bad_time_nesting:
+      return "bad_time_nesting";
+    case ChainStatus::no_revocation_info:
+      return "no_revocation_info";
+    case ChainStatus::revoked:
+      return "revoked";
+    case ChainStatus::revocation_unknown:
+      return "revocation_unknown";
   }
   return "unknown";
 }
@@ -332,7 +372,8 @@ std::string_view chainStatusName(ChainStatus status) {
 // validation again with X509_V_FLAG_CRL_CHECK_ALL, so OpenSSL checks each
 // CRL's signature, issuer and times and finds revoked serials.
 Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
-  if (options.anchors.empty()) return fail(Errc::invalid_argument, "verifyChain needs at least one trust anchor");
+  if (options.anchors.empty())
+    return fail(Errc::invalid_argument, "verifyChain needs at least one trust anchor");
   if (leaf == nullptr) return verdict(ChainStatus::malformed, "no certificate");
   ERR_clear_error();
   const std::int64_t at = options.at != 0 ? options.at : static_cast<std::int64_t>(::time(nullptr));
@@ -351,7 +392,8 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
   CertStackPtr untrusted(sk_X509_new_null());
   if (!untrusted) return fail(Errc::internal, "out of memory");
   for (const CertPtr& c : options.intermediates) {
-    if (c && sk_X509_push(untrusted.get(), c.get()) <= 0) return fail(Errc::internal, "out of memory");
+    if (c && sk_X509_push(untrusted.get(), c.get()) <= 0)
+      return fail(Errc::internal, "out of memory");
   }
 
   ChainVerdict out;
@@ -375,7 +417,8 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
     return finish(statusOf(error), std::move(detail));
   }
   ChainPtr chain(X509_STORE_CTX_get1_chain(ctx.get()));
-  if (!chain || sk_X509_num(chain.get()) < 1) return fail(Errc::internal, "no chain after verification");
+  if (!chain || sk_X509_num(chain.get()) < 1)
+    return fail(Errc::internal, "no chain after verification");
   const int depth = sk_X509_num(chain.get());
 
   // (2) Validity nesting (only notAfter: RFC 5280 does not require nesting,
@@ -385,13 +428,15 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
     X509* child = sk_X509_value(chain.get(), i);
     X509* parent = sk_X509_value(chain.get(), i + 1);
     if (notAfter(child) > notAfter(parent)) {
-      return finish(ChainStatus::bad_time_nesting, subjectText(child) + " outlives its issuer " + subjectText(parent));
+      return finish(ChainStatus::bad_time_nesting,
+                    subjectText(child) + " outlives its issuer " + subjectText(parent));
     }
   }
   if (std::string problem = purposeProblem(leaf, options.purpose); !problem.empty()) {
     return finish(ChainStatus::wrong_purpose, problem);
   }
-  if (options.revocation == RevocationMode::none) return finish(ChainStatus::ok, "chain verified; revocation not checked");
+  if (options.revocation == RevocationMode::none)
+    return finish(ChainStatus::ok, "chain verified; revocation not checked");
 
   // (3) Revocation sources, certificate by certificate below the anchor.
   std::vector<CrlPtr> fetched;
@@ -418,7 +463,8 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
       }
       why = o.detail;
       if (o.kind == OcspOutcome::Kind::unknown && crl_url.empty()) {
-        if (options.revocation == RevocationMode::hard) return finish(ChainStatus::revocation_unknown, why);
+        if (options.revocation == RevocationMode::hard)
+          return finish(ChainStatus::revocation_unknown, why);
         notes.push_back(why);
         continue;
       }
@@ -439,7 +485,9 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
       // A CA certificate that names no revocation source cannot be checked by
       // anyone; hard mode insists on the leaf and on every certificate that
       // names one (RFC 5280 leaves the policy to the relying party).
-      if (i == 0) return finish(ChainStatus::no_revocation_info, subjectText(cert) + ": no CRL or OCSP answer");
+      if (i == 0)
+        return finish(ChainStatus::no_revocation_info,
+                      subjectText(cert) + ": no CRL or OCSP answer");
       continue;
     }
     if (tried) notes.push_back(why);

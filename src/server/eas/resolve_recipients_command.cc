@@ -29,7 +29,9 @@ void text(wbxml::Writer& w, std::string_view name, std::string_view value) {
   w.end();
 }
 
-void status(wbxml::Writer& w, ResolveStatus s) { text(w, "Status", std::to_string(static_cast<int>(s))); }
+void status(wbxml::Writer& w, ResolveStatus s) {
+  text(w, "Status", std::to_string(static_cast<int>(s)));
+}
 
 Result<std::vector<std::uint8_t>> statusOnly(ResolveStatus s) {
   wbxml::Writer w;
@@ -42,7 +44,8 @@ Result<std::vector<std::uint8_t>> statusOnly(ResolveStatus s) {
 std::string base64(std::string_view der) {
   std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
   const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
+                                reinterpret_cast<const unsigned char*>(der.data()),
+                                static_cast<int>(der.size()));
   out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
   return out;
 }
@@ -54,7 +57,8 @@ std::string lower(std::string_view s) {
 }
 
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"')) s.remove_prefix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '"'))
+    s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '"')) s.remove_suffix(1);
   return s;
 }
@@ -72,7 +76,8 @@ std::string_view addressPart(std::string_view to) {
 // A user matches a name prefix when its name, display name, a word of the
 // display name or an address starts with it.
 bool matchesPrefix(const directory::User& u, std::string_view prefix) {
-  if (startsWithIgnoreCase(u.name, prefix) || startsWithIgnoreCase(u.display_name, prefix)) return true;
+  if (startsWithIgnoreCase(u.name, prefix) || startsWithIgnoreCase(u.display_name, prefix))
+    return true;
   std::string_view d = u.display_name;
   for (std::size_t at = d.find(' '); at != std::string_view::npos; at = d.find(' ', at + 1)) {
     if (startsWithIgnoreCase(d.substr(at + 1), prefix)) return true;
@@ -88,7 +93,8 @@ Result<std::vector<directory::User>> resolve(directory::Directory& dir, std::str
   if (wanted.empty()) return out;
   if (wanted.find('@') != std::string_view::npos) {
     auto found = dir.findByAddress(wanted);
-    if (!found && found.error().is(Errc::invalid_argument)) return out;  // not an address we could hold
+    if (!found && found.error().is(Errc::invalid_argument))
+      return out;  // not an address we could hold
     if (!found) return fail(found.error());
     if (*found && (*found)->enabled) out.push_back(std::move(**found));
     return out;
@@ -112,8 +118,8 @@ Result<std::vector<directory::User>> resolve(directory::Directory& dir, std::str
 }
 
 // The recipient's S/MIME encryption certificates, usable at `now`, newest first.
-Result<std::vector<std::string>> encryptionCertificates(directory::Directory& dir, const std::string& user,
-                                                        std::int64_t now) {
+Result<std::vector<std::string>> encryptionCertificates(directory::Directory& dir,
+                                                        const std::string& user, std::int64_t now) {
   auto published = dir.certificatesOf(user);
   if (!published) return fail(published.error());
   std::vector<std::string> out;
@@ -121,10 +127,12 @@ Result<std::vector<std::string>> encryptionCertificates(directory::Directory& di
     if (p.purpose != "smime_encryption" || p.not_after <= now) continue;
     auto cert = crypto::x509::parseCertificate(p.der);
     if (!cert) {
-      log::get("eas")->warn("ResolveRecipients: published certificate {} of {} does not parse", p.serial, user);
+      log::get("eas")->warn("ResolveRecipients: published certificate {} of {} does not parse",
+                            p.serial, user);
       continue;
     }
-    if (crypto::x509::notBefore(cert->get()) > now || crypto::x509::notAfter(cert->get()) <= now) continue;
+    if (crypto::x509::notBefore(cert->get()) > now || crypto::x509::notAfter(cert->get()) <= now)
+      continue;
     out.push_back(p.der);
     if (out.size() == kMaxCertificatesPerRecipient) break;
   }
@@ -147,8 +155,8 @@ void recipientHeader(wbxml::Writer& w, const directory::User& u, std::string_vie
 
 // MS-ASCMD 2.2.3.23.1 Certificates: Status, CertificateCount, RecipientCount,
 // Certificate* | MiniCertificate. `budget` is what is left of MaxCertificates.
-void writeCertificates(wbxml::Writer& w, const std::vector<std::string>& certs, codec::CertificateRetrieval how,
-                       std::optional<std::size_t>& budget) {
+void writeCertificates(wbxml::Writer& w, const std::vector<std::string>& certs,
+                       codec::CertificateRetrieval how, std::optional<std::size_t>& budget) {
   w.start(kNs, "Certificates");
   if (certs.empty()) {
     status(w, ResolveStatus::no_valid_certificate);
@@ -181,14 +189,17 @@ void writeCertificates(wbxml::Writer& w, const std::vector<std::string>& certs, 
 
 }  // namespace
 
-Result<std::vector<std::uint8_t>> runResolveRecipients(CommandContext& ctx, const wbxml::Document& body) {
+Result<std::vector<std::uint8_t>> runResolveRecipients(CommandContext& ctx,
+                                                       const wbxml::Document& body) {
   auto request = codec::decodeResolveRecipientsRequest(body);
   if (!request) {
-    log::get("eas")->info("ResolveRecipients from {}/{}: {}", ctx.user, ctx.device_id, request.error().message());
+    log::get("eas")->info("ResolveRecipients from {}/{}: {}", ctx.user, ctx.device_id,
+                          request.error().message());
     return statusOnly(ResolveStatus::protocol_error);
   }
-  const bool availability = request->availability && ctx.protocol_version >= "14.0";  // 2.2.3.16: 14.0+
-  const bool picture = request->picture && ctx.protocol_version >= "14.1";             // 2.2.3.135.1: 14.1+
+  const bool availability =
+      request->availability && ctx.protocol_version >= "14.0";              // 2.2.3.16: 14.0+
+  const bool picture = request->picture && ctx.protocol_version >= "14.1";  // 2.2.3.135.1: 14.1+
   const std::size_t max_ambiguous =
       request->max_ambiguous_recipients ? *request->max_ambiguous_recipients : kDefaultMaxAmbiguous;
   std::optional<std::size_t> budget;
@@ -208,8 +219,10 @@ Result<std::vector<std::uint8_t>> runResolveRecipients(CommandContext& ctx, cons
         return statusOnly(ResolveStatus::server_error);
       }
       resolved[i].users = std::move(*users);
-      if (resolved[i].users.size() == 1 && request->certificate_retrieval != codec::CertificateRetrieval::none) {
-        auto certs = encryptionCertificates(*ctx.directory, resolved[i].users.front().name, ctx.now);
+      if (resolved[i].users.size() == 1 &&
+          request->certificate_retrieval != codec::CertificateRetrieval::none) {
+        auto certs =
+            encryptionCertificates(*ctx.directory, resolved[i].users.front().name, ctx.now);
         if (!certs) {
           log::get("eas")->error("ResolveRecipients for {}: {}", ctx.user, certs.error().message());
           return statusOnly(ResolveStatus::server_error);

@@ -17,16 +17,16 @@ namespace rampart::server::eas {
 
 // MS-ASCMD 2.2.3.177.12 Status (ResolveRecipients), by parent element.
 enum class ResolveStatus : std::uint16_t {
-  success = 1,                // ResolveRecipients, Response, Certificates, Availability, Picture
-  protocol_error = 5,         // ResolveRecipients: invalid parameter or a limit exceeded
-  server_error = 6,           // ResolveRecipients: retry later
-  ambiguous = 2,              // Response: every suggestion returned, no certificates
-  ambiguous_partial = 3,      // Response: suggestions cut at MaxAmbiguousRecipients
-  not_found = 4,              // Response
-  no_valid_certificate = 7,   // Certificates
-  certificate_limit = 8,      // Certificates: MaxCertificates reached
-  free_busy_failed = 163,     // Availability: not retrievable, do not retry
-  no_picture = 173,           // Picture: the user has none
+  success = 1,               // ResolveRecipients, Response, Certificates, Availability, Picture
+  protocol_error = 5,        // ResolveRecipients: invalid parameter or a limit exceeded
+  server_error = 6,          // ResolveRecipients: retry later
+  ambiguous = 2,             // Response: every suggestion returned, no certificates
+  ambiguous_partial = 3,     // Response: suggestions cut at MaxAmbiguousRecipients
+  not_found = 4,             // Response
+  no_valid_certificate = 7,  // Certificates
+  certificate_limit = 8,     // Certificates: MaxCertificates reached
+  free_busy_failed = 163,    // Availability: not retrievable, do not retry
+  no_picture = 173,          // Picture: the user has none
 };
 
 // Suggestions for an ambiguous name when the request gives no
@@ -53,6 +53,7 @@ inline constexpr std::size_t kMaxCertificatesPerRecipient = 10;
 // answered Status 163 and Picture (14.1+) Status 173: this server keeps no
 // free/busy data and no photos. A malformed request or more than 100 To is
 // Status 5; a directory failure is Status 6. Errors are encoding failures only.
-Result<std::vector<std::uint8_t>> runResolveRecipients(CommandContext& ctx, const wbxml::Document& body);
+Result<std::vector<std::uint8_t>> runResolveRecipients(CommandContext& ctx,
+                                                       const wbxml::Document& body);
 
 }  // namespace rampart::server::eas

@@ -1,10 +1,9 @@
 #include "server/eas/validate_cert_command.h"
 
-#include <utility>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
+#include <utility>
 
 #include "codec/eas/cert_requests.h"
 #include "codec/wbxml/writer.h"
@@ -41,34 +40,50 @@ Result<std::vector<std::uint8_t>> statusOnly(ValidateCertStatus s) {
 ValidateCertStatus validateCertStatus(x509::ChainStatus status) {
   using S = x509::ChainStatus;
   switch (status) {
-    case S::ok: return ValidateCertStatus::success;
-    case S::malformed: return ValidateCertStatus::bad_chain;  // "invalid, incorrectly formatted certificate"
-    case S::bad_signature: return ValidateCertStatus::bad_signature;
-    case S::untrusted_root: return ValidateCertStatus::untrusted;
-    case S::incomplete_chain: return ValidateCertStatus::bad_chain;
-    case S::wrong_purpose: return ValidateCertStatus::not_for_email;
-    case S::expired: return ValidateCertStatus::expired;
-    case S::bad_time_nesting: return ValidateCertStatus::time_nesting;
-    case S::no_revocation_info: return ValidateCertStatus::revocation_unknown;
-    case S::revoked: return ValidateCertStatus::revoked;
-    case S::revocation_unknown: return ValidateCertStatus::revocation_offline;
+    case S::ok:
+      return ValidateCertStatus::success;
+    case S::malformed:
+      return ValidateCertStatus::bad_chain;  // "invalid, incorrectly formatted certificate"
+    case S::bad_signature:
+      return ValidateCertStatus::bad_signature;
+    case S::untrusted_root:
+      return ValidateCertStatus::untrusted;
+    case S::incomplete_chain:
+      return ValidateCertStatus::bad_chain;
+    case S::wrong_purpose:
+      return ValidateCertStatus::not_for_email;
+    case S::expired:
+      return ValidateCertStatus::expired;
+    case S::bad_time_nesting:
+      return ValidateCertStatus::time_nesting;
+    case S::no_revocation_info:
+      return ValidateCertStatus::revocation_unknown;
+    case S::revoked:
+      return ValidateCertStatus::revoked;
+    case S::revocation_unknown:
+      return ValidateCertStatus::revocation_offline;
   }
   return ValidateCertStatus::server_error;
 }
 
-Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view body, std::chrono::milliseconds timeout) {
+Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view body,
+                                        std::chrono::milliseconds timeout) {
   constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme) return fail(Errc::invalid_argument, "not an http:// URL");
+  if (url.substr(0, kScheme.size()) != kScheme)
+    return fail(Errc::invalid_argument, "not an http:// URL");
   std::string_view rest = url.substr(kScheme.size());
   std::string authority(rest.substr(0, rest.find('/')));
-  std::string path = rest.size() > authority.size() ? std::string(rest.substr(authority.size())) : "/";
+  std::string path =
+      rest.size() > authority.size() ? std::string(rest.substr(authority.size())) : "/";
   std::string host = authority;
   // Port 80 unless given ("[::1]" and "1.2.3.4" have none; "[::1]:8080" has).
-  const bool has_port = !authority.empty() && authority.back() != ']' && authority.find(':') != std::string::npos &&
+  const bool has_port = !authority.empty() && authority.back() != ']' &&
+                        authority.find(':') != std::string::npos &&
                         (authority.front() != '[' || authority.find("]:") != std::string::npos);
   if (!has_port) authority += ":80";
   auto endpoint = net::parseEndpoint(authority);
-  if (!endpoint) return fail(Errc::invalid_argument, "only IP-literal hosts are fetched: " + std::string(url));
+  if (!endpoint)
+    return fail(Errc::invalid_argument, "only IP-literal hosts are fetched: " + std::string(url));
   http::Request req{body.empty() ? http::Verb::get : http::Verb::post, path, 11};
   req.set(http::Field::host, host);
   if (body.empty()) {
@@ -82,19 +97,22 @@ Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view b
   options.io_timeout = timeout;
   options.body_limit = kMaxRevocationBody;
   asio::io_context io(1);
-  auto future = asio::co_spawn(io, http::fetch(*endpoint, std::move(req), options), asio::use_future);
+  auto future =
+      asio::co_spawn(io, http::fetch(*endpoint, std::move(req), options), asio::use_future);
   // The whole exchange within `timeout`, however slowly the bytes come.
   io.run_for(timeout);
-  if (!io.stopped()) return fail(Errc::timeout, "no answer within " + std::to_string(timeout.count()) + " ms");
+  if (!io.stopped())
+    return fail(Errc::timeout, "no answer within " + std::to_string(timeout.count()) + " ms");
   Result<http::Response> res = future.get();
   if (!res) return fail(res.error());
-  if (res->result() != http::Status::ok) return fail(Errc::unavailable, "answered " + std::to_string(res->result_int()));
+  if (res->result() != http::Status::ok)
+    return fail(Errc::unavailable, "answered " + std::to_string(res->result_int()));
   return std::move(res->body());
 }
 
-Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(const std::string& trust_file,
-                                                                       x509::RevocationMode revocation,
-                                                                       std::chrono::milliseconds timeout) {
+Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(
+    const std::string& trust_file, x509::RevocationMode revocation,
+    std::chrono::milliseconds timeout) {
   auto setup = std::make_shared<ValidateCertSetup>();
   setup->revocation = revocation;
   setup->fetch = [timeout](std::string_view url, std::string_view body) {
@@ -114,7 +132,8 @@ Result<std::vector<std::uint8_t>> runValidateCert(CommandContext& ctx, const wbx
                                                   const ValidateCertSetup& setup) {
   auto request = codec::decodeValidateCertRequest(body);
   if (!request) {
-    log::get("eas")->info("ValidateCert from {}/{}: {}", ctx.user, ctx.device_id, request.error().message());
+    log::get("eas")->info("ValidateCert from {}/{}: {}", ctx.user, ctx.device_id,
+                          request.error().message());
     return statusOnly(ValidateCertStatus::protocol_error);
   }
   // Every certificate sent may help build another's path.
@@ -163,8 +182,8 @@ Result<std::vector<std::uint8_t>> runValidateCert(CommandContext& ctx, const wbx
       statuses.push_back(ValidateCertStatus::server_error);
       continue;
     }
-    log::get("eas")->info("ValidateCert for {}/{}: {} -> {} ({})", ctx.user, ctx.device_id, v->subject,
-                          x509::chainStatusName(v->status), v->detail);
+    log::get("eas")->info("ValidateCert for {}/{}: {} -> {} ({})", ctx.user, ctx.device_id,
+                          v->subject, x509::chainStatusName(v->status), v->detail);
     statuses.push_back(validateCertStatus(v->status));
   }
 

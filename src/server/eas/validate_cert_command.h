@@ -26,16 +26,16 @@ namespace rampart::server::eas {
 // each certificate's.
 enum class ValidateCertStatus : std::uint8_t {
   success = 1,
-  protocol_error = 2,         // malformed request, more than 100 certificates
+  protocol_error = 2,  // malformed request, more than 100 certificates
   bad_signature = 3,
-  untrusted = 4,              // issued by a source the server does not trust
-  bad_chain = 5,              // the chain is not built correctly / not a certificate
-  not_for_email = 6,          // not valid for S/MIME
-  expired = 7,                // expired or not yet valid
-  time_nesting = 8,           // validity periods in the chain not consistent
+  untrusted = 4,      // issued by a source the server does not trust
+  bad_chain = 5,      // the chain is not built correctly / not a certificate
+  not_for_email = 6,  // not valid for S/MIME
+  expired = 7,        // expired or not yet valid
+  time_nesting = 8,   // validity periods in the chain not consistent
   revoked = 13,
-  revocation_offline = 14,    // the revocation server could not be reached
-  revocation_unknown = 16,    // revocation status could not be determined
+  revocation_offline = 14,  // the revocation server could not be reached
+  revocation_unknown = 16,  // revocation status could not be determined
   server_error = 17,
 };
 
@@ -52,9 +52,9 @@ struct ValidateCertSetup {
 
 // Reads `trust_file` (PEM roots; empty path = none) and makes the HTTP
 // fetcher with `timeout` per exchange. An unreadable file is an error.
-Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(const std::string& trust_file,
-                                                                       crypto::x509::RevocationMode revocation,
-                                                                       std::chrono::milliseconds timeout);
+Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(
+    const std::string& trust_file, crypto::x509::RevocationMode revocation,
+    std::chrono::milliseconds timeout);
 
 // One plain-HTTP exchange for a certificate's CDP or AIA URL (RFC 5280
 // 4.2.1.13, 4.2.2.1): GET when `body` is empty (a CRL), else POST of an
@@ -62,7 +62,8 @@ Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(const std
 // only (names are not resolved: the URLs come from certificates the device
 // sent); the whole exchange within `timeout`; at most 16 MiB back. Runs a
 // private io_context on the calling (pool) thread.
-Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view body, std::chrono::milliseconds timeout);
+Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view body,
+                                        std::chrono::milliseconds timeout);
 
 // Answers one ValidateCert request; returns the WBXML response body:
 // ValidateCert { Status, Certificate* { Status } }, one Certificate per

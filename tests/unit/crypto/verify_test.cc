@@ -71,7 +71,8 @@ class VerifyTest : public ::testing::Test {
     return std::move(r->cert);
   }
 
-  VerifyOptions options(Purpose purpose = Purpose::any, RevocationMode mode = RevocationMode::soft) {
+  VerifyOptions options(Purpose purpose = Purpose::any,
+                        RevocationMode mode = RevocationMode::soft) {
     VerifyOptions o;
     o.anchors.push_back(duplicate(ca_->root()));
     o.intermediates.push_back(duplicate(ca_->issuing()));
@@ -116,10 +117,14 @@ TEST_F(VerifyTest, GoodCertificateForEachPurpose) {
   EXPECT_EQ(v.subject, subjectText(sign.get()));
   ASSERT_EQ(v.emails.size(), 1u);
   EXPECT_EQ(v.emails[0], "alice@example.org");
-  EXPECT_EQ(check(enc_ec.get(), options(Purpose::smime_encryption, RevocationMode::none)).status, ChainStatus::ok);
-  EXPECT_EQ(check(enc_rsa.get(), options(Purpose::smime_encryption, RevocationMode::none)).status, ChainStatus::ok);
-  EXPECT_EQ(check(device.get(), options(Purpose::tls_client, RevocationMode::none)).status, ChainStatus::ok);
-  EXPECT_EQ(check(device.get(), options(Purpose::any, RevocationMode::none)).status, ChainStatus::ok);
+  EXPECT_EQ(check(enc_ec.get(), options(Purpose::smime_encryption, RevocationMode::none)).status,
+            ChainStatus::ok);
+  EXPECT_EQ(check(enc_rsa.get(), options(Purpose::smime_encryption, RevocationMode::none)).status,
+            ChainStatus::ok);
+  EXPECT_EQ(check(device.get(), options(Purpose::tls_client, RevocationMode::none)).status,
+            ChainStatus::ok);
+  EXPECT_EQ(check(device.get(), options(Purpose::any, RevocationMode::none)).status,
+            ChainStatus::ok);
   EXPECT_EQ(chainStatusName(ChainStatus::revoked), "revoked");
 }
 
@@ -133,7 +138,8 @@ TEST_F(VerifyTest, WrongPurpose) {
   // A signing certificate carries no keyAgreement: not for encryption.
   EXPECT_EQ(check(sign.get(), options(Purpose::smime_encryption, RevocationMode::none)).status,
             ChainStatus::wrong_purpose);
-  EXPECT_EQ(check(sign.get(), options(Purpose::tls_client, RevocationMode::none)).status, ChainStatus::wrong_purpose);
+  EXPECT_EQ(check(sign.get(), options(Purpose::tls_client, RevocationMode::none)).status,
+            ChainStatus::wrong_purpose);
 }
 
 TEST_F(VerifyTest, ExpiredAndNotYetValid) {
@@ -205,9 +211,9 @@ TEST_F(VerifyTest, RevokedByOcspThroughTheFetcher) {
   o.fetch = caFetcher();
   auto v = check(leaf.get(), o);
   EXPECT_EQ(v.status, ChainStatus::ok) << v.detail;
-  EXPECT_EQ(fetches_, 1);  // OCSP answered: no CRL fetched
+  EXPECT_EQ(fetches_, 1);                                       // OCSP answered: no CRL fetched
   ASSERT_TRUE(ca_->revoke(serialHex(leaf.get()), 4, "admin"));  // superseded
-  crl_down_ = true;  // only OCSP can tell
+  crl_down_ = true;                                             // only OCSP can tell
   v = check(leaf.get(), o);
   EXPECT_EQ(v.status, ChainStatus::revoked) << v.detail;
   EXPECT_EQ(v.revocation_reason, 4);
@@ -231,7 +237,8 @@ TEST_F(VerifyTest, SoftAndHardModesWithoutAnswers) {
   CertPtr leaf = issue("smime-sign");
   ASSERT_TRUE(leaf);
   // Nothing at hand and no fetcher.
-  EXPECT_EQ(check(leaf.get(), options(Purpose::smime_signing, RevocationMode::soft)).status, ChainStatus::ok);
+  EXPECT_EQ(check(leaf.get(), options(Purpose::smime_signing, RevocationMode::soft)).status,
+            ChainStatus::ok);
   auto v = check(leaf.get(), options(Purpose::smime_signing, RevocationMode::hard));
   EXPECT_EQ(v.status, ChainStatus::no_revocation_info) << v.detail;
   // Both servers down.
@@ -273,9 +280,13 @@ TEST_F(VerifyTest, ReplayedOrForgedOcspAnswersAreNotBelieved) {
   auto v = check(leaf.get(), o);
   EXPECT_EQ(v.status, ChainStatus::revocation_unknown) << v.detail;
   // Garbage and a truncated answer.
-  o.fetch = [](std::string_view, std::string_view) -> Result<std::string> { return std::string("\x30\x03\x0a\x01", 4); };
+  o.fetch = [](std::string_view, std::string_view) -> Result<std::string> {
+    return std::string("\x30\x03\x0a\x01", 4);
+  };
   EXPECT_EQ(check(leaf.get(), o).status, ChainStatus::revocation_unknown);
-  o.fetch = [&](std::string_view, std::string_view) -> Result<std::string> { return captured.substr(0, 40); };
+  o.fetch = [&](std::string_view, std::string_view) -> Result<std::string> {
+    return captured.substr(0, 40);
+  };
   EXPECT_EQ(check(leaf.get(), o).status, ChainStatus::revocation_unknown);
 }
 
@@ -298,7 +309,8 @@ class VerifyCliTest : public ::testing::Test {
     spit(tmp_.file("ext.cnf"),
          "[smime]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
          "extendedKeyUsage=emailProtection\nsubjectAltName=email:bob@example.org\n"
-         "[client]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n");
+         "[client]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,"
+         "digitalSignature\nextendedKeyUsage=clientAuth\n");
     spit(tmp_.file("ca.cnf"),
          "[ca]\ndefault_ca=cli\n[cli]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\n"
          "default_crl_days=7\ncertificate=root.pem\nprivate_key=root.key\n");
@@ -308,17 +320,20 @@ class VerifyCliTest : public ::testing::Test {
          "[req]\ndistinguished_name=dn\nx509_extensions=ca_ext\nprompt=no\n[dn]\nCN=CLI Root\n"
          "[ca_ext]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
          "subjectKeyIdentifier=hash\n");
-    ASSERT_TRUE(testing::sh(tmp_, "openssl req -x509 -config req.cnf -newkey rsa:2048 -nodes -keyout root.key "
-                                  "-out root.pem -days 30 2>/dev/null"));
+    ASSERT_TRUE(
+        testing::sh(tmp_,
+                    "openssl req -x509 -config req.cnf -newkey rsa:2048 -nodes -keyout root.key "
+                    "-out root.pem -days 30 2>/dev/null"));
     root_ = *parseCertificate(slurp(tmp_.file("root.pem")));
   }
 
   CertPtr leaf(const std::string& name, const std::string& ext, int days, int serial) {
-    EXPECT_TRUE(testing::sh(tmp_, "(openssl req -new -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +
-                                      ".csr -subj /CN=" + name + " && openssl x509 -req -in " + name +
-                                      ".csr -CA root.pem -CAkey root.key -set_serial " + std::to_string(serial) +
-                                      " -days " + std::to_string(days) + " -extfile ext.cnf -extensions " + ext +
-                                      " -out " + name + ".pem) 2>/dev/null"));
+    EXPECT_TRUE(testing::sh(
+        tmp_, "(openssl req -new -newkey rsa:2048 -nodes -keyout " + name + ".key -out " + name +
+                  ".csr -subj /CN=" + name + " && openssl x509 -req -in " + name +
+                  ".csr -CA root.pem -CAkey root.key -set_serial " + std::to_string(serial) +
+                  " -days " + std::to_string(days) + " -extfile ext.cnf -extensions " + ext +
+                  " -out " + name + ".pem) 2>/dev/null"));
     auto c = parseCertificate(slurp(tmp_.file(name + ".pem")));
     EXPECT_TRUE(c);
     return c ? std::move(*c) : nullptr;
@@ -346,17 +361,21 @@ TEST_F(VerifyCliTest, GoodWrongPurposeAndTimeNesting) {
   EXPECT_EQ(v->status, ChainStatus::ok) << v->detail;
   EXPECT_EQ(v->emails, std::vector<std::string>{"bob@example.org"});
   EXPECT_EQ(verifyChain(good.get(), options(Purpose::smime_signing))->status, ChainStatus::ok);
-  EXPECT_EQ(verifyChain(client.get(), options(Purpose::smime_signing))->status, ChainStatus::wrong_purpose);
+  EXPECT_EQ(verifyChain(client.get(), options(Purpose::smime_signing))->status,
+            ChainStatus::wrong_purpose);
   EXPECT_EQ(verifyChain(client.get(), options(Purpose::tls_client))->status, ChainStatus::ok);
-  EXPECT_EQ(verifyChain(outlives.get(), options(Purpose::smime_signing))->status, ChainStatus::bad_time_nesting);
+  EXPECT_EQ(verifyChain(outlives.get(), options(Purpose::smime_signing))->status,
+            ChainStatus::bad_time_nesting);
 }
 
 TEST_F(VerifyCliTest, RevokedInAnOpensslCrl) {
   CertPtr good = leaf("bob", "smime", 10, 2);
   CertPtr gone = leaf("eve", "smime", 10, 5);
   ASSERT_TRUE(good && gone);
-  ASSERT_TRUE(testing::sh(tmp_, "openssl ca -config ca.cnf -revoke eve.pem -crl_reason keyCompromise 2>/dev/null && "
-                                "openssl ca -config ca.cnf -gencrl -out cli.crl 2>/dev/null"));
+  ASSERT_TRUE(testing::sh(
+      tmp_,
+      "openssl ca -config ca.cnf -revoke eve.pem -crl_reason keyCompromise 2>/dev/null && "
+      "openssl ca -config ca.cnf -gencrl -out cli.crl 2>/dev/null"));
   auto o = options(Purpose::smime_signing, RevocationMode::hard);
   o.crls.push_back(std::move(*parseCrl(slurp(tmp_.file("cli.crl")))));
   auto v = verifyChain(gone.get(), o);

@@ -4,10 +4,7 @@
 // (full and mini, expired and wrong-purpose ones left out, MaxCertificates),
 // Availability and Picture answers, malformed requests; and the request
 // decoder on its own.
-#include "server/eas/resolve_recipients_command.h"
-
 #include <gtest/gtest.h>
-
 #include <openssl/evp.h>
 
 #include <memory>
@@ -20,6 +17,7 @@
 #include "core/clock.h"
 #include "crypto/x509/x509.h"
 #include "directory/builtin_directory.h"
+#include "server/eas/resolve_recipients_command.h"
 #include "store/sqlite/sqlite_device_store.h"
 #include "store/sqlite/sqlite_mail_store.h"
 #include "testing/certs.h"
@@ -53,7 +51,8 @@ std::vector<const wbxml::Element*> all(const wbxml::Element& e, std::string_view
 std::string base64(const std::string& der) {
   std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
+                          reinterpret_cast<const unsigned char*>(der.data()),
+                          static_cast<int>(der.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -74,7 +73,8 @@ class ResolveRecipientsTest : public ::testing::Test {
     ASSERT_TRUE(d) << d.error().message();
     directory_ = std::move(*d);
     ASSERT_TRUE(directory_->addUser({"alice", "Alice Example", true, {"alice@example.org"}}, "pw"));
-    ASSERT_TRUE(directory_->addUser({"bob", "Bob Builder", true, {"bob@example.org", "robert@example.org"}}, "pw"));
+    ASSERT_TRUE(directory_->addUser(
+        {"bob", "Bob Builder", true, {"bob@example.org", "robert@example.org"}}, "pw"));
     ASSERT_TRUE(directory_->addUser({"bobby", "Bobby Tables", true, {"bobby@example.org"}}, "pw"));
     ASSERT_TRUE(directory_->addUser({"carol", "Carol Off", true, {"carol@example.org"}}, "pw"));
     ASSERT_TRUE(directory_->setEnabled("carol", false));
@@ -96,8 +96,8 @@ class ResolveRecipientsTest : public ::testing::Test {
     return x509::certificateDer(c->get());
   }
 
-  void publish(const std::string& user, const std::string& serial, const std::string& purpose, const std::string& der,
-               std::int64_t not_after) {
+  void publish(const std::string& user, const std::string& serial, const std::string& purpose,
+               const std::string& der, std::int64_t not_after) {
     ASSERT_TRUE(directory_->publishCertificate(user, {serial, purpose, der, not_after}));
   }
 
@@ -129,8 +129,8 @@ class ResolveRecipientsTest : public ::testing::Test {
 };
 
 TEST_F(ResolveRecipientsTest, ResolvesAddressesAliasesNamesAndUnknowns) {
-  auto root = run(request({"bob@example.org", "Robert &lt;ROBERT@example.org&gt;", "alice", "nobody@example.org",
-                           "carol@example.org", "zed"}));
+  auto root = run(request({"bob@example.org", "Robert &lt;ROBERT@example.org&gt;", "alice",
+                           "nobody@example.org", "carol@example.org", "zed"}));
   EXPECT_EQ(root.name, "ResolveRecipients");
   EXPECT_EQ(text(root, "Status"), "1");
   auto responses = all(root, "Response");
@@ -215,8 +215,9 @@ TEST_F(ResolveRecipientsTest, FullAndMiniCertificates) {
 }
 
 TEST_F(ResolveRecipientsTest, MaxCertificatesNeverSplitsARecipient) {
-  auto root = run(request({"bob@example.org"},
-                          "<CertificateRetrieval>2</CertificateRetrieval><MaxCertificates>1</MaxCertificates>"));
+  auto root = run(request(
+      {"bob@example.org"},
+      "<CertificateRetrieval>2</CertificateRetrieval><MaxCertificates>1</MaxCertificates>"));
   const wbxml::Element* certs = root.child("Response")->child("Recipient")->child("Certificates");
   ASSERT_NE(certs, nullptr);
   EXPECT_EQ(text(*certs, "Status"), "8");
@@ -226,7 +227,8 @@ TEST_F(ResolveRecipientsTest, MaxCertificatesNeverSplitsARecipient) {
 
 TEST_F(ResolveRecipientsTest, AvailabilityAndPictureAreAnsweredAsUnavailable) {
   const std::string options =
-      "<Availability><StartTime>2026-11-25T08:00:00.000Z</StartTime><EndTime>2026-11-25T18:00:00.000Z</EndTime>"
+      "<Availability><StartTime>2026-11-25T08:00:00.000Z</"
+      "StartTime><EndTime>2026-11-25T18:00:00.000Z</EndTime>"
       "</Availability><Picture><MaxSize>1024</MaxSize></Picture>";
   auto root = run(request({"bob@example.org"}, options));
   const wbxml::Element* r = root.child("Response")->child("Recipient");
@@ -249,8 +251,10 @@ TEST_F(ResolveRecipientsTest, AvailabilityAndPictureAreAnsweredAsUnavailable) {
 TEST_F(ResolveRecipientsTest, ProtocolErrors) {
   std::vector<std::string> many(101, "bob@example.org");
   for (const std::string& body :
-       {request(many), request({}), request({"bob@example.org"}, "<CertificateRetrieval>4</CertificateRetrieval>"),
-        request({"bob@example.org"}, "<Availability><EndTime>2026-11-25T18:00:00.000Z</EndTime></Availability>"),
+       {request(many), request({}),
+        request({"bob@example.org"}, "<CertificateRetrieval>4</CertificateRetrieval>"),
+        request({"bob@example.org"},
+                "<Availability><EndTime>2026-11-25T18:00:00.000Z</EndTime></Availability>"),
         request({"bob@example.org"}, "<MaxCertificates>10000</MaxCertificates>"),
         request({std::string(257, 'a')}),
         std::string(R"(<Settings xmlns="Settings:"><Oof><Get/></Oof></Settings>)")}) {
@@ -283,7 +287,8 @@ TEST(CertRequestsTest, DecodesResolveRecipients) {
   std::vector<std::string> many(101, "<To>x</To>");
   std::string body = R"(<ResolveRecipients xmlns="ResolveRecipients:">)";
   for (const auto& t : many) body += t;
-  auto big = rampart::eas::decodeResolveRecipientsRequest(*wbxml::parseXml(body + "</ResolveRecipients>"));
+  auto big =
+      rampart::eas::decodeResolveRecipientsRequest(*wbxml::parseXml(body + "</ResolveRecipients>"));
   ASSERT_FALSE(big);
   EXPECT_TRUE(big.error().is(Errc::limit_exceeded));
 }

@@ -2,15 +2,12 @@
 // (ca/authority.h), whose CRL and OCSP answers are served over real HTTP on
 // loopback by a tiny http::Server, as the CA's pki listener would; the trust
 // anchors come from a PEM file as [eas] smime_trust_file gives them.
-#include "server/eas/validate_cert_command.h"
-
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include <atomic>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
-
-#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -18,6 +15,7 @@
 
 #include "ca/authority.h"
 #include "codec/wbxml/reader.h"
+#include "codec/wbxml/writer.h"
 #include "codec/wbxml/xml.h"
 #include "core/clock.h"
 #include "core/config.h"
@@ -25,9 +23,9 @@
 #include "directory/builtin_directory.h"
 #include "http/server.h"
 #include "net/asio.h"
-#include "codec/wbxml/writer.h"
 #include "server/eas/eas_config.h"
 #include "server/eas/eas_service.h"
+#include "server/eas/validate_cert_command.h"
 #include "store/sqlite/sqlite_ca_store.h"
 #include "store/sqlite/sqlite_device_store.h"
 #include "store/sqlite/sqlite_mail_store.h"
@@ -43,7 +41,8 @@ using namespace std::chrono_literals;
 std::string base64(const std::string& der) {
   std::string out(4 * ((der.size() + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(der.data()), static_cast<int>(der.size()));
+                          reinterpret_cast<const unsigned char*>(der.data()),
+                          static_cast<int>(der.size()));
   out.resize(static_cast<std::size_t>(n));
   return out;
 }
@@ -58,7 +57,8 @@ class PkiServer {
       if (!ca || down_) co_return http::textResponse(req, http::Status::service_unavailable, "");
       if (req.target() == "/crl" && req.method() == http::Verb::get) {
         auto crl = ca->crlDer();
-        co_return http::textResponse(req, http::Status::ok, crl ? *crl : std::string(), "application/pkix-crl");
+        co_return http::textResponse(req, http::Status::ok, crl ? *crl : std::string(),
+                                     "application/pkix-crl");
       }
       if (req.target() == "/ocsp" && req.method() == http::Verb::post) {
         co_return http::textResponse(req, http::Status::ok, ca->ocspRespond(req.body()),
@@ -66,7 +66,8 @@ class PkiServer {
       }
       co_return http::textResponse(req, http::Status::not_found, "");
     };
-    auto server = http::Server::bind(io_.get_executor(), *net::parseEndpoint("127.0.0.1:0"), {}, handler);
+    auto server =
+        http::Server::bind(io_.get_executor(), *net::parseEndpoint("127.0.0.1:0"), {}, handler);
     EXPECT_TRUE(server) << server.error().message();
     server_ = std::move(*server);
     server_->start();
@@ -77,7 +78,9 @@ class PkiServer {
     io_.stop();
     thread_.join();
   }
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(server_->localEndpoint().port()); }
+  std::string base() const {
+    return "http://127.0.0.1:" + std::to_string(server_->localEndpoint().port());
+  }
 
   std::shared_ptr<ca::Authority> ca_;  // set before the first request
   std::atomic<bool> down_{false};
@@ -136,7 +139,8 @@ class ValidateCertTest : public ::testing::Test {
     return r ? std::move(r->cert) : nullptr;
   }
 
-  static std::string request(const std::vector<std::string>& certs, const std::vector<std::string>& chain = {},
+  static std::string request(const std::vector<std::string>& certs,
+                             const std::vector<std::string>& chain = {},
                              const std::string& check_crl = "") {
     std::string body = R"(<ValidateCert xmlns="ValidateCert:">)";
     if (!chain.empty()) {
@@ -170,7 +174,8 @@ class ValidateCertTest : public ::testing::Test {
     const wbxml::Element* top = answer->root.child("Status");
     statuses.push_back(top ? top->text : "<none>");
     for (const auto& c : answer->root.children) {
-      if (c.name == "Certificate") statuses.push_back(c.child("Status") ? c.child("Status")->text : "<none>");
+      if (c.name == "Certificate")
+        statuses.push_back(c.child("Status") ? c.child("Status")->text : "<none>");
     }
     return statuses;
   }
@@ -193,7 +198,8 @@ TEST_F(ValidateCertTest, GoodSigningAndEncryptionCertificates) {
   ASSERT_TRUE(sign && enc);
   EXPECT_EQ(run(request({b64(sign.get()), b64(enc.get())}, {issuing()})), (V{"1", "1", "1"}));
   // The issuing CA among the Certificates helps the others too.
-  EXPECT_EQ(run(request({b64(sign.get()), issuing()})), (V{"1", "1", "6"}));  // a CA is no S/MIME certificate
+  EXPECT_EQ(run(request({b64(sign.get()), issuing()})),
+            (V{"1", "1", "6"}));        // a CA is no S/MIME certificate
   EXPECT_EQ(pki_.requests_.load(), 0);  // no CheckCRL: nothing fetched
 }
 
@@ -224,11 +230,13 @@ TEST_F(ValidateCertTest, PerCertificateFailures) {
   auto sign = issue("smime-sign");
   ASSERT_TRUE(device && sign);
   // Wrong purpose (a TLS client certificate), not a certificate at all.
-  EXPECT_EQ(run(request({b64(device.get()), base64("not a certificate")}, {issuing()})), (V{"1", "6", "5"}));
+  EXPECT_EQ(run(request({b64(device.get()), base64("not a certificate")}, {issuing()})),
+            (V{"1", "6", "5"}));
   // The issuing CA is neither sent nor trusted: the chain cannot be built.
   EXPECT_EQ(run(request({b64(sign.get())})), (V{"1", "5"}));
   // Expired: judged two years on.
-  EXPECT_EQ(run(request({b64(sign.get())}, {issuing()}), unixSeconds(systemClock().now()) + 2 * 365 * 86400),
+  EXPECT_EQ(run(request({b64(sign.get())}, {issuing()}),
+                unixSeconds(systemClock().now()) + 2 * 365 * 86400),
             (V{"1", "7"}));
   setup(x509::RevocationMode::soft, "");  // no smime_trust_file: nothing is trusted
   EXPECT_EQ(run(request({b64(sign.get())}, {issuing()})), (V{"1", "4"}));
@@ -249,15 +257,17 @@ TEST_F(ValidateCertTest, ForeignChainIsUntrusted) {
   ca::EnrollRequest req{"smime-sign", "alice", "alice (test)", nullptr};
   auto r = (*other)->enroll(req, *csr);
   ASSERT_TRUE(r && r->cert);
-  EXPECT_EQ(run(request({b64(r->cert.get())}, {b64((*other)->issuing()), b64((*other)->root())})), (V{"1", "4"}));
+  EXPECT_EQ(run(request({b64(r->cert.get())}, {b64((*other)->issuing()), b64((*other)->root())})),
+            (V{"1", "4"}));
 }
 
 TEST_F(ValidateCertTest, ProtocolErrors) {
   auto sign = issue("smime-sign");
   std::vector<std::string> many(101, b64(sign.get()));
-  for (const std::string& body : {request(many), request({"@@not base64@@"}),
-                                  std::string(R"(<ValidateCert xmlns="ValidateCert:"><CheckCRL>1</CheckCRL></ValidateCert>)"),
-                                  request({b64(sign.get())}, {}, "2")}) {
+  for (const std::string& body :
+       {request(many), request({"@@not base64@@"}),
+        std::string(R"(<ValidateCert xmlns="ValidateCert:"><CheckCRL>1</CheckCRL></ValidateCert>)"),
+        request({b64(sign.get())}, {}, "2")}) {
     EXPECT_EQ(run(body), (V{"2"})) << body.substr(0, 120);
   }
 }
@@ -295,8 +305,8 @@ TEST_F(ValidateCertTest, DispatchedByTheEasService) {
   config.smime_trust_file = dir_.file("trust.pem");
   net::asio::thread_pool pool(1);
   {
-    EasService service(directory_, std::shared_ptr<store::MailStore>(std::move(*mail)), device_store, config,
-                       pool.get_executor());
+    EasService service(directory_, std::shared_ptr<store::MailStore>(std::move(*mail)),
+                       device_store, config, pool.get_executor());
     auto send = [&](http::Request& req) {
       net::asio::io_context io;
       auto done = net::asio::co_spawn(io, service.handle(req), net::asio::use_future);
@@ -304,7 +314,10 @@ TEST_F(ValidateCertTest, DispatchedByTheEasService) {
       return done.get();
     };
     auto post = [&](const std::string& cmd, const std::string& xml_body) {
-      http::Request req{http::Verb::post, "/Microsoft-Server-ActiveSync?Cmd=" + cmd + "&User=alice&DeviceId=DEV1&DeviceType=Test", 11};
+      http::Request req{
+          http::Verb::post,
+          "/Microsoft-Server-ActiveSync?Cmd=" + cmd + "&User=alice&DeviceId=DEV1&DeviceType=Test",
+          11};
       req.set(http::Field::host, "mail.example.test");
       req.set(http::Field::authorization, "Basic " + base64("alice:pw"));
       req.set("MS-ASProtocolVersion", "16.1");
@@ -317,7 +330,8 @@ TEST_F(ValidateCertTest, DispatchedByTheEasService) {
       req.body().assign(bytes->begin(), bytes->end());
       http::Response res = send(req);
       EXPECT_EQ(res.result_int(), 200) << res.body();
-      auto answer = wbxml::decode(std::span(reinterpret_cast<const std::uint8_t*>(res.body().data()), res.body().size()));
+      auto answer = wbxml::decode(
+          std::span(reinterpret_cast<const std::uint8_t*>(res.body().data()), res.body().size()));
       EXPECT_TRUE(answer) << res.body();
       return answer ? answer->root : wbxml::Element{};
     };
@@ -329,9 +343,10 @@ TEST_F(ValidateCertTest, DispatchedByTheEasService) {
     EXPECT_NE(commands.find("ResolveRecipients"), std::string::npos) << commands;
     EXPECT_NE(commands.find("ValidateCert"), std::string::npos) << commands;
 
-    auto resolved = post("ResolveRecipients",
-                         R"(<ResolveRecipients xmlns="ResolveRecipients:"><To>alice@example.org</To>)"
-                         R"(<Options><CertificateRetrieval>2</CertificateRetrieval></Options></ResolveRecipients>)");
+    auto resolved = post(
+        "ResolveRecipients",
+        R"(<ResolveRecipients xmlns="ResolveRecipients:"><To>alice@example.org</To>)"
+        R"(<Options><CertificateRetrieval>2</CertificateRetrieval></Options></ResolveRecipients>)");
     const wbxml::Element* response = resolved.child("Response");
     ASSERT_NE(response, nullptr);
     const wbxml::Element* recipient = response->child("Recipient");
@@ -356,9 +371,10 @@ TEST_F(ValidateCertTest, DispatchedByTheEasService) {
 }
 
 TEST(EasConfigTest, RevocationKeys) {
-  auto file = ConfigFile::parse("[eas]\nsmime_trust_file = \"/etc/rampart/ca.pem\"\nrevocation = \"hard\"\n"
-                                "revocation_timeout = \"3s\"\n",
-                                "test.toml");
+  auto file = ConfigFile::parse(
+      "[eas]\nsmime_trust_file = \"/etc/rampart/ca.pem\"\nrevocation = \"hard\"\n"
+      "revocation_timeout = \"3s\"\n",
+      "test.toml");
   ASSERT_TRUE(file) << file.error().message();
   EasConfig config;
   auto section = file->root().section("eas");
