@@ -399,9 +399,11 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
   ChainVerdict out;
   out.subject = subjectText(leaf);
   out.emails = sanEmails(leaf);
-  auto finish = [&out](ChainStatus status, std::string detail) -> Result<ChainVerdict> {
+  auto finish = [&out](ChainStatus status, std::string detail,
+                       int depth = -1) -> Result<ChainVerdict> {
     out.status = status;
     out.detail = std::move(detail);
+    out.depth = status == ChainStatus::ok ? -1 : depth;
     return out;
   };
 
@@ -414,7 +416,7 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
     const int error = X509_STORE_CTX_get_error(ctx.get());
     std::string detail = errorDetail(ctx.get());
     ERR_clear_error();
-    return finish(statusOf(error), std::move(detail));
+    return finish(statusOf(error), std::move(detail), X509_STORE_CTX_get_error_depth(ctx.get()));
   }
   ChainPtr chain(X509_STORE_CTX_get1_chain(ctx.get()));
   if (!chain || sk_X509_num(chain.get()) < 1)
@@ -429,11 +431,11 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
     X509* parent = sk_X509_value(chain.get(), i + 1);
     if (notAfter(child) > notAfter(parent)) {
       return finish(ChainStatus::bad_time_nesting,
-                    subjectText(child) + " outlives its issuer " + subjectText(parent));
+                    subjectText(child) + " outlives its issuer " + subjectText(parent), i);
     }
   }
   if (std::string problem = purposeProblem(leaf, options.purpose); !problem.empty()) {
-    return finish(ChainStatus::wrong_purpose, problem);
+    return finish(ChainStatus::wrong_purpose, problem, 0);
   }
   if (options.revocation == RevocationMode::none)
     return finish(ChainStatus::ok, "chain verified; revocation not checked");
@@ -459,12 +461,12 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
       if (o.kind == OcspOutcome::Kind::good) continue;
       if (o.kind == OcspOutcome::Kind::revoked) {
         out.revocation_reason = o.reason;
-        return finish(ChainStatus::revoked, subjectText(cert) + " revoked (OCSP)");
+        return finish(ChainStatus::revoked, subjectText(cert) + " revoked (OCSP)", i);
       }
       why = o.detail;
       if (o.kind == OcspOutcome::Kind::unknown && crl_url.empty()) {
         if (options.revocation == RevocationMode::hard)
-          return finish(ChainStatus::revocation_unknown, why);
+          return finish(ChainStatus::revocation_unknown, why, i);
         notes.push_back(why);
         continue;
       }
@@ -481,13 +483,13 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
       why = "CRL " + crl_url + ": " + crl.error().message();
     }
     if (options.revocation == RevocationMode::hard) {
-      if (tried) return finish(ChainStatus::revocation_unknown, why);
+      if (tried) return finish(ChainStatus::revocation_unknown, why, i);
       // A CA certificate that names no revocation source cannot be checked by
       // anyone; hard mode insists on the leaf and on every certificate that
       // names one (RFC 5280 leaves the policy to the relying party).
       if (i == 0)
         return finish(ChainStatus::no_revocation_info,
-                      subjectText(cert) + ": no CRL or OCSP answer");
+                      subjectText(cert) + ": no CRL or OCSP answer", i);
       continue;
     }
     if (tried) notes.push_back(why);
@@ -511,13 +513,14 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
     X509_STORE_CTX_set_verify_cb(again.get(), revocationCallback);
     if (X509_verify_cert(again.get()) != 1) {
       const int error = X509_STORE_CTX_get_error(again.get());
+      const int at_depth = X509_STORE_CTX_get_error_depth(again.get());
       std::string detail = errorDetail(again.get());
       ERR_clear_error();
       if (error == X509_V_ERR_CERT_REVOKED) {
         X509* which = X509_STORE_CTX_get_current_cert(again.get());
         out.revocation_reason = crlReason(crls, which != nullptr ? which : leaf);
       }
-      return finish(statusOf(error), std::move(detail));
+      return finish(statusOf(error), std::move(detail), at_depth);
     }
   }
   std::string detail = "chain verified";

@@ -62,6 +62,9 @@ struct ChainVerdict {
   std::string subject;    // the leaf's subject (subjectText)
   std::vector<std::string> emails;  // the leaf's SAN rfc822Names
   int revocation_reason = -1;       // CRLReason when revoked, else -1
+  // Which certificate the status is about: 0 the leaf, 1 its issuer, ...;
+  // -1 when ok (ValidateCert tells "revoked" from "one in the chain revoked").
+  int depth = -1;
   bool ok() const noexcept { return status == ChainStatus::ok; }
 };
 

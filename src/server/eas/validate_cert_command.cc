@@ -184,6 +184,11 @@ Result<std::vector<std::uint8_t>> runValidateCert(CommandContext& ctx, const wbx
     }
     log::get("eas")->info("ValidateCert for {}/{}: {} -> {} ({})", ctx.user, ctx.device_id,
                           v->subject, x509::chainStatusName(v->status), v->detail);
+    // 15: "a digital ID in the chain has been revoked" (not the one sent).
+    if (v->status == x509::ChainStatus::revoked && v->depth > 0) {
+      statuses.push_back(ValidateCertStatus::chain_revoked);
+      continue;
+    }
     statuses.push_back(validateCertStatus(v->status));
   }
 

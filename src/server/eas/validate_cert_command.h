@@ -35,6 +35,7 @@ enum class ValidateCertStatus : std::uint8_t {
   time_nesting = 8,   // validity periods in the chain not consistent
   revoked = 13,
   revocation_offline = 14,  // the revocation server could not be reached
+  chain_revoked = 15,       // a CA certificate in the chain is revoked
   revocation_unknown = 16,  // revocation status could not be determined
   server_error = 17,
 };

@@ -201,6 +201,7 @@ TEST_F(VerifyTest, RevokedByCrlAtHand) {
   auto v = check(leaf.get(), o);
   EXPECT_EQ(v.status, ChainStatus::revoked) << v.detail;
   EXPECT_EQ(v.revocation_reason, 1);
+  EXPECT_EQ(v.depth, 0);
   EXPECT_EQ(fetches_, 0);
 }
 
@@ -309,6 +310,7 @@ class VerifyCliTest : public ::testing::Test {
     spit(tmp_.file("ext.cnf"),
          "[smime]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
          "extendedKeyUsage=emailProtection\nsubjectAltName=email:bob@example.org\n"
+         "[mid]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
          "[client]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,"
          "digitalSignature\nextendedKeyUsage=clientAuth\n");
     spit(tmp_.file("ca.cnf"),
@@ -388,6 +390,39 @@ TEST_F(VerifyCliTest, RevokedInAnOpensslCrl) {
   EXPECT_EQ(verifyChain(good.get(), o)->status, ChainStatus::revocation_unknown);
   o.revocation = RevocationMode::soft;
   EXPECT_EQ(verifyChain(good.get(), o)->status, ChainStatus::ok);
+}
+
+TEST_F(VerifyCliTest, RevokedIntermediateIsReportedAtItsDepth) {
+  CertPtr mid = leaf("mid", "mid", 20, 6);
+  ASSERT_TRUE(mid);
+  ASSERT_TRUE(
+      testing::sh(tmp_,
+                  "(openssl req -new -newkey rsa:2048 -nodes -keyout carl.key -out carl.csr "
+                  "-subj /CN=carl && openssl x509 -req -in carl.csr -CA mid.pem -CAkey mid.key "
+                  "-set_serial 7 -days 10 -extfile ext.cnf -extensions smime -out carl.pem) "
+                  "2>/dev/null"));
+  auto carl = parseCertificate(slurp(tmp_.file("carl.pem")));
+  ASSERT_TRUE(carl);
+  auto o = options(Purpose::smime_signing, RevocationMode::soft);
+  o.intermediates.push_back(duplicate(mid.get()));
+  auto v = verifyChain(carl->get(), o);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status, ChainStatus::ok) << v->detail;
+  EXPECT_EQ(v->depth, -1);
+  ASSERT_TRUE(testing::sh(tmp_,
+                          "(openssl ca -config ca.cnf -revoke mid.pem -crl_reason cACompromise && "
+                          "openssl ca -config ca.cnf -gencrl -out root.crl) 2>/dev/null"));
+  o.crls.push_back(std::move(*parseCrl(slurp(tmp_.file("root.crl")))));
+  v = verifyChain(carl->get(), o);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status, ChainStatus::revoked) << v->detail;
+  EXPECT_EQ(v->depth, 1);
+  EXPECT_EQ(v->revocation_reason, 2);  // cACompromise
+  // The leaf itself has no CRL: hard mode stops there first.
+  o.revocation = RevocationMode::hard;
+  v = verifyChain(carl->get(), o);
+  EXPECT_EQ(v->status, ChainStatus::no_revocation_info);
+  EXPECT_EQ(v->depth, 0);
 }
 
 TEST_F(VerifyCliTest, TamperedSignature) {
