@@ -82,7 +82,9 @@ std::string defaultConfig(const std::string& data_dir, const std::string& domain
          "gateway_ca_file = \"" + pki.ca_cert + "\"\n"
          "delegation_key_file = \"" + delegation_key + "\"\n"
          "cert_file = \"" + pki.server_cert + "\"\n"
-         "key_file = \"" + pki.server_key + "\"\n";
+         "key_file = \"" + pki.server_key + "\"\n"
+         "# ValidateCert (MS-ASCMD 2.2.1.22): S/MIME certificates chain to the CA below.\n"
+         "smime_trust_file = \"" + data_dir + "/ca/chain.pem\"\n";
 }
 
 // The certificate authority: EST on its own mTLS link (the gateway publishes

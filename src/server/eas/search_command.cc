@@ -12,6 +12,7 @@
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
 #include "server/eas/detail/email_encoding.h"
+#include "server/eas/detail/rights_info.h"
 #include "server/eas/detail/item_ids.h"
 
 namespace rampart::server::eas {
@@ -177,6 +178,12 @@ Result<std::vector<std::uint8_t>> runSearch(CommandContext& ctx, const wbxml::Do
   if (request->options) prefs = detail::parseBodyPreferences(*request->options);
   detail::EmailEncodeOptions encode;
   encode.mime_support = request->mime_support.value_or(0);
+  // MS-ASRM 2.2.2.14: results carry the rights this user has, as Sync does.
+  std::optional<detail::RightsResolver> rights;
+  if (request->rights_management_support) {
+    rights.emplace(detail::RightsResolver::forContext(ctx));
+    encode.rights = &*rights;
+  }
 
   wbxml::Writer w;
   w.start("Search", "Search");

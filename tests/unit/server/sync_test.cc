@@ -976,6 +976,21 @@ TEST(SyncRequestTest, DecodesAndBounds) {
   auto back = detail::decodeCachedSync(detail::encodeCachedSync(*r));
   ASSERT_TRUE(back);
   EXPECT_EQ(*back, *r);
+  // RightsManagementSupport survives an empty Sync that reuses the cached
+  // request (MS-ASRM 2.2.2.14), and a blob cached before the field still decodes.
+  auto with_rights = *r;
+  with_rights.collections[0].options->rights_management_support = true;
+  std::string blob = detail::encodeCachedSync(with_rights);
+  auto rights_back = detail::decodeCachedSync(blob);
+  ASSERT_TRUE(rights_back);
+  EXPECT_TRUE(rights_back->collections[0].options->rights_management_support);
+  std::string old_blob = detail::encodeCachedSync(*r);
+  auto nl = old_blob.rfind(" 0\n");
+  ASSERT_NE(nl, std::string::npos);
+  old_blob.erase(nl, 2);
+  auto old_back = detail::decodeCachedSync(old_blob);
+  ASSERT_TRUE(old_back) << old_blob;
+  EXPECT_FALSE(old_back->collections[0].options->rights_management_support);
 
   auto bad = wbxml::parseXml(
       R"(<Sync xmlns="AirSync:"><Collections><Collection><SyncKey>1</SyncKey><SyncKey>2</SyncKey><CollectionId>5</CollectionId></Collection></Collections></Sync>)");

@@ -380,6 +380,8 @@ std::string encodeCachedSync(const rampart::eas::SyncRequest& r) {
         out << ' ' << p.type << ' ' << opt(p.truncation_size) << ' ' << (p.all_or_none ? 1 : 0)
             << ' ' << opt(p.preview);
       }
+      // MS-ASRM 2.2.2.14, last so that blobs cached before it still decode.
+      out << ' ' << (o.rights_management_support ? 1 : 0);
     }
     out << '\n';
   }
@@ -436,8 +438,13 @@ std::optional<rampart::eas::SyncRequest> decodeCachedSync(std::string_view blob)
       std::size_t n = 0;
       if (!optNum(f[7], o.filter_type) || !optNum(f[8], ms) || !optNum(f[9], o.mime_truncation) ||
           !optNum(f[10], o.conflict) || !parseInt(f[11], n) ||
-          n > rampart::eas::kMaxBodyPreferences || f.size() != 12 + 4 * n) {
+          n > rampart::eas::kMaxBodyPreferences ||
+          (f.size() != 12 + 4 * n && f.size() != 13 + 4 * n)) {
         return std::nullopt;
+      }
+      if (f.size() == 13 + 4 * n) {
+        if (f[12 + 4 * n] != "0" && f[12 + 4 * n] != "1") return std::nullopt;
+        o.rights_management_support = f[12 + 4 * n] == "1";
       }
       o.mime_support = ms.value_or(0);
       for (std::size_t i = 0; i < n; ++i) {
