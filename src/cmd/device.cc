@@ -93,6 +93,10 @@ constexpr const char* kUsage =
     "  cert export --out F --password-env V [--template device] [--profile modern|compat]\n"
     "  cert import --in F --password-env V [--template device] [--use-for-eas]\n"
     "                                  PKCS#12; compat = 3DES/SHA-1 for old phones\n"
+    "  cert token --template smime-sign|smime-encrypt --uri pkcs11:token=T;object=O;type=private\n"
+    "       [--module /usr/lib/softhsm/libsofthsm2.so]\n"
+    "                                  use the key on a PKCS#11 token (smart card); its PIN\n"
+    "                                  comes from RAMPART_PKCS11_PIN at every use\n"
     "exit codes: 0 done, 1 failed, 2 usage, 3 remote wipe, 4 certificate request pending\n";
 
 const std::vector<std::string> kValued = {
@@ -103,7 +107,8 @@ const std::vector<std::string> kValued = {
     "body-file",    "to-folder",    "heartbeat", "count",
     "provisioning", "template",     "est-url",   "trust-fingerprint",
     "fingerprint",  "file",         "out",       "in",
-    "profile",      "key-type",     "protect"};
+    "profile",      "key-type",     "protect",   "uri",
+    "module"};
 
 device::SecurityOptions securityOptions(const Args& args) {
   device::SecurityOptions o;
@@ -441,7 +446,7 @@ int setup(const Args& args) {
 // `rampart device cert ...`
 int cert(const Args& args, const std::vector<std::string>& pos) {
   if (pos.size() < 2)
-    return usageError("cert needs a command: enroll, renew, list, trust, import, export");
+    return usageError("cert needs a command: enroll, renew, list, trust, import, export, token");
   const std::string& verb = pos[1];
   std::string path = statePath(args);
   std::string template_name = option(args, "template", "device");
@@ -524,6 +529,22 @@ int cert(const Args& args, const std::vector<std::string>& pos) {
     auto pending = store->pendingRoots();
     if (!pending) return failWith(pending.error());
     for (const auto& r : *pending) printUntrusted(r);
+    return 0;
+  }
+  if (verb == "token") {
+    // A key on a PKCS#11 token (smart card) for S/MIME: the PIN comes from
+    // the environment at every use and is never stored.
+    std::string uri = option(args, "uri");
+    std::string module = option(args, "module", "/usr/lib/softhsm/libsofthsm2.so");
+    if (uri.empty() || option(args, "template").empty())
+      return usageError("cert token needs --template smime-sign|smime-encrypt --uri pkcs11:...");
+    const char* pin = std::getenv(std::string(device::MessageSecurity::kPinEnv).c_str());
+    if (pin == nullptr)
+      return usageError("set " + std::string(device::MessageSecurity::kPinEnv) + " to the token's PIN");
+    device::MessageSecurity sec(std::move(*store), {});
+    if (auto st = sec.useToken(template_name, uri, module, pin); !st) return failWith(st.error());
+    std::printf("%s: the key on the token %s signs and decrypts from now on\n", template_name.c_str(),
+                uri.c_str());
     return 0;
   }
   if (verb == "trust") {

@@ -1,7 +1,9 @@
 #include "device/message_security.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <ctime>
+#include <optional>
 
 #include "core/ascii.h"
 #include "device/transport.h"
@@ -50,26 +52,138 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+std::string tokenFile(const CertStore& certs, std::string_view template_name) {
+  return certs.dir() + "/" + std::string(template_name) + ".pkcs11";
+}
+
+struct TokenRef {
+  std::string uri;
+  std::string module;
+};
+
+// "uri=...\nmodule=...\n", written by useToken.
+std::optional<TokenRef> readToken(const CertStore& certs, std::string_view template_name) {
+  auto text = x509::readFile(tokenFile(certs, template_name), 8192);
+  if (!text) return std::nullopt;
+  TokenRef ref;
+  std::string_view rest = *text;
+  while (!rest.empty()) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    if (line.rfind("uri=", 0) == 0) ref.uri = std::string(line.substr(4));
+    if (line.rfind("module=", 0) == 0) ref.module = std::string(line.substr(7));
+  }
+  if (ref.uri.empty() || ref.module.empty()) return std::nullopt;
+  return ref;
+}
+
+// The chain kept for a template (from its enrollment), without its key.
+std::vector<x509::CertPtr> storedChain(const CertStore& certs, std::string_view template_name) {
+  auto text = x509::readFile(certs.chainPath(template_name), 1 << 20);
+  if (!text || text->empty()) return {};
+  auto chain = x509::parseCertificates(*text);
+  return chain ? std::move(*chain) : std::vector<x509::CertPtr>{};
+}
+
+}  // namespace
+
 bool MessageSecurity::hasIdentity() const {
-  return certs_.load(kSignTemplate).has_value() || certs_.load(kEncryptTemplate).has_value();
+  return readToken(certs_, kSignTemplate) || readToken(certs_, kEncryptTemplate) ||
+         certs_.load(kSignTemplate).has_value() || certs_.load(kEncryptTemplate).has_value();
+}
+
+Status MessageSecurity::useToken(std::string_view template_name, std::string_view uri,
+                                 std::string_view module, std::string_view pin) {
+  if (template_name != kSignTemplate && template_name != kEncryptTemplate)
+    return fail(Errc::invalid_argument, "a token key serves smime-sign or smime-encrypt");
+  if (uri.rfind("pkcs11:", 0) != 0 || uri.find_first_of("\r\n") != std::string_view::npos ||
+      module.find_first_of("\r\n") != std::string_view::npos || module.empty())
+    return fail(Errc::invalid_argument, "--uri must be an RFC 7512 pkcs11: URI and --module a file");
+  auto id = cms::identityFromPkcs11(uri, pin, module);
+  if (!id) return fail(id.error());
+  std::string text = "uri=" + std::string(uri) + "\nmodule=" + std::string(module) + "\n";
+  return x509::writeFileAtomic(tokenFile(certs_, template_name), text, 0600);
 }
 
 Result<cms::Identity> MessageSecurity::identity(std::string_view template_name) const {
-  auto stored = certs_.load(template_name);
-  if (!stored) {
-    // A dual-use certificate enrolled under the other S/MIME template serves both.
-    std::string_view other = template_name == kSignTemplate ? kEncryptTemplate : kSignTemplate;
-    stored = certs_.load(other);
-    if (!stored) {
-      return fail(Errc::not_found, "no S/MIME certificate: run `rampart device cert enroll --template " +
-                                       std::string(template_name) + "`");
+  // The template's own key (on a token, else on disk); a dual-use
+  // certificate enrolled under the other S/MIME template serves both.
+  std::string_view other = template_name == kSignTemplate ? kEncryptTemplate : kSignTemplate;
+  for (std::string_view t : {template_name, other}) {
+    if (auto token = readToken(certs_, t)) {
+      const char* pin = std::getenv(std::string(kPinEnv).c_str());
+      if (pin == nullptr)
+        return fail(Errc::permission_denied, "the " + std::string(t) + " key is on a token: set " +
+                                                 std::string(kPinEnv) + " to its PIN");
+      auto id = cms::identityFromPkcs11(token->uri, pin, token->module);
+      if (!id) return fail(id.error());
+      id->chain = storedChain(certs_, t);
+      return id;
+    }
+    if (auto stored = certs_.load(t)) {
+      cms::Identity id;
+      id.key = std::move(stored->key);
+      id.cert = std::move(stored->cert);
+      id.chain = std::move(stored->chain);
+      return id;
     }
   }
-  cms::Identity id;
-  id.key = std::move(stored->key);
-  id.cert = std::move(stored->cert);
-  id.chain = std::move(stored->chain);
-  return id;
+  return fail(Errc::not_found, "no S/MIME certificate: run `rampart device cert enroll --template " +
+                                   std::string(template_name) + "`");
+}
+
+namespace {
+
+constexpr std::size_t kMaxCapabilityLines = 10000;
+
+std::vector<std::pair<std::string, std::string>> readCapabilityLines(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto text = x509::readFile(path, 1 << 20);
+  if (!text) return out;
+  std::string_view rest = *text;
+  while (!rest.empty() && out.size() < kMaxCapabilityLines) {
+    auto nl = rest.find('\n');
+    std::string_view line = rest.substr(0, nl);
+    rest = nl == std::string_view::npos ? std::string_view{} : rest.substr(nl + 1);
+    auto sp = line.find(' ');
+    if (sp == std::string_view::npos || sp == 0) continue;
+    out.emplace_back(std::string(line.substr(0, sp)), std::string(line.substr(sp + 1)));
+  }
+  return out;
+}
+
+}  // namespace
+
+cms::Capabilities MessageSecurity::capabilitiesOf(std::string_view address) const {
+  std::string want = lower(address);
+  for (const auto& [addr, text] : readCapabilityLines(certs_.dir() + "/capabilities")) {
+    if (addr != want) continue;
+    if (auto caps = cms::parseCapabilitiesText(text)) return *caps;
+  }
+  return {};
+}
+
+void MessageSecurity::rememberCapabilities(const std::vector<std::string>& addresses,
+                                           const cms::Capabilities& caps) const {
+  if (!caps.known || addresses.empty()) return;
+  std::string path = certs_.dir() + "/capabilities";
+  auto lines = readCapabilityLines(path);
+  std::string text;
+  for (const auto& [addr, value] : lines) {
+    bool replaced = false;
+    for (const auto& a : addresses) replaced = replaced || lower(a) == addr;
+    if (!replaced) text += addr + " " + value + "\n";
+  }
+  for (const auto& a : addresses) {
+    if (a.find_first_of(" \r\n") != std::string::npos) continue;
+    text += lower(a) + " " + cms::capabilitiesText(caps) + "\n";
+  }
+  // Best effort: a failure to remember only means the next message to this
+  // correspondent uses the defaults every peer reads.
+  (void)x509::writeFileAtomic(path, text, 0600);
 }
 
 x509::VerifyOptions MessageSecurity::trust() const {
@@ -158,15 +272,18 @@ Result<std::string> MessageSecurity::secure(std::string message, const SecurityO
   }
   if (options.encrypt) {
     std::vector<cms::Recipient> to;
-    for (const std::string& der : recipient_certs) {
-      auto cert = x509::parseCertificate(der);
+    for (std::size_t i = 0; i < recipient_certs.size(); ++i) {
+      auto cert = x509::parseCertificate(recipient_certs[i]);
       if (!cert) return fail(Errc::protocol_error, "a recipient's certificate: " + cert.error().message());
-      to.push_back(cms::Recipient{std::move(*cert), {}});
+      cms::Capabilities caps = i < recipients.size() ? capabilitiesOf(recipients[i]) : cms::Capabilities{};
+      to.push_back(cms::Recipient{std::move(*cert), caps});
     }
     // The sender's own copy (Sent Items) must stay readable.
     auto self = identity(kEncryptTemplate);
     if (!self) return fail(self.error());
-    to.push_back(cms::Recipient{x509::CertPtr(X509_dup(self->cert.get())), {}});
+    // This client reads everything it could be sent.
+    cms::Capabilities mine{true, true, true, true, true};
+    to.push_back(cms::Recipient{x509::CertPtr(X509_dup(self->cert.get())), mine});
     auto enveloped = cms::encryptMessage(message, to);
     if (!enveloped) return fail(enveloped.error());
     message = std::move(*enveloped);
@@ -184,6 +301,8 @@ Result<std::string> MessageSecurity::open(std::string_view message, SecurityRepo
     report.encrypted = opened->encrypted;
     report.cipher = opened->cipher;
     report.signature = std::move(opened->signature);
+    if (report.signature && report.signature->good())
+      rememberCapabilities(report.signature->signer_emails, report.signature->capabilities);
     current = std::move(opened->message);
   }
   auto parts = rights::splitProtectedMessage(current);

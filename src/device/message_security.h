@@ -55,8 +55,18 @@ class MessageSecurity {
   MessageSecurity(CertStore certs, RightsHttp rights)
       : certs_(std::move(certs)), rights_(std::move(rights)) {}
 
-  // True when an S/MIME certificate is enrolled (smime-sign or smime-encrypt).
+  // True when an S/MIME certificate is enrolled (smime-sign or smime-encrypt)
+  // or a token key is configured for one of them.
   bool hasIdentity() const;
+
+  // A key on a PKCS#11 token (a smart card) for `template_name`: the RFC 7512
+  // URI of the private key and the module (e.g. SoftHSM2's or OpenSC's). The
+  // PIN is never stored: it comes from the environment variable
+  // RAMPART_PKCS11_PIN each time the key is used. useToken() checks that the
+  // key and its certificate load with `pin` before saving.
+  static constexpr std::string_view kPinEnv = "RAMPART_PKCS11_PIN";
+  Status useToken(std::string_view template_name, std::string_view uri, std::string_view module,
+                  std::string_view pin);
 
   // Rights templates from the rights server.
   Result<std::vector<crypto::rights::Template>> templates();
@@ -75,6 +85,12 @@ class MessageSecurity {
 
  private:
   Result<crypto::cms::Identity> identity(std::string_view template_name) const;
+  // What each correspondent announced it reads (SMIMECapabilities of its last
+  // good signature, RFC 8551 2.5.2), kept in <certs>/capabilities, one
+  // "address capabilities" line each; encryption upgrades on that word.
+  crypto::cms::Capabilities capabilitiesOf(std::string_view address) const;
+  void rememberCapabilities(const std::vector<std::string>& addresses,
+                            const crypto::cms::Capabilities& caps) const;
   Result<crypto::x509::CertPtr> licensor();
   crypto::x509::VerifyOptions trust() const;
 

@@ -16,6 +16,7 @@ import base64
 import email
 import os
 import re
+import shutil
 
 from harness import RAMPART_BIN, Harness, demo_password, main, require, start_up
 
@@ -60,6 +61,14 @@ def test(h: Harness):
     require("Encrypted: yes" in read, f"bob sees it was encrypted: {read}")
     require("Signature: good" in read and "Alice" in read, f"bob sees alice's good signature: {read}")
     require("the launch code is 0000" in read, f"bob reads the text: {read}")
+    # Nothing was known of bob: the default every peer reads.
+    require("Encrypted: yes (aes-256-cbc)" in read, f"AES-CBC to an unknown reader: {read}")
+    # alice's signature told bob what she reads (SMIMECapabilities): his answer upgrades to GCM.
+    device("bob", "send", "--to", "alice@example.test", "--subject", "sealed back", "--body", "got it",
+           "--sign", "--encrypt")
+    back = device("alice", "read", find("alice", "sealed back")).stdout
+    require("Encrypted: yes (aes-256-gcm)" in back and "Signature: good" in back and "got it" in back,
+            f"bob's answer is AuthEnvelopedData (AES-GCM), signed: {back}")
     # The server only ever held ciphertext.
     for root, _, files in os.walk(data):
         for f in files:
@@ -81,6 +90,34 @@ def test(h: Harness):
                "-purpose", "any", "-out", h.path("verified.txt")], check=False)
     require(r.returncode == 0 and "verify me" in open(h.path("verified.txt")).read(),
             f"openssl cms verifies alice's signature: {r.stdout}{r.stderr}")
+
+    # ---- A smart card: alice's signing key moves to a PKCS#11 token (SoftHSM2) ----
+    module = "/usr/lib/softhsm/libsofthsm2.so"
+    if os.path.exists(module) and shutil.which("pkcs11-tool") and shutil.which("softhsm2-util"):
+        os.makedirs(h.path("tokens"))
+        h.write("softhsm2.conf", f"directories.tokendir = {h.path('tokens')}\nobjectstore.backend = file\n")
+        p11 = {"SOFTHSM2_CONF": h.path("softhsm2.conf"), "RAMPART_PKCS11_PIN": "4321"}
+        env.update(p11)
+        h.run(["softhsm2-util", "--init-token", "--free", "--label", "alice-card", "--pin", "4321",
+               "--so-pin", "87654321"], env=p11)
+        sign_dir = h.path("alice.db.certs", "templates", "smime-sign")
+        h.run(["openssl", "pkcs8", "-topk8", "-nocrypt", "-in", f"{sign_dir}/key.pem", "-outform", "DER",
+               "-out", h.path("alice-sign.p8")])
+        h.run(["openssl", "x509", "-in", f"{sign_dir}/cert.pem", "-outform", "DER", "-out", h.path("alice-sign.der")])
+        tool = ["pkcs11-tool", "--module", module, "--token-label", "alice-card", "--login", "--pin", "4321"]
+        h.run([*tool, "--write-object", h.path("alice-sign.p8"), "--type", "privkey", "--id", "01", "--label", "sign"],
+              env=p11)
+        h.run([*tool, "--write-object", h.path("alice-sign.der"), "--type", "cert", "--id", "01", "--label", "sign"],
+              env=p11)
+        device("alice", "cert", "token", "--template", "smime-sign", "--module", module, "--uri",
+               "pkcs11:token=alice-card;object=sign;type=private")
+        os.remove(f"{sign_dir}/key.pem")  # from now on the key exists only on the card
+        device("alice", "send", "--to", "bob@example.test", "--subject", "signed on the card", "--body",
+               "from the token", "--sign")
+        read = device("bob", "read", find("bob", "signed on the card")).stdout
+        require("Signature: good" in read and "from the token" in read, f"a token signature verifies: {read}")
+    else:
+        print("SKIP the PKCS#11 part: softhsm2 / opensc not installed")
 
     # ---- Rights management: Do Not Forward ----
     device("alice", "send", "--to", "bob@example.test", "--subject", "board minutes", "--body",
