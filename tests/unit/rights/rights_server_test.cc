@@ -612,6 +612,16 @@ assertion_key_file = "delegation.key"
   EXPECT_TRUE(offline->listen.empty());
 }
 
+// The example in the source tree is what `rampart rights serve` takes.
+TEST(RightsConfigTest, TheShippedExampleParses) {
+  std::string path = std::string(RAMPART_SOURCE_DIR) + "/config/rights.toml";
+  auto text = rampart::testing::slurp(path);
+  auto c = parseRightsConfig(text, path);
+  ASSERT_TRUE(c) << c.error().message();
+  EXPECT_EQ(c->listen, "127.0.0.1:9445");
+  EXPECT_FALSE(c->assertion_key_file.empty());
+}
+
 TEST(RightsConfigTest, ErrorsNameTheLine) {
   auto unknown = parseRightsConfig("[rights]\ndata_dir = \"/d\"\nlisten_on = \"x\"\n", "r.toml");
   ASSERT_FALSE(unknown);
