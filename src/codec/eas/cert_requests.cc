@@ -2,8 +2,10 @@
 
 #include <charconv>
 #include <string_view>
+#include <utility>
 
 #include "codec/eas/item_requests.h"
+#include "core/base64.h"
 
 namespace rampart::eas {
 
@@ -121,47 +123,12 @@ Status readCertificates(std::vector<std::string>& out, const Element& parent, st
   return {};
 }
 
-int sextet(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 }  // namespace
 
 std::optional<std::string> decodeBase64(std::string_view text, std::size_t max_decoded) {
-  std::string out;
-  unsigned group[4] = {0, 0, 0, 0};
-  int n = 0;
-  int pad = 0;
-  bool done = false;  // a padded group ends the data
-  for (char c : text) {
-    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
-    if (done) return std::nullopt;
-    if (c == '=') {
-      if (n < 2) return std::nullopt;
-      ++pad;
-      group[n++] = 0;
-    } else {
-      const int v = sextet(c);
-      if (v < 0 || pad > 0) return std::nullopt;
-      group[n++] = static_cast<unsigned>(v);
-    }
-    if (n < 4) continue;
-    const std::size_t bytes = 3 - static_cast<std::size_t>(pad);
-    if (out.size() + bytes > max_decoded) return std::nullopt;
-    const unsigned bits = (group[0] << 18) | (group[1] << 12) | (group[2] << 6) | group[3];
-    out.push_back(static_cast<char>((bits >> 16) & 0xFF));
-    if (bytes > 1) out.push_back(static_cast<char>((bits >> 8) & 0xFF));
-    if (bytes > 2) out.push_back(static_cast<char>(bits & 0xFF));
-    n = 0;
-    done = pad > 0;
-  }
-  if (n != 0) return std::nullopt;
-  return out;
+  auto bytes = base64Decode(text, {.require_padding = true, .max_out = max_decoded});
+  if (!bytes) return std::nullopt;
+  return std::move(*bytes);
 }
 
 Result<ResolveRecipientsRequest> decodeResolveRecipientsRequest(const wbxml::Document& doc,

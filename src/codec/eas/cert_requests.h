@@ -85,7 +85,7 @@ struct ValidateCertRequest {
 Result<ValidateCertRequest> decodeValidateCertRequest(const wbxml::Document& doc,
                                                       const CertRequestLimits& limits = {});
 
-// Strict base64 (RFC 4648 4, padding required, whitespace between groups
+// Strict base64 (core/base64.h: RFC 4648 4, padding required, whitespace
 // skipped as MS-ASDTYPE string content may carry line breaks); none when
 // malformed or longer than max_decoded bytes.
 std::optional<std::string> decodeBase64(std::string_view text, std::size_t max_decoded);

@@ -5,6 +5,7 @@
 
 #include "codec/eas/versions.h"
 #include "core/ascii.h"
+#include "core/base64.h"
 
 namespace rampart::eas {
 namespace {
@@ -56,73 +57,6 @@ Result<std::string> percentDecode(std::string_view in, std::string_view what) {
     }
     out += static_cast<char>(hi * 16 + lo);
     i += 2;
-  }
-  return out;
-}
-
-// RFC 4648 section 4 alphabet (MS-ASHTTP cites RFC 2045, the same alphabet).
-// Padding may be left out; a lone trailing character or non-zero pad bits are
-// rejected so that one byte string has one accepted spelling per padding choice.
-Result<std::string> base64Decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
-    return -1;
-  };
-  std::size_t end = in.size();
-  std::size_t pad = 0;
-  while (end > 0 && in[end - 1] == '=' && pad < 2) {
-    --end;
-    ++pad;
-  }
-  if (pad > 0 && in.size() % 4 != 0) return fail(Errc::parse_error, "base64 query: bad padding");
-  if (end % 4 == 1) return fail(Errc::parse_error, "base64 query: truncated");
-  std::string out;
-  out.reserve(end / 4 * 3 + 2);
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < end; ++i) {
-    int v = value(in[i]);
-    if (v < 0) return fail(Errc::parse_error, "base64 query: invalid character");
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    return fail(Errc::parse_error, "base64 query: non-zero padding bits");
-  }
-  return out;
-}
-
-std::string base64Encode(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    std::uint32_t n = (static_cast<unsigned char>(in[i]) << 16) |
-                      (static_cast<unsigned char>(in[i + 1]) << 8) |
-                      static_cast<unsigned char>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  std::size_t rest = in.size() - i;
-  if (rest > 0) {
-    std::uint32_t n = static_cast<unsigned char>(in[i]) << 16;
-    if (rest == 2) n |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += rest == 2 ? kAlphabet[(n >> 6) & 63] : '=';
-    out += '=';
   }
   return out;
 }
@@ -528,8 +462,12 @@ Result<EasRequest> decodeQuery(std::string_view query, const RequestLineLimits& 
   // Clients may percent-encode the base64 value's '+', '/' and '='.
   auto unescaped = percentDecode(query, "base64 query");
   if (!unescaped) return tl::unexpected(unescaped.error());
-  auto bytes = base64Decode(*unescaped);
-  if (!bytes) return tl::unexpected(bytes.error());
+  // RFC 4648 section 4 alphabet (MS-ASHTTP cites RFC 2045, the same alphabet),
+  // no white space. Padding may be left out; a lone trailing character or
+  // non-zero pad bits are rejected so that one byte string has one accepted
+  // spelling per padding choice.
+  auto bytes = base64Decode(*unescaped, {.skip_whitespace = false, .canonical = true});
+  if (!bytes) return fail(bytes.error().code, "base64 query: " + bytes.error().detail);
   return decodeBinary(*bytes);
 }
 

@@ -11,6 +11,7 @@
 #include <ctime>
 
 #include "core/ascii.h"
+#include "core/base64.h"
 #include "crypto/cms/detail/mime_entity.h"
 #include "crypto/x509/detail/openssl_util.h"
 
@@ -116,7 +117,7 @@ std::string pkcs7MimePart(std::string_view smime_type, std::string_view der) {
                     "; name=\"smime.p7m\"\r\n"
                     "Content-Transfer-Encoding: base64\r\n"
                     "Content-Disposition: attachment; filename=\"smime.p7m\"\r\n\r\n";
-  out += detail::base64Encode(der);
+  out += base64Encode(der, 76);  // RFC 2045 6.8: lines of 76
   return out;
 }
 
@@ -272,7 +273,7 @@ Result<std::string> signMessage(std::string_view message, const Identity& signer
       "Content-Type: application/pkcs7-signature; name=\"smime.p7s\"\r\n"
       "Content-Transfer-Encoding: base64\r\n"
       "Content-Disposition: attachment; filename=\"smime.p7s\"\r\n\r\n";
-  out += detail::base64Encode(*der);
+  out += base64Encode(*der, 76);  // RFC 2045 6.8: lines of 76
   out += "\r\n--" + boundary + "--\r\n";
   return out;
 }
@@ -447,7 +448,10 @@ Result<CmsPtr> parseCms(std::string_view der) {
 Result<std::string> pkcs7MimeDer(std::string_view entity) {
   auto [headers, body] = detail::headersAndBody(entity);
   auto cte = detail::headerValue(headers, "Content-Transfer-Encoding");
-  if (cte && equalsIgnoreCase(*cte, "base64")) return detail::base64Decode(body);
+  // Line breaks and blanks are skipped; short or missing padding and a lone
+  // last character (its bits dropped) are tolerated, as lenient MIME
+  // decoders do.
+  if (cte && equalsIgnoreCase(*cte, "base64")) return base64Decode(body, {.partial_end = true});
   if (!cte || equalsIgnoreCase(*cte, "binary") || equalsIgnoreCase(*cte, "8bit") ||
       equalsIgnoreCase(*cte, "7bit")) {
     return std::string(body);

@@ -129,7 +129,7 @@ std::optional<std::string> checkValue(Kind kind, std::string_view v) {
       if (!detail::parseUnixTime(v)) return "must be Unix seconds (decimal, no leading zeros)";
       return std::nullopt;
     case Kind::wrapped_key:
-      if (!detail::base64Decode(v)) return "must be base64";
+      if (!base64Decode(v, detail::kStrictBase64)) return "must be base64";
       return std::nullopt;
   }
   return "unknown";
@@ -407,7 +407,7 @@ std::string publishingLicenseText(const PublishingLicense& pl) {
   for (const auto& r : pl.recipients) appendField(out, "Recipient", lowerAscii(r));
   appendField(out, "Issued", std::to_string(pl.issued));
   appendField(out, "Content-Expiry", std::to_string(pl.content_expiry));
-  appendField(out, "Wrapped-Key", detail::base64Encode(pl.wrapped_key));
+  appendField(out, "Wrapped-Key", base64Encode(pl.wrapped_key));
   return out;
 }
 
@@ -442,7 +442,7 @@ Result<PublishingLicense> parsePublishingLicenseText(std::string_view text) {
     else if (l.name == "Content-Expiry")
       pl.content_expiry = timeValue(l.value);
     else if (l.name == "Wrapped-Key")
-      pl.wrapped_key = detail::base64Decode(l.value).value_or("");
+      pl.wrapped_key = base64Decode(l.value, detail::kStrictBase64).value_or("");
   }
   return pl;
 }
@@ -460,7 +460,7 @@ std::string useLicenseText(const UseLicense& ul) {
   appendField(out, "Issued", std::to_string(ul.issued));
   appendField(out, "Expires", std::to_string(ul.expires));
   appendField(out, "Content-Expiry", std::to_string(ul.content_expiry));
-  appendField(out, "Wrapped-Key", detail::base64Encode(ul.wrapped_key));
+  appendField(out, "Wrapped-Key", base64Encode(ul.wrapped_key));
   return out;
 }
 
@@ -490,7 +490,7 @@ Result<UseLicense> parseUseLicenseText(std::string_view text) {
     else if (l.name == "Content-Expiry")
       ul.content_expiry = timeValue(l.value);
     else if (l.name == "Wrapped-Key")
-      ul.wrapped_key = detail::base64Decode(l.value).value_or("");
+      ul.wrapped_key = base64Decode(l.value, detail::kStrictBase64).value_or("");
   }
   return ul;
 }

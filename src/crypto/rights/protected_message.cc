@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "core/ascii.h"
+#include "core/base64.h"
 #include "crypto/rights/detail/text_util.h"
 #include "crypto/rights/license.h"
 #include "crypto/x509/detail/openssl_util.h"
@@ -193,15 +194,6 @@ std::optional<std::string> randomBytes(std::size_t n) {
   return out;
 }
 
-// Base64 in lines of 76 (RFC 2045 6.8), each ended with CRLF.
-void appendBase64Lines(std::string& out, std::string_view bytes) {
-  std::string b64 = detail::base64Encode(bytes);
-  for (std::size_t i = 0; i < b64.size(); i += 76) {
-    out.append(b64, i, 76);
-    out.append("\r\n");
-  }
-}
-
 Error sslError(Errc code, std::string what) {
   return Error{make_error_code(code), what + ": " + x509::opensslErrors()};
 }
@@ -319,11 +311,11 @@ Result<std::string> protectMessage(const ProtectRequest& request, const cms::Ide
   out += "\r\n--" + boundary + "\r\n";
   out += "Content-Type: " + std::string(kLicenseType) + "\r\nContent-Transfer-Encoding: base64\r\n";
   out += "Content-Disposition: attachment; filename=\"publishing-license.rpl\"\r\n\r\n";
-  appendBase64Lines(out, *signed_pl);
+  out += base64Encode(*signed_pl, 76);  // lines of 76, each ended with CRLF (RFC 2045 6.8)
   out += "\r\n--" + boundary + "\r\n";
   out += "Content-Type: " + std::string(kContentType) + "\r\nContent-Transfer-Encoding: base64\r\n";
   out += "Content-Disposition: attachment; filename=\"protected-content.rpc\"\r\n\r\n";
-  appendBase64Lines(out, *sealed);
+  out += base64Encode(*sealed, 76);  // lines of 76, each ended with CRLF (RFC 2045 6.8)
   out += "\r\n--" + boundary + "--\r\n";
   return out;
 }
@@ -398,7 +390,8 @@ Result<ProtectedParts> splitProtectedMessage(std::string_view message) {
         if (cte == nullptr || !equalsIgnoreCase(cte->value(), "base64")) {
           return fail(Errc::parse_error, type + " part is not base64");
         }
-        auto bytes = detail::base64DecodeMime(part->body);
+        // RFC 2045 6.8 lines; otherwise as strict as the license fields.
+        auto bytes = base64Decode(part->body, {.require_padding = true, .canonical = true});
         if (!bytes || bytes->empty()) return fail(Errc::parse_error, type + " part: bad base64");
         *target = std::move(*bytes);
         *seen = true;

@@ -4,6 +4,7 @@
 #include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
+#include "core/base64.h"
 #include "crypto/x509/detail/openssl_util.h"
 
 namespace rampart::crypto::x509 {
@@ -145,17 +146,6 @@ Status readChallenge(X509_REQ* req, ParsedCsr& out) {
   return {};
 }
 
-int base64Value(unsigned char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
 }  // namespace
 
 Result<ParsedCsr> parseCsr(std::string_view der) {
@@ -279,66 +269,13 @@ Result<std::string> makeCsr(EVP_PKEY* key, std::string_view common_name,
   return der;
 }
 
-std::string base64Lines(std::string_view bytes) {
-  static constexpr char kAlpha[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string flat;
-  flat.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= bytes.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                 (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
-    flat += kAlpha[(v >> 18) & 63];
-    flat += kAlpha[(v >> 12) & 63];
-    flat += kAlpha[(v >> 6) & 63];
-    flat += kAlpha[v & 63];
-  }
-  if (std::size_t left = bytes.size() - i; left > 0) {
-    unsigned v = static_cast<unsigned char>(bytes[i]) << 16;
-    if (left == 2) v |= static_cast<unsigned char>(bytes[i + 1]) << 8;
-    flat += kAlpha[(v >> 18) & 63];
-    flat += kAlpha[(v >> 12) & 63];
-    flat += left == 2 ? kAlpha[(v >> 6) & 63] : '=';
-    flat += '=';
-  }
-  // MIME lines (RFC 2045 6.8) end in CRLF; 64 characters as PEM uses.
-  std::string out;
-  out.reserve(flat.size() + flat.size() / 64 * 2 + 2);
-  for (std::size_t pos = 0; pos < flat.size(); pos += 64) {
-    out.append(flat, pos, 64);
-    out += "\r\n";
-  }
-  return out;
-}
+// MIME lines (RFC 2045 6.8) end in CRLF; 64 characters as PEM uses.
+std::string base64Lines(std::string_view bytes) { return base64Encode(bytes, 64); }
 
 Result<std::string> base64DecodeLenient(std::string_view text, std::size_t max_out) {
-  std::string out;
-  unsigned acc = 0;
-  int bits = 0;
-  std::size_t symbols = 0;  // base64 characters seen, padding included
-  std::size_t padding = 0;
-  for (char ch : text) {
-    if (isSpace(ch)) continue;
-    if (ch == '=') {
-      ++padding;
-      ++symbols;
-      continue;
-    }
-    int v = base64Value(static_cast<unsigned char>(ch));
-    if (v < 0 || padding > 0) return fail(Errc::parse_error, "invalid base64");
-    ++symbols;
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      if (out.size() == max_out) return fail(Errc::limit_exceeded, "decoded body over the limit");
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
   // Padding, when given, must complete the last quantum (RFC 4648 4); a
   // missing one is tolerated. A lone trailing character is never valid.
-  if (padding > 2 || (padding > 0 && symbols % 4 != 0)) return fail(Errc::parse_error, "invalid base64 padding");
-  if ((symbols - padding) % 4 == 1) return fail(Errc::parse_error, "truncated base64");
-  return out;
+  return base64Decode(text, {.max_out = max_out});
 }
 
 }  // namespace rampart::crypto::x509

@@ -55,9 +55,10 @@ Result<ParsedCsr> parseEstCsr(std::string_view body);
 Result<std::string> makeCsr(EVP_PKEY* key, std::string_view common_name,
                             const std::vector<std::string>& san_emails = {});
 
-// Base64 helpers as EST uses them: encode with 64-character lines (RFC 7030
+// core/base64.h with EST's rules: encode with 64-character lines (RFC 7030
 // 4.1.3 answers are base64 "Content-Transfer-Encoding: base64"), decode
-// ignoring CR, LF, space and tab; parse_error on anything else.
+// ignoring CR, LF, space and tab, padding optional; parse_error on anything
+// else, limit_exceeded past max_out.
 std::string base64Lines(std::string_view bytes);
 Result<std::string> base64DecodeLenient(std::string_view text, std::size_t max_out);
 

@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "core/ascii.h"
+#include "core/base64.h"
 
 namespace rampart::crypto::cms::detail {
 
@@ -219,78 +220,6 @@ Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view
   return out;
 }
 
-std::string base64Encode(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve(data.size() * 4 / 3 + data.size() / 38 + 8);
-  std::size_t line = 0;
-  auto put = [&](char c) {
-    out += c;
-    if (++line == 76) {
-      out += "\r\n";
-      line = 0;
-    }
-  };
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    unsigned v = (static_cast<unsigned char>(data[i]) << 16) |
-                 (static_cast<unsigned char>(data[i + 1]) << 8) |
-                 static_cast<unsigned char>(data[i + 2]);
-    put(kAlphabet[(v >> 18) & 63]);
-    put(kAlphabet[(v >> 12) & 63]);
-    put(kAlphabet[(v >> 6) & 63]);
-    put(kAlphabet[v & 63]);
-  }
-  if (std::size_t rest = data.size() - i; rest > 0) {
-    unsigned v = static_cast<unsigned char>(data[i]) << 16;
-    if (rest == 2) v |= static_cast<unsigned char>(data[i + 1]) << 8;
-    put(kAlphabet[(v >> 18) & 63]);
-    put(kAlphabet[(v >> 12) & 63]);
-    put(rest == 2 ? kAlphabet[(v >> 6) & 63] : '=');
-    put('=');
-  }
-  if (line != 0) out += "\r\n";
-  return out;
-}
-
-Result<std::string> base64Decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() * 3 / 4);
-  unsigned acc = 0;
-  int bits = 0;
-  int pad = 0;
-  for (char c : text) {
-    int v;
-    if (c >= 'A' && c <= 'Z')
-      v = c - 'A';
-    else if (c >= 'a' && c <= 'z')
-      v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9')
-      v = c - '0' + 52;
-    else if (c == '+')
-      v = 62;
-    else if (c == '/')
-      v = 63;
-    else if (c == '=') {
-      ++pad;
-      continue;
-    } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-      continue;
-    else
-      return fail(Errc::parse_error, "a byte that is not base64");
-    if (pad > 0) return fail(Errc::parse_error, "base64 data after padding");
-    acc = (acc << 6) | static_cast<unsigned>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xff);
-    }
-  }
-  if (pad > 2) return fail(Errc::parse_error, "base64 with too much padding");
-  return out;
-}
-
 std::string sevenBitSafe(std::string_view entity) {
   auto [headers, body] = headersAndBody(entity);
   bool safe = true;
@@ -316,7 +245,7 @@ std::string sevenBitSafe(std::string_view entity) {
     out += field;
   }
   out += "Content-Transfer-Encoding: base64\r\n\r\n";
-  out += base64Encode(body);
+  out += base64Encode(body, 76);  // RFC 2045 6.8: lines of 76
   return out;
 }
 

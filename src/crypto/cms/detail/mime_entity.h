@@ -2,8 +2,8 @@
 // needs around CMS, without the codec layer (crypto sits beside codec, not on
 // it). Splits a message into the headers that stay outside the protection and
 // the Content-* entity that goes inside (RFC 8551 3.1), reads Content-Type
-// parameters and the two parts of multipart/signed (RFC 1847 2.1), and codes
-// base64. Bytes in, values out; every count is bounded.
+// parameters and the two parts of multipart/signed (RFC 1847 2.1). Base64 is
+// core/base64.h. Bytes in, values out; every count is bounded.
 #pragma once
 
 #include <map>
@@ -47,11 +47,6 @@ struct SignedParts {
 };
 // RFC 1847 2.1 / RFC 2046 5.1.1: the two body parts of multipart/signed.
 Result<SignedParts> multipartSignedParts(std::string_view body, std::string_view boundary);
-
-// Base64 with CRLF every 76 characters (RFC 2045 6.8), and back; decoding
-// skips whitespace and refuses anything else.
-std::string base64Encode(std::string_view data);
-Result<std::string> base64Decode(std::string_view text);
 
 // RFC 8551 3.1.3: an entity that goes into multipart/signed must survive
 // 7-bit transports unchanged. A single-part entity whose body has 8-bit

@@ -5,17 +5,6 @@
 namespace rampart::crypto::rights::detail {
 namespace {
 
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-int b64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -155,78 +144,6 @@ std::optional<std::string> hexDecode(std::string_view hex) {
     out[i] = static_cast<char>((hi << 4) | lo);
   }
   return out;
-}
-
-std::string base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  while (i + 3 <= bytes.size()) {
-    std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                      (static_cast<unsigned char>(bytes[i + 1]) << 8) |
-                      static_cast<unsigned char>(bytes[i + 2]);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += kB64[v & 63];
-    i += 3;
-  }
-  std::size_t rest = bytes.size() - i;
-  if (rest == 1) {
-    std::uint32_t v = static_cast<unsigned char>(bytes[i]) << 16;
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += "==";
-  } else if (rest == 2) {
-    std::uint32_t v = (static_cast<unsigned char>(bytes[i]) << 16) |
-                      (static_cast<unsigned char>(bytes[i + 1]) << 8);
-    out += kB64[(v >> 18) & 63];
-    out += kB64[(v >> 12) & 63];
-    out += kB64[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (std::size_t i = 0; i < text.size(); i += 4) {
-    bool last = i + 4 == text.size();
-    int v[4];
-    int pad = 0;
-    for (int k = 0; k < 4; ++k) {
-      char c = text[i + static_cast<std::size_t>(k)];
-      if (c == '=' && last && k >= 2) {
-        v[k] = 0;
-        ++pad;
-        continue;
-      }
-      if (pad > 0) return std::nullopt;  // data after padding
-      v[k] = b64Value(c);
-      if (v[k] < 0) return std::nullopt;
-    }
-    std::uint32_t w = (static_cast<std::uint32_t>(v[0]) << 18) |
-                      (static_cast<std::uint32_t>(v[1]) << 12) |
-                      (static_cast<std::uint32_t>(v[2]) << 6) | static_cast<std::uint32_t>(v[3]);
-    if (pad == 2 && (w & 0xffff) != 0) return std::nullopt;  // unused bits must be zero
-    if (pad == 1 && (w & 0xff) != 0) return std::nullopt;
-    out += static_cast<char>((w >> 16) & 0xff);
-    if (pad < 2) out += static_cast<char>((w >> 8) & 0xff);
-    if (pad < 1) out += static_cast<char>(w & 0xff);
-  }
-  return out;
-}
-
-std::optional<std::string> base64DecodeMime(std::string_view text) {
-  std::string compact;
-  compact.reserve(text.size());
-  for (char c : text) {
-    if (c == '\r' || c == '\n' || c == ' ' || c == '\t') continue;
-    compact += c;
-  }
-  return base64Decode(compact);
 }
 
 std::string tomlString(std::string_view s) {

@@ -1,5 +1,6 @@
 // Private helpers of crypto/rights: the small syntaxes the license texts and
-// the protected message use (hex, GUIDs, addresses, base64, Unix times).
+// the protected message use (hex, GUIDs, addresses, Unix times, the rules
+// for base64).
 // Pure functions over bytes; nothing here allocates more than its input.
 #pragma once
 
@@ -7,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "core/base64.h"
 
 namespace rampart::crypto::rights::detail {
 
@@ -28,12 +31,10 @@ std::optional<std::int64_t> parseUnixTime(std::string_view s);
 std::string hexLower(std::string_view bytes);
 std::optional<std::string> hexDecode(std::string_view hex);
 
-// RFC 4648 4 with padding. The decoder is strict: no white space, the
-// padding exact, unused bits zero.
-std::string base64Encode(std::string_view bytes);
-std::optional<std::string> base64Decode(std::string_view text);
-// For MIME bodies (RFC 2045 6.8): CR, LF, space and tab are skipped first.
-std::optional<std::string> base64DecodeMime(std::string_view text);
+// Base64 as the license fields hold it (RFC 4648 4, core/base64.h): no
+// white space, the padding exact, unused bits zero.
+inline constexpr Base64Decode kStrictBase64{
+    .skip_whitespace = false, .require_padding = true, .canonical = true};
 
 // A TOML basic string with its quotes.
 std::string tomlString(std::string_view s);
