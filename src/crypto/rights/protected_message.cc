@@ -16,6 +16,7 @@
 
 #include "core/ascii.h"
 #include "core/base64.h"
+#include "crypto/cms/detail/mime_entity.h"
 #include "crypto/rights/detail/text_util.h"
 #include "crypto/rights/license.h"
 #include "crypto/x509/detail/openssl_util.h"
@@ -120,49 +121,6 @@ const Field* findField(const Entity& e, std::string_view name) {
     if (equalsIgnoreCase(f.name, name)) return &f;
   }
   return nullptr;
-}
-
-// The media type (lower case) and one parameter of a Content-Type value
-// (RFC 2045 5.1), quoted or not.
-std::string mediaType(std::string_view value) {
-  std::string_view t = value.substr(0, value.find(';'));
-  while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.remove_suffix(1);
-  std::string out(t);
-  for (char& c : out) c = asciiLower(c);
-  return out;
-}
-
-std::optional<std::string> contentTypeParam(std::string_view value, std::string_view want) {
-  std::size_t pos = value.find(';');
-  while (pos != std::string_view::npos && pos < value.size()) {
-    ++pos;
-    while (pos < value.size() && (value[pos] == ' ' || value[pos] == '\t')) ++pos;
-    std::size_t eq = value.find('=', pos);
-    if (eq == std::string_view::npos) return std::nullopt;
-    std::string_view name = value.substr(pos, eq - pos);
-    while (!name.empty() && (name.back() == ' ' || name.back() == '\t')) name.remove_suffix(1);
-    pos = eq + 1;
-    std::string val;
-    if (pos < value.size() && value[pos] == '"') {
-      ++pos;
-      while (pos < value.size() && value[pos] != '"') {
-        if (value[pos] == '\\' && pos + 1 < value.size()) ++pos;
-        val += value[pos++];
-      }
-      if (pos >= value.size()) return std::nullopt;  // unterminated
-      ++pos;
-      pos = value.find(';', pos);
-    } else {
-      std::size_t end = value.find(';', pos);
-      std::string_view raw =
-          value.substr(pos, end == std::string_view::npos ? std::string_view::npos : end - pos);
-      while (!raw.empty() && (raw.back() == ' ' || raw.back() == '\t')) raw.remove_suffix(1);
-      val = raw;
-      pos = end;
-    }
-    if (equalsIgnoreCase(name, want)) return val;
-  }
-  return std::nullopt;
 }
 
 // The addr-spec of a From value: inside <> when present, else the whole.
@@ -327,12 +285,14 @@ Result<ProtectedParts> splitProtectedMessage(std::string_view message) {
   if (findField(*top, kRightsHeader) == nullptr)
     return fail(Errc::not_found, "message is not rights-protected");
   const Field* ct = findField(*top, "Content-Type");
-  if (ct == nullptr || mediaType(ct->value()) != "multipart/mixed") {
+  auto content_type = cms::detail::parseContentType(ct != nullptr ? ct->value() : "");
+  if (content_type.type != "multipart/mixed") {
     return fail(Errc::parse_error, "protected message is not multipart/mixed");
   }
-  auto boundary = contentTypeParam(ct->value(), "boundary");
+  auto boundary = content_type.params.find("boundary");
   // RFC 2046 5.1.1: 1 to 70 characters.
-  if (!boundary || boundary->empty() || boundary->size() > 70) {
+  if (boundary == content_type.params.end() || boundary->second.empty() ||
+      boundary->second.size() > 70) {
     return fail(Errc::parse_error, "protected message has no usable boundary");
   }
   if (!top->has_body) return fail(Errc::parse_error, "protected message has no body");
@@ -346,7 +306,7 @@ Result<ProtectedParts> splitProtectedMessage(std::string_view message) {
   // Walk the body line by line; a part runs from after one delimiter line to
   // the line end before the next (RFC 2046 5.1.1: that CRLF belongs to the
   // delimiter).
-  const std::string dash = "--" + *boundary;
+  const std::string dash = "--" + boundary->second;
   std::string_view body = top->body;
   std::size_t pos = 0;
   std::optional<std::size_t> part_start;
@@ -374,7 +334,7 @@ Result<ProtectedParts> splitProtectedMessage(std::string_view message) {
       auto part = parseEntity(body.substr(*part_start, part_end - *part_start));
       if (!part) return fail(Errc::parse_error, "protected message part: " + part.error().detail);
       const Field* pct = findField(*part, "Content-Type");
-      std::string type = pct ? mediaType(pct->value()) : "text/plain";
+      std::string type = pct ? cms::detail::parseContentType(pct->value()).type : "text/plain";
       std::string* target = nullptr;
       bool* seen = nullptr;
       if (type == kLicenseType) {

@@ -4,6 +4,8 @@
 // the Content-* entity that goes inside (RFC 8551 3.1), reads Content-Type
 // parameters and the two parts of multipart/signed (RFC 1847 2.1). Base64 is
 // core/base64.h. Bytes in, values out; every count is bounded.
+// crypto/rights reads the Content-Type of its protected message with
+// parseContentType too.
 #pragma once
 
 #include <map>
