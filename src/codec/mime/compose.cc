@@ -420,6 +420,30 @@ std::string serialize(GMimeMessage* msg, bool hide_bcc) {
   return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
 }
 
+// True when `m` starts with header fields (or continuation lines) up to the
+// blank line that ends them (RFC 5322 2.1). GMime writes a top-level part
+// whose Content-Type it could not make sense of (e.g. "multip" followed by a
+// control character) without that blank line, and such output would not
+// parse again: it must never be submitted.
+bool headerBlockEnds(std::string_view m) {
+  std::size_t pos = 0;
+  while (pos < m.size()) {
+    std::size_t eol = m.find("\r\n", pos);
+    std::string_view line = m.substr(pos, eol == std::string_view::npos ? std::string_view::npos : eol - pos);
+    if (line.empty()) return true;
+    if (line[0] != ' ' && line[0] != '\t') {
+      std::size_t colon = line.find(':');
+      if (colon == std::string_view::npos || colon == 0) return false;
+      for (char ch : line.substr(0, colon)) {
+        if (static_cast<unsigned char>(ch) <= 32 || static_cast<unsigned char>(ch) >= 127) return false;
+      }
+    }
+    if (eol == std::string_view::npos) return true;  // headers only, no body
+    pos = eol + 2;
+  }
+  return true;
+}
+
 Composed problem(ComposeProblem p, std::string detail) {
   Composed c;
   c.problem = p;
@@ -505,6 +529,9 @@ Composed compose(const ComposeRequest& r, const ComposeLimits& limits) {
   out.message = serialize(msg.get(), true);
   if (out.message.empty() || out.sent_copy.empty()) {
     return problem(ComposeProblem::invalid_mime, "the message could not be written");
+  }
+  if (!headerBlockEnds(out.message) || !headerBlockEnds(out.sent_copy)) {
+    return problem(ComposeProblem::invalid_mime, "the message's header fields do not end before its body");
   }
   if (out.sent_copy.size() > limits.max_message_size) {
     return problem(ComposeProblem::too_large, "the composed message is larger than the limit");

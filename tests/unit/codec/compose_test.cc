@@ -121,6 +121,15 @@ TEST(ComposeTest, Problems) {
             ComposeProblem::no_recipients);
   EXPECT_EQ(compose(baseRequest("To: ok@example.com, x@bad_domain.example\r\n\r\nbody")).problem,
             ComposeProblem::bad_recipient);
+  // Found by mime_compose_fuzz: a Content-Type GMime cannot read ("multip"
+  // and a control character) came out without the blank line after the
+  // header fields, a message that would not parse again. It is refused.
+  std::string odd("To: bob@example.com\r\nContent-Type: multip\x13\0\n Sub/alt; boundary=\na\r\n\r\n--a\r\nC",
+                  75);
+  auto c = compose(baseRequest(odd));
+  EXPECT_TRUE(c.problem == ComposeProblem::invalid_mime || compose(baseRequest(c.message)).problem ==
+                                                              ComposeProblem::none)
+      << c.message;
 
   std::string many = "To: ";
   for (int i = 0; i < 5; ++i) many += "u" + std::to_string(i) + "@example.com, ";
