@@ -60,8 +60,8 @@ def check_eas(data, port, password):
         require(bad.status == 401, f"{user}: {bad.status}")
         require(bad.getheader("WWW-Authenticate", "").startswith("Basic "), "401 carries a challenge")
     require(eas_request(data, port, "GET", "alice", password, "/elsewhere").status == 404, "other paths 404")
-    # ResolveRecipients is a known command we do not implement: 501 once the User check passes.
-    base = "/Microsoft-Server-ActiveSync?Cmd=ResolveRecipients&DeviceId=ABC123&DeviceType=SmartPhone&User="
+    # MeetingResponse is a known command we do not implement: 501 once the User check passes.
+    base = "/Microsoft-Server-ActiveSync?Cmd=MeetingResponse&DeviceId=ABC123&DeviceType=SmartPhone&User="
     for who, status in [("alice", 501), ("alice@example.test", 501), ("bob", 403), ("bob@example.test", 403)]:
         got = eas_request(data, port, "POST", "alice", password, base + who, body=b"\x03\x01\x6a\x00").status
         require(got == status, f"POST as alice with User={who}: {got}, expected {status}")
