@@ -7,7 +7,7 @@
 
 #include "codec/wbxml/code_pages.h"
 #include "codec/wbxml/writer.h"
-#include "crypto/x509/csr.h"
+#include "core/base64.h"
 
 namespace rampart::device {
 
@@ -545,7 +545,9 @@ Result<ResolveResult> parseResolveRecipients(const wbxml::Document& doc) {
           one.certificates_status = **cs;
         for (const Element* c : findAll(*certs, "ResolveRecipients", "Certificate")) {
           if (one.certificates.size() >= 16) break;
-          auto der = crypto::x509::base64DecodeLenient(textOf(*c, 64 * 1024), 48 * 1024);
+          Base64Decode rules;
+          rules.max_out = 48 * 1024;
+          auto der = base64Decode(textOf(*c, 64 * 1024), rules);
           if (!der) return fail(Errc::protocol_error, "ResolveRecipients: a Certificate is not base64");
           one.certificates.push_back(std::move(*der));
         }
@@ -671,30 +673,6 @@ std::string oneLine(std::string_view s) {
   return out;
 }
 
-std::string base64(std::string_view in) {
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t v =
-        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += kTable[(v >> 6) & 63];
-    out += kTable[v & 63];
-  }
-  if (i < in.size()) {
-    std::uint32_t v = std::uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= std::uint8_t(in[i + 1]) << 8;
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 // RFC 2047 encoded words for a non-ASCII header value, split on UTF-8
 // character boundaries so that each word stays under 75 characters.
 std::string encodeWords(std::string_view value) {
@@ -705,7 +683,7 @@ std::string encodeWords(std::string_view value) {
     std::size_t end = std::min(value.size(), start + 45);
     while (end < value.size() && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
     if (!out.empty()) out += "\r\n ";
-    out += "=?UTF-8?B?" + base64(value.substr(start, end - start)) + "?=";
+    out += "=?UTF-8?B?" + base64Encode(value.substr(start, end - start)) + "?=";
     start = end;
   }
   return out;
@@ -757,8 +735,7 @@ std::string composeMime(const Draft& d) {
     m += "Content-Transfer-Encoding: 7bit\r\n\r\n" + body;
   } else {
     m += "Content-Transfer-Encoding: base64\r\n\r\n";
-    std::string encoded = base64(body);
-    for (std::size_t i = 0; i < encoded.size(); i += 76) m += encoded.substr(i, 76) + "\r\n";
+    m += base64Encode(body, 76);  // RFC 2045 6.8: lines of 76
   }
   return m;
 }

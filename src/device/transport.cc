@@ -3,6 +3,7 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 
 #include "codec/eas/request_line.h"
+#include "core/base64.h"
 #include "http/client.h"
 #include "net/asio.h"
 
@@ -78,25 +79,7 @@ Result<ServerUrl> parseUrl(std::string_view url) {
 }
 
 std::string basicAuth(std::string_view user, std::string_view password) {
-  static constexpr char kTable[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string in = std::string(user) + ":" + std::string(password);
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    std::uint32_t v =
-        (std::uint8_t(in[i]) << 16) | (std::uint8_t(in[i + 1]) << 8) | std::uint8_t(in[i + 2]);
-    for (int s : {18, 12, 6, 0}) out += kTable[(v >> s) & 63];
-  }
-  if (i < in.size()) {
-    std::uint32_t v = std::uint8_t(in[i]) << 16;
-    if (i + 1 < in.size()) v |= std::uint8_t(in[i + 1]) << 8;
-    out += kTable[v >> 18];
-    out += kTable[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kTable[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return "Basic " + out;
+  return "Basic " + base64Encode(std::string(user) + ":" + std::string(password));
 }
 
 Result<std::shared_ptr<tls::ssl::context>> clientContext(const ServerUrl& url,

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <span>
 
+#include "core/base64.h"
 #include "core/log.h"
 #include "server/smtp/dsn.h"
 #include "server/smtp/outbound.h"
@@ -193,35 +194,12 @@ std::string oneLine(std::string_view text) {
   return out;
 }
 
-std::string base64(std::string_view in, bool wrap) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t line = 0;
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    std::uint32_t n = static_cast<std::uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) n |= static_cast<std::uint8_t>(in[i + 1]) << 8;
-    if (i + 2 < in.size()) n |= static_cast<std::uint8_t>(in[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(n >> 6) & 63] : '=';
-    out += i + 2 < in.size() ? kAlphabet[n & 63] : '=';
-    // RFC 2045 6.8: encoded lines of at most 76 characters.
-    if (wrap && (line += 4) == 76) {
-      out += "\r\n";
-      line = 0;
-    }
-  }
-  if (wrap && line != 0) out += "\r\n";
-  return out;
-}
-
 // A display name as a phrase: a quoted-string when ASCII, else an RFC 2047
 // encoded word.
 std::string displayPhrase(std::string_view name) {
   std::string n = oneLine(name);
   bool ascii = std::all_of(n.begin(), n.end(), [](unsigned char c) { return c < 0x80; });
-  if (!ascii) return "=?utf-8?b?" + base64(n, false) + "?=";
+  if (!ascii) return "=?utf-8?b?" + base64Encode(n) + "?=";
   std::string out = "\"";
   for (char c : n) {
     if (c == '"' || c == '\\') out += '\\';
@@ -351,7 +329,7 @@ std::string buildAutoReply(const AutoReplyMessage& m) {
   r += std::string("Content-Type: ") + (m.html ? "text/html" : "text/plain") + "; charset=utf-8\r\n";
   r += "Content-Transfer-Encoding: base64\r\n";
   r += "\r\n";
-  r += base64(crlf(m.body), true);
+  r += base64Encode(crlf(m.body), 76);  // RFC 2045 6.8: lines of 76
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "codec/wbxml/code_pages.h"
+#include "core/base64.h"
 #include "core/utf8.h"
 
 namespace rampart::wbxml {
@@ -19,27 +20,6 @@ void escapeInto(std::string& out, std::string_view text) {
       case '"': out += "&quot;"; break;
       default: out += c;
     }
-  }
-}
-
-void base64Into(std::string& out, const std::vector<std::uint8_t>& in) {
-  static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    std::uint32_t v = (in[i] << 16) | (in[i + 1] << 8) | in[i + 2];
-    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(v >> s) & 0x3F];
-  }
-  if (i + 1 == in.size()) {
-    std::uint32_t v = in[i] << 16;
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    std::uint32_t v = (in[i] << 16) | (in[i + 1] << 8);
-    out += kAlphabet[(v >> 18) & 0x3F];
-    out += kAlphabet[(v >> 12) & 0x3F];
-    out += kAlphabet[(v >> 6) & 0x3F];
-    out += '=';
   }
 }
 
@@ -69,7 +49,7 @@ void render(std::string& out, const Element& e, int parent_page) {
   }
   out += '>';
   escapeInto(out, e.text);
-  base64Into(out, e.opaque);
+  out += base64Encode(std::string_view(reinterpret_cast<const char*>(e.opaque.data()), e.opaque.size()));
   if (!e.children.empty()) {
     out += '\n';
     for (const Element& c : e.children) render(out, c, e.page);

@@ -15,6 +15,7 @@
 #include "codec/wbxml/code_pages.h"
 #include "codec/wbxml/reader.h"
 #include "codec/wbxml/writer.h"
+#include "core/base64.h"
 #include "core/log.h"
 #include "server/eas/detail/email_encoding.h"
 #include "server/eas/detail/item_ids.h"
@@ -49,32 +50,6 @@ Element leaf(std::string_view ns, std::string_view name, std::string text) {
 
 Element statusElement(ItemOperationsStatus s) {
   return leaf("ItemOperations", "Status", std::to_string(static_cast<int>(s)));
-}
-
-std::string base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= in.size(); i += 3) {
-    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16 |
-                      static_cast<std::uint8_t>(in[i + 1]) << 8 |
-                      static_cast<std::uint8_t>(in[i + 2]);
-    out += kAlphabet[v >> 18 & 63];
-    out += kAlphabet[v >> 12 & 63];
-    out += kAlphabet[v >> 6 & 63];
-    out += kAlphabet[v & 63];
-  }
-  if (i < in.size()) {
-    std::uint32_t v = static_cast<std::uint8_t>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<std::uint8_t>(in[i + 1]) << 8;
-    out += kAlphabet[v >> 18 & 63];
-    out += kAlphabet[v >> 12 & 63];
-    out += i + 1 < in.size() ? kAlphabet[v >> 6 & 63] : '=';
-    out += '=';
-  }
-  return out;
 }
 
 // MS-ASCMD 2.2.2 common status 172, IRM_OperationNotPermitted (MS-ASRM
@@ -273,7 +248,7 @@ Result<Element> fetchAttachment(CommandContext& ctx, store::MailboxId mailbox,
   if (b.multipart) {
     properties.children.push_back(leaf("ItemOperations", "Part", b.addPart(std::string(data))));
   } else {
-    properties.children.push_back(leaf("ItemOperations", "Data", base64(data)));
+    properties.children.push_back(leaf("ItemOperations", "Data", base64Encode(data)));
   }
   out.children.push_back(statusElement(ItemOperationsStatus::success));
   out.children.push_back(std::move(reference));
