@@ -118,8 +118,7 @@ device::SecurityOptions securityOptions(const Args& args) {
   return o;
 }
 
-std::string when(std::int64_t t) {
-  if (t == 0) return "never";
+std::string utcTime(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
@@ -127,6 +126,8 @@ std::string when(std::int64_t t) {
   std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
   return buf;
 }
+
+std::string when(std::int64_t t) { return t == 0 ? "never" : utcTime(t); }
 
 // The security lines of `read`: what a user must see before trusting a message.
 void printSecurity(const device::SecurityReport& r) {
@@ -249,15 +250,6 @@ Result<std::optional<std::string>> passwordOf(const Args& args) {
     return std::optional<std::string>{std::string(value)};
   }
   return std::optional<std::string>{};
-}
-
-std::string utcTime(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
 }
 
 // Asks on the terminal whether to trust a root seen for the first time; no
