@@ -9,11 +9,8 @@
 #include <gtest/gtest.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
@@ -27,6 +24,7 @@
 #include "store/sqlite/sqlite_rights_store.h"
 #include "testing/certs.h"
 #include "testing/shell.h"
+#include "testing/kill9.h"
 #include "testing/temp_dir.h"
 #include "tls/context.h"
 
@@ -554,29 +552,16 @@ TEST_F(RightsServerTest, TheAnswerIsLoggedBeforeAKill9) {
   const std::string der = sign(pl);
   server_.reset();
   directory_.reset();  // no open connection across fork()
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
-    asio::io_context io;
-    auto server = RightsServer::create(config(), io.get_executor(), fastDirectory(), clock_);
-    if (!server) _exit(2);
-    auto r = (*server)->issue("bob", der);
-    if (r.http_status != 200) _exit(3);
-    char ok = 'k';
-    (void)!write(pipefd[1], &ok, 1);
-    raise(SIGKILL);
-    _exit(6);
-  }
-  close(pipefd[1]);
-  char got = 0;
-  ASSERT_EQ(read(pipefd[0], &got, 1), 1);
-  close(pipefd[0]);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << wstatus;
+  ASSERT_EQ(rampart::testing::runThenKill9([&] {
+              asio::io_context io;
+              auto server =
+                  RightsServer::create(config(), io.get_executor(), fastDirectory(), clock_);
+              if (!server) return 2;
+              auto r = (*server)->issue("bob", der);
+              if (r.http_status != 200) return 3;
+              return 0;
+            }),
+            "");
   auto log = logOf(pl.id);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_TRUE(log[0].granted);

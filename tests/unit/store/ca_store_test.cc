@@ -1,10 +1,7 @@
 // SqliteCaStore: the certificate lifecycle (pending -> approved/rejected ->
 // issued -> revoked), filters, serial uniqueness, durable counters, and that an
 // answered issuance survives a reopen and a kill -9 right after the answer.
-#include <signal.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -14,6 +11,7 @@
 
 #include "store/ca_store.h"
 #include "store/sqlite/sqlite_ca_store.h"
+#include "testing/kill9.h"
 #include "testing/temp_dir.h"
 
 namespace rampart::store {
@@ -310,30 +308,16 @@ TEST_F(CaStoreTest, ConcurrentIssuersNeverShareASerial) {
 // answers: no destructor, no checkpoint. The parent must find the record.
 TEST_F(CaStoreTest, IssuedRecordSurvivesSigkill) {
   store_.reset();  // no open connection across fork()
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
-    auto s = SqliteCaStore::open(path());
-    if (!s) _exit(2);
-    auto id = (*s)->addRequest(request("alice", "device", "feed"));
-    if (!id) _exit(3);
-    if (!(*s)->markIssued(*id, "C0FFEE", "DER", "CN=alice", 1, 1, 99)) _exit(4);
-    if (!(*s)->revoke("C0FFEE", 1, 5, "admin")) _exit(5);
-    char ok = 'k';
-    (void)!write(pipefd[1], &ok, 1);
-    raise(SIGKILL);
-    _exit(6);
-  }
-  close(pipefd[1]);
-  char got = 0;
-  ASSERT_EQ(read(pipefd[0], &got, 1), 1);
-  close(pipefd[0]);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << wstatus;
+  ASSERT_EQ(rampart::testing::runThenKill9([&] {
+              auto s = SqliteCaStore::open(path());
+              if (!s) return 2;
+              auto id = (*s)->addRequest(request("alice", "device", "feed"));
+              if (!id) return 3;
+              if (!(*s)->markIssued(*id, "C0FFEE", "DER", "CN=alice", 1, 1, 99)) return 4;
+              if (!(*s)->revoke("C0FFEE", 1, 5, "admin")) return 5;
+              return 0;
+            }),
+            "");
 
   reopen();
   auto rec = store_->findBySerial("C0FFEE");
@@ -425,27 +409,13 @@ TEST_F(CaStoreTest, AddIssuedSerialClashWritesNothing) {
 // As IssuedRecordSurvivesSigkill, for the one-transaction issuance.
 TEST_F(CaStoreTest, AddIssuedSurvivesSigkill) {
   store_.reset();  // no open connection across fork()
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
-    auto s = SqliteCaStore::open(path());
-    if (!s) _exit(2);
-    if (!(*s)->addIssued(issuedRecord("alice", "feed", "C0FFEE"))) _exit(3);
-    char ok = 'k';
-    (void)!write(pipefd[1], &ok, 1);
-    raise(SIGKILL);
-    _exit(6);
-  }
-  close(pipefd[1]);
-  char got = 0;
-  ASSERT_EQ(read(pipefd[0], &got, 1), 1);
-  close(pipefd[0]);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << wstatus;
+  ASSERT_EQ(rampart::testing::runThenKill9([&] {
+              auto s = SqliteCaStore::open(path());
+              if (!s) return 2;
+              if (!(*s)->addIssued(issuedRecord("alice", "feed", "C0FFEE"))) return 3;
+              return 0;
+            }),
+            "");
 
   reopen();
   auto rec = store_->findBySerial("C0FFEE");

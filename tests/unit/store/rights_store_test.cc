@@ -4,16 +4,14 @@
 #include "store/rights_store.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/types.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <map>
 #include <thread>
 
 #include "store/sqlite/sqlite_ca_store.h"
 #include "store/sqlite/sqlite_rights_store.h"
+#include "testing/kill9.h"
 #include "testing/temp_dir.h"
 
 namespace rampart::store {
@@ -215,28 +213,14 @@ TEST_F(RightsStoreTest, SharesTheDatabaseWithTheCaStore) {
 // checkpoint. The parent must find the entry.
 TEST_F(RightsStoreTest, LoggedEntrySurvivesSigkill) {
   store_.reset();  // no open connection across fork()
-  int pipefd[2];
-  ASSERT_EQ(pipe(pipefd), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    close(pipefd[0]);
-    auto s = SqliteRightsStore::open(path());
-    if (!s) _exit(2);
-    if (!(*s)->log(entry("bob", "feed", true))) _exit(3);
-    if (!(*s)->revokeUser("carol", 5, "admin")) _exit(4);
-    char ok = 'k';
-    (void)!write(pipefd[1], &ok, 1);
-    raise(SIGKILL);
-    _exit(6);
-  }
-  close(pipefd[1]);
-  char got = 0;
-  ASSERT_EQ(read(pipefd[0], &got, 1), 1);
-  close(pipefd[0]);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFSIGNALED(wstatus) && WTERMSIG(wstatus) == SIGKILL) << wstatus;
+  ASSERT_EQ(rampart::testing::runThenKill9([&] {
+              auto s = SqliteRightsStore::open(path());
+              if (!s) return 2;
+              if (!(*s)->log(entry("bob", "feed", true))) return 3;
+              if (!(*s)->revokeUser("carol", 5, "admin")) return 4;
+              return 0;
+            }),
+            "");
 
   reopen();
   auto all = store_->logEntries("feed", 10);
