@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
 #include <utility>
 
 #include "codec/mime/body.h"
@@ -491,6 +492,9 @@ Composed compose(const ComposeRequest& r, const ComposeLimits& limits) {
   if (r.original.size() > limits.max_message_size) {
     return problem(ComposeProblem::too_large, "original larger than the limit");
   }
+  if (r.message.find('\0') != std::string_view::npos) {
+    return problem(ComposeProblem::invalid_mime, "the message holds a NUL byte (RFC 5322 2.3)");
+  }
   GPtr<GMimeMessage> msg = parseMessage(r.message);
   if (!msg) return problem(ComposeProblem::invalid_mime, "not an RFC 5322 message");
 
@@ -516,10 +520,17 @@ Composed compose(const ComposeRequest& r, const ComposeLimits& limits) {
   ensureHeaders(msg.get(), r);
 
   if (r.kind != ComposeKind::send && !r.replace_mime) {
-    GPtr<GMimeMessage> orig = parseMessage(r.original);
+    std::string_view original = r.original;
+    std::string without_nul;
+    if (original.find('\0') != std::string_view::npos) {
+      without_nul.assign(original);
+      std::erase(without_nul, '\0');
+      original = without_nul;
+    }
+    GPtr<GMimeMessage> orig = parseMessage(original);
     if (!orig) return problem(ComposeProblem::invalid_mime, "the original is not a message");
     if (r.kind == ComposeKind::reply) {
-      addQuote(msg.get(), describe(orig.get(), r.original, limits), limits);
+      addQuote(msg.get(), describe(orig.get(), original, limits), limits);
     } else {
       attachOriginal(msg.get(), orig.get());
     }

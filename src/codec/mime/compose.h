@@ -28,6 +28,11 @@
 //   in a multipart/mixed.
 // - replace_mime (MS-ASCMD 2.2.3.147): the device's message is complete; the
 //   original is not used.
+// - A NUL byte: RFC 5322 text (2.3, 3.5) and RFC 2045 8bit data (2.8) never
+//   hold one, and GMime writes a header field that holds one cut short, its
+//   line end lost with it. The device's message is refused for one (it is
+//   the device's fault); the original, which is stored mail the user did not
+//   write, is forwarded or quoted with its NUL bytes left out.
 // Lines end in CRLF, as SMTP wants them.
 #pragma once
 
@@ -46,7 +51,7 @@ enum class ComposeKind { send, reply, forward };
 enum class ComposeProblem {
   none,
   too_large,            // the message, or what composing made of it, exceeds max_message_size
-  invalid_mime,         // not an RFC 5322 message (no header fields), or the original is not
+  invalid_mime,         // not an RFC 5322 message (no header fields, a NUL byte), or the original is not
   no_recipients,        // no address in To, Cc or Bcc
   too_many_recipients,  // more than max_recipients distinct addresses
   bad_recipient,        // a mailbox that is not a usable addr-spec

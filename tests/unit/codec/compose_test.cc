@@ -333,6 +333,40 @@ TEST(ComposeTest, MalformedFieldsAreDropped) {
   EXPECT_EQ(compose(baseRequest(c.message)).problem, ComposeProblem::none);
 }
 
+// Found by mime_compose_fuzz in CI: GMime writes a header field holding a NUL
+// cut short at the NUL, and its line end goes with it, so the next line of
+// the message (here the body) became part of the header block.
+TEST(ComposeTest, NulBytes) {
+  std::string m("To: bob@example.com\r\nContent-Type: text/plain; cha\0rset=x\r\n\r\n"
+                "X-Not-A-Header: body\r\n\r\nmore\r\n",
+                91);
+  auto c = compose(baseRequest(m));
+  EXPECT_EQ(c.problem, ComposeProblem::invalid_mime);
+  EXPECT_TRUE(c.message.empty());
+  EXPECT_NE(c.detail.find("NUL"), std::string::npos) << c.detail;
+
+  // Stored mail the user forwards or answers is used without its NUL bytes.
+  std::string orig("From: carol@example.com\r\nSubject: a\0b\r\nMessage-ID: <n@x>\r\n\r\n"
+                   "te\0xt\r\n",
+                   67);
+  for (auto kind : {ComposeKind::forward, ComposeKind::reply}) {
+    auto r = baseRequest("To: b@example.com\r\n\r\nsee below\r\n");
+    r.kind = kind;
+    r.original = orig;
+    auto out = compose(r);
+    ASSERT_EQ(out.problem, ComposeProblem::none) << out.detail;
+    EXPECT_EQ(out.message.find('\0'), std::string::npos);
+    EXPECT_EQ(compose(baseRequest(out.message)).problem, ComposeProblem::none) << out.message;
+    if (kind == ComposeKind::forward) {
+      EXPECT_NE(out.message.find("Subject: ab\r\nMessage-ID: <n@x>\r\n"), std::string::npos)
+          << out.message;
+    } else {
+      EXPECT_NE(out.message.find("> text"), std::string::npos) << out.message;
+      EXPECT_NE(out.message.find("In-Reply-To: <n@x>"), std::string::npos) << out.message;
+    }
+  }
+}
+
 TEST(ComposeTest, BadOriginalIsInvalidMime) {
   auto r = baseRequest("To: b@example.com\r\n\r\nx\r\n");
   r.kind = ComposeKind::forward;
