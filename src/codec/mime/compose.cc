@@ -45,6 +45,7 @@ std::string trim(std::string_view s) {
 }
 
 GPtr<GMimeMessage> parseMessage(std::string_view bytes) {
+  if (bytes.empty()) return nullptr;  // GMime makes no stream of an empty buffer
   std::unique_ptr<GMimeParserOptions, ParserOptionsFree> options(g_mime_parser_options_new());
   const char* fallback[] = {"utf-8", "iso-8859-1", nullptr};
   g_mime_parser_options_set_fallback_charsets(options.get(), fallback);

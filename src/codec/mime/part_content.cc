@@ -40,6 +40,7 @@ std::optional<std::string> drain(GMimeStream* mem, std::size_t max) {
 std::optional<PartContent> partContent(std::string_view message, std::string_view part_path,
                                        std::size_t max_bytes) {
   initGmime();
+  if (message.empty()) return std::nullopt;  // GMime makes no stream of an empty buffer
   GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(message.data(), message.size()));
   GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
