@@ -1,5 +1,6 @@
 #include "store/sqlite/database.h"
 
+#include <string>
 #include <utility>
 
 namespace rampart::store::sqlite {
@@ -156,6 +157,85 @@ Result<Statement> Database::prepare(std::string_view sql) {
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return fail(error("prepare"));
   return Statement(db_, stmt);
+}
+
+Result<Query> StatementCache::query(Database& db, std::string_view sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    auto st = db.prepare(sql);
+    if (!st) return fail(st.error());
+    it = statements_.emplace(std::string(sql), std::move(*st)).first;
+  }
+  return Query(it->second);
+}
+
+namespace {
+
+// A string_view{} has no data pointer, and SQLite binds a null pointer as
+// NULL, not as the empty text a NOT NULL column wants.
+std::string_view text(std::string_view v) { return v.data() != nullptr ? v : std::string_view(""); }
+
+std::string documentSql(const DocumentTable& t, std::string_view pattern) {
+  // pattern: $T for the table, $K for the key column.
+  std::string out;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '$' && i + 1 < pattern.size() && (pattern[i + 1] == 'T' || pattern[i + 1] == 'K')) {
+      out += pattern[i + 1] == 'T' ? t.table : t.key;
+      ++i;
+    } else {
+      out += pattern[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Status putDocument(Database& db, StatementCache& cache, const DocumentTable& t,
+                   std::string_view key, std::string_view body) {
+  return transaction(db, [&]() -> Status {
+    auto q = cache.query(db, documentSql(t, "INSERT INTO $T($K, toml) VALUES(?1, ?2)"
+                                            " ON CONFLICT($K) DO UPDATE SET toml = excluded.toml"));
+    if (!q) return fail(q.error());
+    (*q)->bind(1, text(key)).bind(2, text(body));
+    return (*q)->run();
+  });
+}
+
+Result<std::optional<std::string>> getDocument(Database& db, StatementCache& cache,
+                                               const DocumentTable& t, std::string_view key) {
+  auto q = cache.query(db, documentSql(t, "SELECT toml FROM $T WHERE $K = ?1"));
+  if (!q) return fail(q.error());
+  (*q)->bind(1, text(key));
+  auto row = (*q)->step();
+  if (!row) return fail(row.error());
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>((*q)->columnText(0));
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> listDocuments(
+    Database& db, StatementCache& cache, const DocumentTable& t) {
+  auto q = cache.query(db, documentSql(t, "SELECT $K, toml FROM $T ORDER BY $K"));
+  if (!q) return fail(q.error());
+  std::vector<std::pair<std::string, std::string>> out;
+  while (true) {
+    auto row = (*q)->step();
+    if (!row) return fail(row.error());
+    if (!*row) break;
+    out.emplace_back((*q)->columnText(0), (*q)->columnText(1));
+  }
+  return out;
+}
+
+Result<bool> removeDocument(Database& db, StatementCache& cache, const DocumentTable& t,
+                            std::string_view key) {
+  return transaction(db, [&]() -> Result<bool> {
+    auto q = cache.query(db, documentSql(t, "DELETE FROM $T WHERE $K = ?1"));
+    if (!q) return fail(q.error());
+    (*q)->bind(1, text(key));
+    if (auto st = (*q)->run(); !st) return fail(st.error());
+    return db.changes() != 0;
+  });
 }
 
 Status Database::begin() { return exec("BEGIN IMMEDIATE"); }

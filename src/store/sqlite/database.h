@@ -9,10 +9,12 @@
 #include <sqlite3.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -73,6 +75,42 @@ class Query {
  private:
   Statement* s_;
 };
+
+// A connection's prepared statements by SQL text, each prepared on first use.
+// Declare it after the Database it serves, so that the statements are
+// finalized before the connection closes. Not thread-safe (nor is the
+// connection): callers hold the lock that guards the Database.
+class StatementCache {
+ public:
+  Result<Query> query(Database& db, std::string_view sql);
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, Statement, Hash, std::equal_to<>> statements_;
+};
+
+// A table of text documents by key, as the CA's certificate templates and
+// the rights server's policy templates are kept:
+//   CREATE TABLE <table>(<key> TEXT PRIMARY KEY, toml TEXT NOT NULL)
+// The key is used as given: callers normalise it and hold the connection's
+// lock.
+struct DocumentTable {
+  std::string_view table;  // "ca_templates"
+  std::string_view key;    // "name"
+};
+Status putDocument(Database& db, StatementCache& cache, const DocumentTable& t,
+                   std::string_view key, std::string_view text);
+Result<std::optional<std::string>> getDocument(Database& db, StatementCache& cache,
+                                               const DocumentTable& t, std::string_view key);
+// Every (key, text), by key.
+Result<std::vector<std::pair<std::string, std::string>>> listDocuments(
+    Database& db, StatementCache& cache, const DocumentTable& t);
+// False when there was no such document.
+Result<bool> removeDocument(Database& db, StatementCache& cache, const DocumentTable& t,
+                            std::string_view key);
 
 // One ordered schema step of a component.
 struct Migration {

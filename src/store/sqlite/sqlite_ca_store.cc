@@ -111,64 +111,34 @@ Result<std::shared_ptr<SqliteCaStore>> SqliteCaStore::open(const std::string& pa
   return std::shared_ptr<SqliteCaStore>(new SqliteCaStore(std::move(*db)));
 }
 
-Result<Query> SqliteCaStore::query(std::string_view sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) {
-    auto st = db_.prepare(sql);
-    if (!st) return fail(st.error());
-    it = cache_.emplace(std::string(sql), std::move(*st)).first;
-  }
-  return Query(it->second);
-}
+Result<Query> SqliteCaStore::query(std::string_view sql) { return statements_.query(db_, sql); }
+
+namespace {
+constexpr DocumentTable kTemplates{"ca_templates", "name"};
+}  // namespace
 
 Status SqliteCaStore::putTemplate(std::string_view name, std::string_view toml) {
   if (name.empty()) return fail(Errc::invalid_argument, "a template needs a name");
   std::lock_guard lock(mutex_);
-  return transaction(db_, [&]() -> Status {
-    auto q = query(
-        "INSERT INTO ca_templates(name, toml) VALUES(?1, ?2)"
-        " ON CONFLICT(name) DO UPDATE SET toml = excluded.toml");
-    if (!q) return fail(q.error());
-    (*q)->bind(1, name).bind(2, text(toml));
-    return (*q)->run();
-  });
+  return putDocument(db_, statements_, kTemplates, name, toml);
 }
 
 Result<std::optional<std::string>> SqliteCaStore::getTemplate(std::string_view name) {
   std::lock_guard lock(mutex_);
-  auto q = query("SELECT toml FROM ca_templates WHERE name = ?1");
-  if (!q) return fail(q.error());
-  (*q)->bind(1, name);
-  auto row = (*q)->step();
-  if (!row) return fail(row.error());
-  if (!*row) return std::optional<std::string>();
-  return std::optional<std::string>((*q)->columnText(0));
+  return getDocument(db_, statements_, kTemplates, name);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteCaStore::listTemplates() {
   std::lock_guard lock(mutex_);
-  auto q = query("SELECT name, toml FROM ca_templates ORDER BY name");
-  if (!q) return fail(q.error());
-  std::vector<std::pair<std::string, std::string>> out;
-  while (true) {
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) break;
-    out.emplace_back((*q)->columnText(0), (*q)->columnText(1));
-  }
-  return out;
+  return listDocuments(db_, statements_, kTemplates);
 }
 
 Status SqliteCaStore::removeTemplate(std::string_view name) {
   std::lock_guard lock(mutex_);
-  return transaction(db_, [&]() -> Status {
-    auto q = query("DELETE FROM ca_templates WHERE name = ?1");
-    if (!q) return fail(q.error());
-    (*q)->bind(1, name);
-    if (auto st = (*q)->run(); !st) return st;
-    if (db_.changes() == 0) return fail(Errc::not_found, "no template '" + std::string(name) + "'");
-    return {};
-  });
+  auto removed = removeDocument(db_, statements_, kTemplates, name);
+  if (!removed) return fail(removed.error());
+  if (!*removed) return fail(Errc::not_found, "no template '" + std::string(name) + "'");
+  return {};
 }
 
 Result<std::int64_t> SqliteCaStore::addRequest(const CertRecord& r) {

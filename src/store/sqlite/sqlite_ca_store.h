@@ -59,8 +59,7 @@ class SqliteCaStore final : public CaStore {
 
   std::mutex mutex_;
   Database db_;
-  // Declared after db_, so the statements are finalized before the connection closes.
-  std::map<std::string, Statement, std::less<>> cache_;
+  StatementCache statements_;  // after db_: finalized before the connection closes
 };
 
 }  // namespace rampart::store::sqlite

@@ -493,15 +493,7 @@ class SqliteDeviceStore final : public DeviceStore {
 
  private:
   // Callers hold mutex_.
-  Result<Query> query(std::string_view sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      auto st = db_.prepare(sql);
-      if (!st) return fail(st.error());
-      it = cache_.emplace(std::string(sql), std::move(*st)).first;
-    }
-    return Query(it->second);
-  }
+  Result<Query> query(std::string_view sql) { return statements_.query(db_, sql); }
 
   Result<Device> readDevice(std::string_view user, std::string_view device_id) {
     static const std::string sql = "SELECT " + std::string(kDeviceColumns) +
@@ -564,8 +556,7 @@ class SqliteDeviceStore final : public DeviceStore {
   std::mutex mutex_;
   Database db_;
   Random& random_;
-  // Declared after db_, so the statements are finalized before the connection closes.
-  std::map<std::string, Statement, std::less<>> cache_;
+  StatementCache statements_;  // after db_: finalized before the connection closes
 };
 
 }  // namespace

@@ -128,15 +128,7 @@ class Connection {
  public:
   explicit Connection(Database db) : db_(std::move(db)) {}
 
-  Result<Query> query(std::string_view sql) {
-    auto it = cache_.find(sql);
-    if (it == cache_.end()) {
-      auto st = db_.prepare(sql);
-      if (!st) return fail(st.error());
-      it = cache_.emplace(sql, std::move(*st)).first;
-    }
-    return Query(it->second);
-  }
+  Result<Query> query(std::string_view sql) { return statements_.query(db_, sql); }
   // Runs a query whose only parameter is an id and leaves it on its row;
   // Errc::not_found (naming `what`) when there is none.
   Result<Query> rowById(std::string_view sql, std::int64_t id, const char* what) {
@@ -152,8 +144,7 @@ class Connection {
 
  private:
   Database db_;
-  // Keys are the SQL literals of this file, which outlive every connection.
-  std::unordered_map<std::string_view, Statement> cache_;
+  StatementCache statements_;  // after db_: finalized before the connection closes
 };
 
 

@@ -79,15 +79,11 @@ Result<std::shared_ptr<SqliteRightsStore>> SqliteRightsStore::open(const std::st
   return std::shared_ptr<SqliteRightsStore>(new SqliteRightsStore(std::move(*db)));
 }
 
-Result<Query> SqliteRightsStore::query(std::string_view sql) {
-  auto it = cache_.find(sql);
-  if (it == cache_.end()) {
-    auto st = db_.prepare(sql);
-    if (!st) return fail(st.error());
-    it = cache_.emplace(std::string(sql), std::move(*st)).first;
-  }
-  return Query(it->second);
-}
+Result<Query> SqliteRightsStore::query(std::string_view sql) { return statements_.query(db_, sql); }
+
+namespace {
+constexpr DocumentTable kTemplates{"rights_templates", "id"};
+}  // namespace
 
 Status SqliteRightsStore::putTemplate(std::string_view id, std::string_view toml) {
   auto normal = normalTemplateId(id);
@@ -96,55 +92,29 @@ Status SqliteRightsStore::putTemplate(std::string_view id, std::string_view toml
                                             "' is not a GUID (8-4-4-4-12 hex)");
   }
   std::lock_guard lock(mutex_);
-  return transaction(db_, [&]() -> Status {
-    auto q = query(
-        "INSERT INTO rights_templates(id, toml) VALUES(?1, ?2)"
-        " ON CONFLICT(id) DO UPDATE SET toml = excluded.toml");
-    if (!q) return fail(q.error());
-    (*q)->bind(1, std::string_view(*normal)).bind(2, text(toml));
-    return (*q)->run();
-  });
+  return putDocument(db_, statements_, kTemplates, *normal, toml);
 }
 
 Result<std::optional<std::string>> SqliteRightsStore::getTemplate(std::string_view id) {
   auto normal = normalTemplateId(id);
   if (!normal) return std::optional<std::string>();  // no such template can exist
   std::lock_guard lock(mutex_);
-  auto q = query("SELECT toml FROM rights_templates WHERE id = ?1");
-  if (!q) return fail(q.error());
-  (*q)->bind(1, std::string_view(*normal));
-  auto row = (*q)->step();
-  if (!row) return fail(row.error());
-  if (!*row) return std::optional<std::string>();
-  return std::optional<std::string>((*q)->columnText(0));
+  return getDocument(db_, statements_, kTemplates, *normal);
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> SqliteRightsStore::listTemplates() {
   std::lock_guard lock(mutex_);
-  auto q = query("SELECT id, toml FROM rights_templates ORDER BY id");
-  if (!q) return fail(q.error());
-  std::vector<std::pair<std::string, std::string>> out;
-  while (true) {
-    auto row = (*q)->step();
-    if (!row) return fail(row.error());
-    if (!*row) break;
-    out.emplace_back((*q)->columnText(0), (*q)->columnText(1));
-  }
-  return out;
+  return listDocuments(db_, statements_, kTemplates);
 }
 
 Status SqliteRightsStore::removeTemplate(std::string_view id) {
   auto normal = normalTemplateId(id);
   if (!normal) return fail(Errc::not_found, "no template '" + std::string(id.substr(0, 64)) + "'");
   std::lock_guard lock(mutex_);
-  return transaction(db_, [&]() -> Status {
-    auto q = query("DELETE FROM rights_templates WHERE id = ?1");
-    if (!q) return fail(q.error());
-    (*q)->bind(1, std::string_view(*normal));
-    if (auto st = (*q)->run(); !st) return st;
-    if (db_.changes() == 0) return fail(Errc::not_found, "no template " + *normal);
-    return {};
-  });
+  auto removed = removeDocument(db_, statements_, kTemplates, *normal);
+  if (!removed) return fail(removed.error());
+  if (!*removed) return fail(Errc::not_found, "no template " + *normal);
+  return {};
 }
 
 Status SqliteRightsStore::revokeUser(std::string_view user, std::int64_t at, std::string_view by) {

@@ -71,8 +71,7 @@ class SqliteRightsStore final : public RightsStore {
 
   std::mutex mutex_;
   Database db_;
-  // Declared after db_, so the statements are finalized before the connection closes.
-  std::map<std::string, Statement, std::less<>> cache_;
+  StatementCache statements_;  // after db_: finalized before the connection closes
 };
 
 // A template id in its stored form (upper case), or nullopt when `id` is not
