@@ -27,4 +27,21 @@ std::string xmlEscaped(std::string_view value, bool attribute) {
   return out;
 }
 
+std::string htmlFromText(std::string_view text, std::string_view line_break) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\r': break;
+      case '\n': out += line_break; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 }  // namespace rampart::codec

@@ -1,5 +1,6 @@
 // Escaping text for XML 1.0 documents the codecs and roles write
-// (Autodiscover answers, the provisioning document). Pure.
+// (Autodiscover answers, the provisioning document, a WBXML dump), and plain
+// text for HTML bodies. Pure.
 #pragma once
 
 #include <string>
@@ -14,5 +15,9 @@ namespace rampart::codec {
 // control characters dropped (XML 1.0 2.2 does not allow them).
 void appendXmlEscaped(std::string& out, std::string_view value, bool attribute = false);
 std::string xmlEscaped(std::string_view value, bool attribute = false);
+
+// Plain text as HTML text: & < > " as entities, CR dropped and each LF
+// written as `line_break` ("<br>", or "\r\n" inside <pre>).
+std::string htmlFromText(std::string_view text, std::string_view line_break);
 
 }  // namespace rampart::codec

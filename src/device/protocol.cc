@@ -7,6 +7,7 @@
 
 #include "codec/wbxml/code_pages.h"
 #include "codec/wbxml/writer.h"
+#include "codec/xml_text.h"
 #include "core/base64.h"
 
 namespace rampart::device {
@@ -563,23 +564,12 @@ Result<ResolveResult> parseResolveRecipients(const wbxml::Document& doc) {
 
 std::string buildAutodiscover(std::string_view email) {
   // MS-ASCMD 2.2.1.1.1 (request schema 6.1.1): the mobilesync request schema.
-  std::string escaped;
-  for (char c : email) {
-    if (c == '<')
-      escaped += "&lt;";
-    else if (c == '>')
-      escaped += "&gt;";
-    else if (c == '&')
-      escaped += "&amp;";
-    else
-      escaped += c;
-  }
   return "<?xml version=\"1.0\" encoding=\"utf-8\"?>\r\n"
          "<Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/mobilesync/"
          "requestschema/2006\">\r\n"
          "<Request>\r\n"
          "<EMailAddress>" +
-         escaped +
+         codec::xmlEscaped(email) +
          "</EMailAddress>\r\n"
          "<AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/mobilesync/"
          "responseschema/2006</AcceptableResponseSchema>\r\n"

@@ -59,9 +59,9 @@ struct ParserOptionsFree {
 
 }  // namespace
 
-std::string htmlToText(std::string_view html) {
+std::string htmlToText(std::string_view html, std::size_t max_bytes) {
   std::string out;
-  out.reserve(html.size() / 2);
+  out.reserve(std::min(html.size() / 2, max_bytes));
   std::size_t i = 0;
   auto startsWithNoCase = [&](std::size_t at, std::string_view word) {
     if (html.size() - at < word.size()) return false;
@@ -82,7 +82,7 @@ std::string htmlToText(std::string_view html) {
   static constexpr std::string_view kBreaks[] = {"<br",   "</p",  "<p>",  "<p ",
                                                  "</div", "</tr", "</li", "</h1",
                                                  "</h2",  "</h3", "</h4", "</table"};
-  while (i < html.size()) {
+  while (i < html.size() && out.size() < max_bytes) {
     char c = html[i];
     if (c == '<') {
       if (startsWithNoCase(i, "<!--")) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,7 +58,8 @@ PlainPrefix extractPlainPrefix(std::string_view message, std::size_t max_bytes,
 
 // The text of an HTML document without markup (tags dropped, block ends turned
 // into line breaks, common entities decoded). Exposed for callers that derive
-// a plain body themselves.
-std::string htmlToText(std::string_view html);
+// a plain body themselves. Stops once the text holds `max_bytes` (a preview
+// needs only the start of a long document).
+std::string htmlToText(std::string_view html, std::size_t max_bytes = SIZE_MAX);
 
 }  // namespace rampart::mime

@@ -13,6 +13,7 @@
 
 #include "codec/mime/body.h"
 #include "codec/mime/detail/gmime.h"
+#include "codec/xml_text.h"
 
 namespace rampart::mime {
 namespace {
@@ -106,6 +107,8 @@ bool sameAddress(std::string_view a, std::string_view b) { return lower(a) == lo
 
 // --- reply quoting ----------------------------------------------------------------
 
+constexpr std::string_view kHtmlBreak = "<br>\r\n";
+
 struct TextParts {
   GMimeTextPart* plain = nullptr;  // not owned
   GMimeTextPart* html = nullptr;
@@ -164,34 +167,6 @@ std::string quotePlain(std::string_view text) {
   return out;
 }
 
-std::string escapeHtml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 16);
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\r':
-        break;
-      case '\n':
-        out += "<br>\r\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 // Appends `block` before the last </body> (or </html>) of `html`, else at the end.
 std::string insertBeforeBodyEnd(std::string html, const std::string& block) {
@@ -290,10 +265,10 @@ void addQuote(GMimeMessage* msg, const OriginalInfo& info, const ComposeLimits& 
   }
   if (t.html != nullptr) {
     std::string html = take(g_mime_text_part_get_text(t.html));
-    std::string block = "<br>\r\n<div>" + escapeHtml(intro) +
+    std::string block = "<br>\r\n<div>" + codec::htmlFromText(intro, kHtmlBreak) +
                         "</div>\r\n<blockquote type=\"cite\" style=\"margin:0 0 0 .8ex;"
                         "border-left:1px solid #ccc;padding-left:1ex\">\r\n" +
-                        escapeHtml(info.text) + "</blockquote>\r\n";
+                        codec::htmlFromText(info.text, kHtmlBreak) + "</blockquote>\r\n";
     setText(t.html, insertBeforeBodyEnd(std::move(html), block));
   }
   if (t.plain == nullptr && t.html == nullptr) {

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 
+#include "codec/mime/body.h"
 #include "codec/mime/detail/gmime.h"
 
 namespace rampart::mime {
@@ -65,62 +66,8 @@ std::string mimeType(GMimeContentType* ct) {
 
 // --- preview ------------------------------------------------------------------------
 
-// Text of an HTML body without tags, scripts, styles or comments, with the
-// common entities decoded. Good enough for a 255-character preview.
-std::string stripHtml(std::string_view html) {
-  std::string out;
-  out.reserve(std::min<std::size_t>(html.size(), 4096));
-  std::size_t i = 0;
-  auto startsWithNoCase = [&](std::size_t at, std::string_view word) {
-    if (html.size() - at < word.size()) return false;
-    for (std::size_t k = 0; k < word.size(); ++k) {
-      if (std::tolower(static_cast<unsigned char>(html[at + k])) != word[k]) return false;
-    }
-    return true;
-  };
-  auto skipPast = [&](std::string_view end) {
-    for (; i < html.size(); ++i) {
-      if (startsWithNoCase(i, end)) {
-        i += end.size();
-        return;
-      }
-    }
-  };
-  while (i < html.size() && out.size() < 8192) {
-    char c = html[i];
-    if (c == '<') {
-      if (startsWithNoCase(i, "<!--")) {
-        skipPast("-->");
-      } else if (startsWithNoCase(i, "<script")) {
-        skipPast("</script>");
-      } else if (startsWithNoCase(i, "<style")) {
-        skipPast("</style>");
-      } else {
-        skipPast(">");
-        out.push_back(' ');
-      }
-      continue;
-    }
-    if (c == '&') {
-      static constexpr std::pair<std::string_view, std::string_view> kEntities[] = {
-          {"&amp;", "&"}, {"&lt;", "<"},   {"&gt;", ">"},  {"&quot;", "\""},
-          {"&#39;", "'"}, {"&apos;", "'"}, {"&nbsp;", " "}};
-      bool matched = false;
-      for (auto [entity, text] : kEntities) {
-        if (startsWithNoCase(i, entity)) {
-          out.append(text);
-          i += entity.size();
-          matched = true;
-          break;
-        }
-      }
-      if (matched) continue;
-    }
-    out.push_back(c);
-    ++i;
-  }
-  return out;
-}
+// How much of an HTML body's text a preview is made from.
+constexpr std::size_t kPreviewSource = 8192;
 
 // Folds whitespace runs to one space, trims, forces valid UTF-8 and keeps at
 // most `max_chars` code points (never cutting inside a character).
@@ -353,7 +300,8 @@ Summary summarize(std::string_view message, const SummaryLimits& limits) {
     s.preview = makePreview(take(g_mime_text_part_get_text(w.plain)), limits.max_preview_chars);
   } else if (w.html != nullptr) {
     s.preview =
-        makePreview(stripHtml(take(g_mime_text_part_get_text(w.html))), limits.max_preview_chars);
+        makePreview(htmlToText(take(g_mime_text_part_get_text(w.html)), kPreviewSource),
+                    limits.max_preview_chars);
   }
   // Header values GMime decoded from unknown charsets may still hold bad bytes.
   for (std::string* f : {&s.from, &s.to, &s.cc, &s.reply_to, &s.subject, &s.thread_topic}) {

@@ -5,23 +5,12 @@
 #include <vector>
 
 #include "codec/wbxml/code_pages.h"
+#include "codec/xml_text.h"
 #include "core/base64.h"
 #include "core/utf8.h"
 
 namespace rampart::wbxml {
 namespace {
-
-void escapeInto(std::string& out, std::string_view text) {
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-}
 
 std::string tagName(const Element& e) {
   if (!e.name.empty()) return std::string(e.name);
@@ -48,7 +37,7 @@ void render(std::string& out, const Element& e, int parent_page) {
     return;
   }
   out += '>';
-  escapeInto(out, e.text);
+  codec::appendXmlEscaped(out, e.text);
   out += base64Encode(std::string_view(reinterpret_cast<const char*>(e.opaque.data()), e.opaque.size()));
   if (!e.children.empty()) {
     out += '\n';

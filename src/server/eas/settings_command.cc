@@ -7,6 +7,7 @@
 #include "codec/eas/item_requests.h"
 #include "codec/mime/body.h"
 #include "codec/wbxml/writer.h"
+#include "codec/xml_text.h"
 #include "core/log.h"
 #include "crypto/rights/license.h"
 #include "server/eas/detail/device_information.h"
@@ -38,32 +39,7 @@ bool isHtml(std::string_view body_type) {
 }
 
 std::string escapeHtml(std::string_view in) {
-  std::string out = "<html><body>";
-  for (char c : in) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\n':
-        out += "<br>";
-        break;
-      case '\r':
-        break;
-      default:
-        out += c;
-    }
-  }
-  out += "</body></html>";
-  return out;
+  return "<html><body>" + rampart::codec::htmlFromText(in, "<br>") + "</body></html>";
 }
 
 store::OofReply& replyFor(store::OofSettings& oof, codec::OofAudience a) {

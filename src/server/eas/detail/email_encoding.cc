@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "codec/mime/body.h"
+#include "codec/xml_text.h"
 #include "server/eas/detail/rights_info.h"
 
 namespace rampart::server::eas::detail {
@@ -43,26 +44,7 @@ void optionalElement(wbxml::Writer& w, std::string_view ns, std::string_view nam
 }
 
 std::string escapeHtml(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + text.size() / 8 + 64);
-  out.append("<html><body><pre>");
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out.append("&amp;");
-        break;
-      case '<':
-        out.append("&lt;");
-        break;
-      case '>':
-        out.append("&gt;");
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  out.append("</pre></body></html>");
-  return out;
+  return "<html><body><pre>" + codec::htmlFromText(text, "\r\n") + "</pre></body></html>";
 }
 
 bool isSmime(const store::Item& item) {
