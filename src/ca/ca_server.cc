@@ -22,7 +22,6 @@
 #include "crypto/identity_assertion.h"
 #include "crypto/x509/csr.h"
 #include "http/server.h"
-#include "net/blocking.h"
 #include "net/listener.h"
 #include "store/sqlite/sqlite_ca_store.h"
 #include "tls/context.h"
@@ -102,25 +101,6 @@ std::string ocspCacheControl(std::string_view der, std::int64_t now) {
   OCSP_RESPONSE_free(response);
   return result;
 }
-
-// An http::Handler that runs a synchronous service on the blocking pool and
-// resumes on the connection's executor: signing and store commits never hold
-// an I/O thread.
-class OnPool {
- public:
-  using Serve = std::function<http::Response(const http::Request&)>;
-  OnPool(Serve serve, asio::any_io_executor pool) : serve_(std::move(serve)), pool_(std::move(pool)) {}
-
-  net::Task<http::Response> handle(http::Request& req) {
-    // A named closure passed as an lvalue (docs/decisions/0002).
-    auto work = [this, &req] { return serve_(req); };
-    co_return co_await net::runBlocking<http::Response>(pool_, work);
-  }
-
- private:
-  Serve serve_;
-  asio::any_io_executor pool_;
-};
 
 // The plain-HTTP face for relying parties: CRL, OCSP, the chain, health.
 class PkiService {
@@ -310,7 +290,7 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
   // The PKI listener first: with port 0 its real port goes into the URLs of
   // every certificate the Authority issues.
   // Filled in once the Authority is open; nothing is accepted before start().
-  auto pki_holder = std::make_shared<std::shared_ptr<OnPool>>();
+  auto pki_holder = std::make_shared<http::Handler>();
   if (!config.pki.listen.empty()) {
     auto endpoint = net::parseEndpoint(config.pki.listen);
     if (!endpoint) return fail(Errc::config_error, "pki.listen: " + endpoint.error().message());
@@ -319,7 +299,7 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
     options.header_timeout = std::chrono::seconds(10);
     options.max_connections = static_cast<std::size_t>(config.pki.max_connections);
     auto server = http::Server::bind(executor, *endpoint, options,
-                                     [pki_holder](http::Request& req) { return (*pki_holder)->handle(req); });
+                                     [pki_holder](http::Request& req) { return (*pki_holder)(req); });
     if (!server) return fail(server.error());
     impl->pki_http = std::move(*server);
     const std::string derived = "http://" + config.pki.listen;
@@ -341,21 +321,17 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
   impl->authority = std::move(*authority);
 
   impl->pki = std::make_shared<PkiService>(impl->authority, clock);
-  *pki_holder = std::make_shared<OnPool>([pki = impl->pki](const http::Request& req) { return pki->serve(req); },
-                                         impl->pool->get_executor());
+  *pki_holder = http::onBlockingPool([pki = impl->pki](const http::Request& req) { return pki->serve(req); },
+                                     impl->pool->get_executor());
 
   if (!config.est.listen.empty()) {
-    auto key = crypto::loadAssertionKey(config.est.delegation_key_file);
-    if (!key) return fail(Errc::config_error, "est.delegation_key_file: " + key.error().detail);
-    std::vector<crypto::AssertionKey> keys;
-    keys.push_back(std::move(*key));
+    auto verifier = crypto::loadAssertionVerifier(config.est.delegation_key_file, "est.delegation_key_file");
+    if (!verifier) return fail(verifier.error());
     EstOptions est_options;
     est_options.default_template = config.est.default_template;
     est_options.body_limit = config.est.body_limit.bytes;
-    impl->est = std::make_shared<EstService>(impl->authority,
-                                             std::make_unique<crypto::AssertionVerifier>(std::move(keys)),
-                                             est_options, clock);
-    auto est_handler = std::make_shared<OnPool>(
+    impl->est = std::make_shared<EstService>(impl->authority, std::move(*verifier), est_options, clock);
+    auto est_handler = http::onBlockingPool(
         [est = impl->est](const http::Request& req) { return est->serve(req); }, impl->pool->get_executor());
     // The link is the gateway's only: its client certificate is required.
     tls::ServerOptions tls_options;
@@ -374,7 +350,7 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
     options.body_limit = config.est.body_limit.bytes;
     options.max_connections = static_cast<std::size_t>(config.est.max_connections);
     auto server = http::Server::bind(executor, *endpoint, options,
-                                     [est_handler](http::Request& req) { return est_handler->handle(req); }, *tls);
+                                     std::move(est_handler), *tls);
     if (!server) return fail(server.error());
     impl->est_http = std::move(*server);
   }

@@ -422,6 +422,15 @@ AssertionVerifier::AssertionVerifier(std::vector<AssertionKey> keys, std::size_t
 }
 AssertionVerifier::~AssertionVerifier() = default;
 
+Result<std::unique_ptr<AssertionVerifier>> loadAssertionVerifier(const std::string& path,
+                                                                 std::string_view setting) {
+  auto key = loadAssertionKey(path);
+  if (!key) return fail(Errc::config_error, std::string(setting) + ": " + key.error().detail);
+  std::vector<AssertionKey> keys;
+  keys.push_back(std::move(*key));
+  return std::make_unique<AssertionVerifier>(std::move(keys));
+}
+
 std::size_t AssertionVerifier::replayEntries() const {
   std::lock_guard lock(mutex_);
   return seen_.size();

@@ -148,4 +148,9 @@ class AssertionVerifier {
   std::multimap<std::int64_t, std::string> by_expiry_;
 };
 
+// A verifier for the one key in `path` (read as loadAssertionKey reads it);
+// errors are config_error, prefixed with `setting` ("eas.delegation_key_file").
+Result<std::unique_ptr<AssertionVerifier>> loadAssertionVerifier(const std::string& path,
+                                                                 std::string_view setting);
+
 }  // namespace rampart::crypto

@@ -12,6 +12,7 @@
 
 #include "core/log.h"
 #include "http/h2_server.h"
+#include "net/blocking.h"
 #include "tls/stream.h"
 
 namespace rampart::http {
@@ -229,5 +230,23 @@ void Server::stop() {
 }
 
 net::tcp::endpoint Server::localEndpoint() const { return impl_->listener->localEndpoint(); }
+
+namespace {
+
+// A coroutine with no captures: the service is a parameter, kept in the frame.
+net::Task<Response> serveOnPool(std::shared_ptr<const std::function<Response(const Request&)>> serve,
+                                net::asio::any_io_executor pool, Request& req) {
+  // A named closure passed as an lvalue (docs/decisions/0002).
+  auto work = [&serve, &req] { return (*serve)(req); };
+  co_return co_await net::runBlocking<Response>(pool, work);
+}
+
+}  // namespace
+
+Handler onBlockingPool(std::function<Response(const Request&)> serve,
+                       net::asio::any_io_executor pool) {
+  auto shared = std::make_shared<const std::function<Response(const Request&)>>(std::move(serve));
+  return [shared, pool = std::move(pool)](Request& req) { return serveOnPool(shared, pool, req); };
+}
 
 }  // namespace rampart::http

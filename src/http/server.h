@@ -48,6 +48,13 @@ struct ServerOptions {
 // Handles one request. Runs on the connection's executor; must not block.
 using Handler = std::function<net::Task<Response>(Request&)>;
 
+// A Handler for a synchronous service (one that signs, or commits to a
+// store): `serve` runs on `pool`, and the answer resumes on the connection's
+// executor, so that no I/O thread ever waits on it. `serve` lives as long as
+// the Handler and any request still being served.
+Handler onBlockingPool(std::function<Response(const Request&)> serve,
+                       net::asio::any_io_executor pool);
+
 // Exact-path routing with a fallback 404; methods are the handler's business.
 class Router {
  public:

@@ -46,7 +46,6 @@
 #include "crypto/rights/license.h"
 #include "crypto/x509/x509.h"
 #include "http/server.h"
-#include "net/blocking.h"
 #include "net/listener.h"
 #include "store/sqlite/sqlite_rights_store.h"
 #include "tls/context.h"
@@ -223,26 +222,6 @@ struct KeyWipe {
   ~KeyWipe() {
     if (!key.empty()) OPENSSL_cleanse(key.data(), key.size());
   }
-};
-
-// An http::Handler that runs a synchronous service on the blocking pool and
-// resumes on the connection's executor (as the CA's): signing and store
-// commits never hold an I/O thread.
-class OnPool {
- public:
-  using Serve = std::function<http::Response(const http::Request&)>;
-  OnPool(Serve serve, asio::any_io_executor pool)
-      : serve_(std::move(serve)), pool_(std::move(pool)) {}
-
-  net::Task<http::Response> handle(http::Request& req) {
-    // A named closure passed as an lvalue (docs/decisions/0002).
-    auto work = [this, &req] { return serve_(req); };
-    co_return co_await net::runBlocking<http::Response>(pool_, work);
-  }
-
- private:
-  Serve serve_;
-  asio::any_io_executor pool_;
 };
 
 // What answers requests: shared with the HTTP handler, so that a connection
@@ -627,13 +606,11 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(
   service.directory = std::shared_ptr<directory::BuiltinDirectory>(std::move(*directory));
 
   if (!config.listen.empty()) {
-    auto key = crypto::loadAssertionKey(config.assertion_key_file);
-    if (!key) return fail(Errc::config_error, "rights.assertion_key_file: " + key.error().detail);
-    std::vector<crypto::AssertionKey> keys;
-    keys.push_back(std::move(*key));
-    service.verifier = std::make_unique<crypto::AssertionVerifier>(std::move(keys));
+    auto verifier = crypto::loadAssertionVerifier(config.assertion_key_file, "rights.assertion_key_file");
+    if (!verifier) return fail(verifier.error());
+    service.verifier = std::move(*verifier);
 
-    auto handler = std::make_shared<OnPool>(
+    auto handler = http::onBlockingPool(
         [svc = impl->service](const http::Request& req) { return svc->serve(req); },
         impl->pool->get_executor());
     // The listener is the gateway's only: its client certificate is required.
@@ -654,7 +631,7 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(
     options.max_connections = 1000;
     auto server = http::Server::bind(
         executor, *endpoint, options,
-        [handler](http::Request& req) { return handler->handle(req); }, *tls);
+        std::move(handler), *tls);
     if (!server) return fail(server.error());
     impl->http = std::move(*server);
   }

@@ -166,11 +166,9 @@ Status MailServer::startEas(net::asio::io_context& io) {
   if (config_.eas.gateway_listen.empty()) return {};
   // The gateway's bridged link: mTLS (the gateway's certificate) plus a
   // signed identity assertion on every request.
-  auto key = crypto::loadAssertionKey(config_.eas.delegation_key_file);
-  if (!key) return fail(Errc::config_error, "eas.delegation_key_file: " + key.error().detail);
-  std::vector<crypto::AssertionKey> keys;
-  keys.push_back(std::move(*key));
-  eas_->setAssertionVerifier(std::make_unique<crypto::AssertionVerifier>(std::move(keys)));
+  auto verifier = crypto::loadAssertionVerifier(config_.eas.delegation_key_file, "eas.delegation_key_file");
+  if (!verifier) return fail(verifier.error());
+  eas_->setAssertionVerifier(std::move(*verifier));
   auto gateway_endpoint = net::parseEndpoint(config_.eas.gateway_listen);
   if (!gateway_endpoint) return fail(gateway_endpoint.error());
   tls::ServerOptions bridged = tls_options;
