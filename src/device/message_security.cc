@@ -7,6 +7,7 @@
 
 #include "core/ascii.h"
 #include "device/transport.h"
+#include "http/client.h"
 
 namespace rampart::device {
 
@@ -16,32 +17,12 @@ namespace rights = crypto::rights;
 
 namespace {
 
-constexpr std::size_t kMaxFetched = 4u << 20;  // a CRL or OCSP answer
-
-// CRLs (CDP) and OCSP (AIA) over plain HTTP, as relying parties fetch them
-// (RFC 5280 4.2.1.13, RFC 6960 A.1); https works too, against the system store.
+// CRLs (CDP) and OCSP (AIA) over plain HTTP, names resolved as a phone would.
 Result<std::string> fetchRevocation(std::string_view url, std::string_view body) {
-  auto parsed = parseUrl(url);
-  if (!parsed) return fail(parsed.error());
-  std::shared_ptr<tls::ssl::context> tls;
-  if (parsed->tls) {
-    auto ctx = clientContext(*parsed, "");
-    if (!ctx) return fail(ctx.error());
-    tls = *ctx;
-  }
-  // parseUrl keeps the path in `path` (defaulting to the EAS path when empty).
-  std::string target = parsed->path;
-  http::Request req{body.empty() ? http::Verb::get : http::Verb::post, target, 11};
-  req.set(http::Field::host, parsed->host);
-  if (!body.empty()) {
-    req.set(http::Field::content_type, "application/ocsp-request");
-    req.body() = std::string(body);
-  }
-  auto reply = sendRequest(*parsed, tls, std::move(req), std::chrono::seconds(10), kMaxFetched);
-  if (!reply) return fail(reply.error());
-  if (reply->status != 200)
-    return fail(Errc::unavailable, std::string(url) + " answered HTTP " + std::to_string(reply->status));
-  return std::move(reply->body);
+  http::RevocationFetch how;
+  how.body_limit = 4u << 20;
+  how.resolve_names = true;
+  return http::fetchRevocationInfo(url, body, how);
 }
 
 std::string lower(std::string_view s) {

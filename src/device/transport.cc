@@ -25,22 +25,6 @@ bool isIpLiteral(const std::string& host) {
   return !ec;
 }
 
-// Runs one http::fetch() to completion on a private io_context.
-Result<http::Response> fetchBlocking(const net::tcp::endpoint& endpoint, const http::Request& req,
-                                     const http::ClientOptions& options) {
-  asio::io_context io;
-  Result<http::Response> result = fail(Errc::internal, "no response");
-  asio::co_spawn(io, http::fetch(endpoint, req, options),
-                 [&result](std::exception_ptr e, Result<http::Response> r) {
-                   if (e)
-                     result = fail(Errc::internal, "HTTP client failed");
-                   else
-                     result = std::move(r);
-                 });
-  io.run();
-  return result;
-}
-
 }  // namespace
 
 Result<ServerUrl> parseUrl(std::string_view url) {
@@ -105,25 +89,14 @@ Result<std::shared_ptr<tls::ssl::context>> clientContext(const ServerUrl& url,
 Result<Reply> sendRequest(const ServerUrl& url, const std::shared_ptr<tls::ssl::context>& tls,
                           http::Request req, std::chrono::seconds timeout,
                           std::uint64_t body_limit) {
-  asio::io_context io;
-  net::tcp::resolver resolver(io);
-  boost::system::error_code ec;
-  auto endpoints = resolver.resolve(url.host, url.port, ec);
-  if (ec) return fail(Errc::io_error, "cannot resolve " + url.host + ": " + ec.message());
   http::ClientOptions options;
   options.io_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(timeout);
   options.body_limit = body_limit;
   options.tls = tls;
   if (tls && !isIpLiteral(url.host)) options.sni = url.host;
   req.set(http::Field::host, url.host + ":" + url.port);
-  Result<http::Response> res = fail(Errc::io_error, "no address for " + url.host);
-  // Try each address in turn ("localhost" may name ::1 first) while connecting fails.
-  for (const auto& entry : endpoints) {
-    net::tcp::endpoint endpoint = entry.endpoint();
-    res = fetchBlocking(endpoint, req, options);
-    if (res || res.error().detail.rfind("connect:", 0) != 0) break;
-  }
-  if (!res) return fail(res.error().code, url.host + ":" + url.port + ": " + res.error().detail);
+  auto res = http::fetchBlocking(url.host, url.port, std::move(req), options);
+  if (!res) return fail(res.error());
   Reply reply;
   reply.status = static_cast<int>(res->result_int());
   reply.body = std::move(res->body());

@@ -2,6 +2,14 @@
 
 #include <openssl/ssl.h>
 
+#include <chrono>
+#include <exception>
+#include <string>
+#include <utility>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/read.hpp>
@@ -76,6 +84,94 @@ Task<Result<Response>> fetch(net::tcp::endpoint endpoint, Request req, ClientOpt
   stream.next_layer().expires_after(std::chrono::seconds(5));
   co_await stream.async_shutdown(asio::redirect_error(asio::use_awaitable, ec));
   co_return res;
+}
+
+Result<Response> fetchBlocking(const net::tcp::endpoint& endpoint, Request req,
+                               const ClientOptions& options, std::chrono::milliseconds deadline) {
+  asio::io_context io(1);
+  Result<Response> result = fail(Errc::timeout, "no answer within " + std::to_string(deadline.count()) + " ms");
+  asio::co_spawn(io, fetch(endpoint, std::move(req), options),
+                 [&result](std::exception_ptr e, Result<Response> r) {
+                   result = e ? fail(Errc::internal, "HTTP client failed") : std::move(r);
+                 });
+  if (deadline.count() > 0) {
+    io.run_for(deadline);
+  } else {
+    io.run();
+  }
+  return result;
+}
+
+Result<Response> fetchBlocking(const std::string& host, const std::string& port, Request req,
+                               const ClientOptions& options, std::chrono::milliseconds deadline) {
+  const auto start = std::chrono::steady_clock::now();
+  asio::io_context io(1);
+  asio::ip::tcp::resolver resolver(io);
+  boost::system::error_code ec;
+  auto endpoints = resolver.resolve(host, port, ec);
+  if (ec) return fail(Errc::io_error, "cannot resolve " + host + ": " + ec.message());
+  if (req.find(Field::host) == req.end()) req.set(Field::host, host + ":" + port);
+  Result<Response> res = fail(Errc::io_error, "no address for " + host);
+  for (const auto& entry : endpoints) {
+    std::chrono::milliseconds left{};
+    if (deadline.count() > 0) {
+      left = deadline - std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - start);
+      if (left.count() <= 0) return fail(Errc::timeout, "no answer within " + std::to_string(deadline.count()) + " ms");
+    }
+    res = fetchBlocking(entry.endpoint(), req, options, left);
+    if (res || res.error().detail.rfind("connect:", 0) != 0) break;
+  }
+  if (!res) return fail(res.error().code, host + ":" + port + ": " + res.error().detail);
+  return res;
+}
+
+Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view ocsp_request,
+                                        const RevocationFetch& how) {
+  constexpr std::string_view kScheme = "http://";
+  if (!url.starts_with(kScheme)) return fail(Errc::invalid_argument, "not an http:// URL: " + std::string(url));
+  std::string_view rest = url.substr(kScheme.size());
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  std::string path = authority.size() < rest.size() ? std::string(rest.substr(authority.size())) : "/";
+  std::string host;
+  std::string port = "80";
+  if (authority.starts_with("[")) {  // [v6] or [v6]:port
+    auto close = authority.find(']');
+    if (close == std::string_view::npos) return fail(Errc::invalid_argument, "bad IPv6 address in " + std::string(url));
+    host = std::string(authority.substr(1, close - 1));
+    if (authority.substr(close + 1).starts_with(":")) port = std::string(authority.substr(close + 2));
+  } else {
+    auto colon = authority.rfind(':');
+    host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) port = std::string(authority.substr(colon + 1));
+  }
+  if (host.empty() || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return fail(Errc::invalid_argument, "bad host or port in " + std::string(url));
+  }
+  boost::system::error_code ec;
+  asio::ip::make_address(host, ec);
+  if (ec && !how.resolve_names) {
+    return fail(Errc::invalid_argument, "only address-literal hosts are fetched: " + std::string(url));
+  }
+  Request req{ocsp_request.empty() ? Verb::get : Verb::post, path, 11};
+  req.set(Field::host, std::string(authority));
+  if (ocsp_request.empty()) {
+    req.set(Field::accept, "application/pkix-crl, */*");
+  } else {
+    req.set(Field::content_type, "application/ocsp-request");
+    req.body() = std::string(ocsp_request);
+  }
+  ClientOptions options;
+  options.connect_timeout = how.deadline;
+  options.io_timeout = how.deadline;
+  options.body_limit = how.body_limit;
+  auto res = fetchBlocking(host, port, std::move(req), options, how.deadline);
+  if (!res) return fail(res.error());
+  if (res->result() != Status::ok) {
+    return fail(Errc::unavailable, std::string(url) + " answered HTTP " + std::to_string(res->result_int()));
+  }
+  return std::move(res->body());
 }
 
 }  // namespace rampart::http

@@ -1,25 +1,19 @@
 #include "server/eas/validate_cert_command.h"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/use_future.hpp>
 #include <utility>
 
 #include "codec/eas/cert_requests.h"
 #include "codec/wbxml/writer.h"
 #include "core/log.h"
 #include "http/client.h"
-#include "net/listener.h"
 
 namespace rampart::server::eas {
 namespace {
 
 namespace codec = rampart::eas;
 namespace x509 = crypto::x509;
-namespace asio = net::asio;
 
 constexpr std::string_view kNs = "ValidateCert";
-constexpr std::uint64_t kMaxRevocationBody = 16 * 1024 * 1024;
 
 void status(wbxml::Writer& w, ValidateCertStatus s) {
   w.start(kNs, "Status");
@@ -66,57 +60,15 @@ ValidateCertStatus validateCertStatus(x509::ChainStatus status) {
   return ValidateCertStatus::server_error;
 }
 
-Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view body,
-                                        std::chrono::milliseconds timeout) {
-  constexpr std::string_view kScheme = "http://";
-  if (url.substr(0, kScheme.size()) != kScheme)
-    return fail(Errc::invalid_argument, "not an http:// URL");
-  std::string_view rest = url.substr(kScheme.size());
-  std::string authority(rest.substr(0, rest.find('/')));
-  std::string path =
-      rest.size() > authority.size() ? std::string(rest.substr(authority.size())) : "/";
-  std::string host = authority;
-  // Port 80 unless given ("[::1]" and "1.2.3.4" have none; "[::1]:8080" has).
-  const bool has_port = !authority.empty() && authority.back() != ']' &&
-                        authority.find(':') != std::string::npos &&
-                        (authority.front() != '[' || authority.find("]:") != std::string::npos);
-  if (!has_port) authority += ":80";
-  auto endpoint = net::parseEndpoint(authority);
-  if (!endpoint)
-    return fail(Errc::invalid_argument, "only IP-literal hosts are fetched: " + std::string(url));
-  http::Request req{body.empty() ? http::Verb::get : http::Verb::post, path, 11};
-  req.set(http::Field::host, host);
-  if (body.empty()) {
-    req.set(http::Field::accept, "application/pkix-crl, */*");
-  } else {
-    req.set(http::Field::content_type, "application/ocsp-request");
-    req.body() = std::string(body);
-  }
-  http::ClientOptions options;
-  options.connect_timeout = timeout;
-  options.io_timeout = timeout;
-  options.body_limit = kMaxRevocationBody;
-  asio::io_context io(1);
-  auto future =
-      asio::co_spawn(io, http::fetch(*endpoint, std::move(req), options), asio::use_future);
-  // The whole exchange within `timeout`, however slowly the bytes come.
-  io.run_for(timeout);
-  if (!io.stopped())
-    return fail(Errc::timeout, "no answer within " + std::to_string(timeout.count()) + " ms");
-  Result<http::Response> res = future.get();
-  if (!res) return fail(res.error());
-  if (res->result() != http::Status::ok)
-    return fail(Errc::unavailable, "answered " + std::to_string(res->result_int()));
-  return std::move(res->body());
-}
-
 Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(
     const std::string& trust_file, x509::RevocationMode revocation,
     std::chrono::milliseconds timeout) {
   auto setup = std::make_shared<ValidateCertSetup>();
   setup->revocation = revocation;
-  setup->fetch = [timeout](std::string_view url, std::string_view body) {
-    return fetchRevocationInfo(url, body, timeout);
+  http::RevocationFetch how;
+  how.deadline = timeout;  // names are not resolved: the URLs come from certificates a device sent
+  setup->fetch = [how](std::string_view url, std::string_view body) {
+    return http::fetchRevocationInfo(url, body, how);
   };
   if (!trust_file.empty()) {
     auto text = x509::readFile(trust_file);

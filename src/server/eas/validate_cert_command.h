@@ -57,15 +57,6 @@ Result<std::shared_ptr<const ValidateCertSetup>> makeValidateCertSetup(
     const std::string& trust_file, crypto::x509::RevocationMode revocation,
     std::chrono::milliseconds timeout);
 
-// One plain-HTTP exchange for a certificate's CDP or AIA URL (RFC 5280
-// 4.2.1.13, 4.2.2.1): GET when `body` is empty (a CRL), else POST of an
-// application/ocsp-request (RFC 6960 A.1). http:// with an IP literal host
-// only (names are not resolved: the URLs come from certificates the device
-// sent); the whole exchange within `timeout`; at most 16 MiB back. Runs a
-// private io_context on the calling (pool) thread.
-Result<std::string> fetchRevocationInfo(std::string_view url, std::string_view body,
-                                        std::chrono::milliseconds timeout);
-
 // Answers one ValidateCert request; returns the WBXML response body:
 // ValidateCert { Status, Certificate* { Status } }, one Certificate per
 // request certificate in order. The certificates after the first and the

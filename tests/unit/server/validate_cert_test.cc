@@ -21,6 +21,7 @@
 #include "core/config.h"
 #include "crypto/x509/csr.h"
 #include "directory/builtin_directory.h"
+#include "http/client.h"
 #include "http/server.h"
 #include "net/asio.h"
 #include "server/eas/eas_config.h"
@@ -272,15 +273,31 @@ TEST_F(ValidateCertTest, ProtocolErrors) {
   }
 }
 
+// The fetcher ValidateCert uses (http::fetchRevocationInfo, as the server
+// sets it up: names not resolved) against the CA's real PKI listener.
 TEST_F(ValidateCertTest, FetcherRefusesWhatItShouldNot) {
-  EXPECT_FALSE(fetchRevocationInfo("https://127.0.0.1/crl", "", 1s));
-  EXPECT_FALSE(fetchRevocationInfo("http://ca.example.org/crl", "", 1s));  // names are not resolved
-  EXPECT_FALSE(fetchRevocationInfo("ldap://127.0.0.1/cn=crl", "", 1s));
-  auto crl = fetchRevocationInfo(pki_.base() + "/crl", "", 2s);
+  http::RevocationFetch how;
+  how.deadline = 2s;
+  EXPECT_FALSE(http::fetchRevocationInfo("https://127.0.0.1/crl", "", how));
+  EXPECT_FALSE(http::fetchRevocationInfo("http://ca.example.org/crl", "", how));  // names are not resolved
+  EXPECT_FALSE(http::fetchRevocationInfo("ldap://127.0.0.1/cn=crl", "", how));
+  EXPECT_FALSE(http::fetchRevocationInfo("http://127.0.0.1:99999/crl", "", how));
+  EXPECT_FALSE(http::fetchRevocationInfo("http://[::1/crl", "", how));
+  auto crl = http::fetchRevocationInfo(pki_.base() + "/crl", "", how);
   ASSERT_TRUE(crl) << crl.error().message();
   EXPECT_TRUE(x509::parseCrl(*crl));
-  auto missing = fetchRevocationInfo(pki_.base() + "/nothing", "", 2s);
-  EXPECT_FALSE(missing);
+  auto missing = http::fetchRevocationInfo(pki_.base() + "/nothing", "", how);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().detail.find("answered HTTP 404"), std::string::npos) << missing.error().detail;
+
+  // The device's setting: a name is resolved ("localhost").
+  std::string by_name = pki_.base();
+  by_name.replace(by_name.find("127.0.0.1"), 9, "localhost");
+  EXPECT_FALSE(http::fetchRevocationInfo(by_name + "/crl", "", how));
+  how.resolve_names = true;
+  auto named = http::fetchRevocationInfo(by_name + "/crl", "", how);
+  ASSERT_TRUE(named) << named.error().message();
+  EXPECT_EQ(*named, *crl);
 }
 
 // Through the EAS front door: OPTIONS lists both commands; a provisioned
