@@ -563,7 +563,7 @@ Result<Message> Client::read(std::int64_t local_id) {
   // and opens it itself: S/MIME and rights protection live inside the MIME.
   MessageSecurity sec = security();
   if (sec.hasIdentity()) {
-    auto opened = readSecure(*item, std::move(m));
+    auto opened = readSecure(sec, *item, std::move(m));
     if (!opened) return fail(opened.error());
     m = std::move(*opened);
     return markRead(local_id, *folder, *item, std::move(m));
@@ -606,7 +606,7 @@ Result<Message> Client::read(std::int64_t local_id) {
   // encrypted or protected mail openMessage says what is missing.
   bool smime = fields->message_class && fields->message_class->rfind("IPM.Note.SMIME", 0) == 0;
   if (smime || fields->rights) {
-    auto opened = readSecure(*item, std::move(m));
+    auto opened = readSecure(sec, *item, std::move(m));
     if (!opened) return fail(opened.error());
     m = std::move(*opened);
   }
@@ -663,7 +663,7 @@ MessageSecurity Client::security() {
                          std::move(http));
 }
 
-Result<Message> Client::readSecure(const LocalItem& item, Message m) {
+Result<Message> Client::readSecure(MessageSecurity& sec, const LocalItem& item, Message m) {
   auto body = buildItemFetch(item.folder_id, item.server_id,
                              FetchOptions{true, versionAtLeast(account_.version, "14.1")});
   if (!body) return fail(body.error());
@@ -685,7 +685,7 @@ Result<Message> Client::readSecure(const LocalItem& item, Message m) {
   if (r->fields.from) m.item.from = *r->fields.from;
   if (r->fields.to) m.to = *r->fields.to;
   if (r->fields.cc) m.cc = *r->fields.cc;
-  auto opened = security().open(*r->fields.body, m.security);
+  auto opened = sec.open(*r->fields.body, m.security);
   if (!opened) return fail(opened.error());
   mime::Bodies bodies = mime::extractBodies(*opened);
   m.body = !bodies.plain.empty() ? bodies.plain : mime::htmlToText(bodies.html);
@@ -836,7 +836,7 @@ Status Client::relay(ComposeRequest::Kind kind, const LocalItem& item, Draft d,
   bool forward = kind == ComposeRequest::Kind::forward;
   MessageSecurity sec = security();
   if (!options.ignore_rights && sec.hasIdentity()) {
-    auto original = readSecure(item, Message{});
+    auto original = readSecure(sec, item, Message{});
     if (!original) return fail(original.error());
     if (original->security.rights) {
       const auto& lic = *original->security.rights;

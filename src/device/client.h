@@ -183,8 +183,8 @@ class Client {
   Status relay(ComposeRequest::Kind kind, const LocalItem& item, Draft d, const RelayOptions& options);
   Result<Message> markRead(std::int64_t local_id, const LocalFolder& folder, const LocalItem& item,
                            Message m);
-  // The stored message whole (ItemOperations Fetch, Type 4), opened.
-  Result<Message> readSecure(const LocalItem& item, Message m);
+  // The stored message whole (ItemOperations Fetch, Type 4), opened by `sec`.
+  Result<Message> readSecure(MessageSecurity& sec, const LocalItem& item, Message m);
   // Encryption certificates of every recipient (ResolveRecipients).
   Result<std::vector<std::string>> recipientCertificates(const std::vector<std::string>& to);
   std::string fromAddress() const;

@@ -1,6 +1,8 @@
 #include "device/message_security.h"
 
 #include <algorithm>
+#include <filesystem>
+#include <map>
 #include <cstdlib>
 #include <ctime>
 #include <optional>
@@ -72,8 +74,14 @@ std::vector<x509::CertPtr> storedChain(const CertStore& certs, std::string_view 
 }  // namespace
 
 bool MessageSecurity::hasIdentity() const {
-  return readToken(certs_, kSignTemplate) || readToken(certs_, kEncryptTemplate) ||
-         certs_.load(kSignTemplate).has_value() || certs_.load(kEncryptTemplate).has_value();
+  // Whether the files are there: identity() says what is wrong with them.
+  for (std::string_view t : {kSignTemplate, kEncryptTemplate}) {
+    std::error_code ec;
+    if (std::filesystem::exists(tokenFile(certs_, t), ec) ||
+        (std::filesystem::exists(certs_.certPath(t), ec) && std::filesystem::exists(certs_.keyPath(t), ec)))
+      return true;
+  }
+  return false;
 }
 
 Status MessageSecurity::useToken(std::string_view template_name, std::string_view uri,
@@ -138,13 +146,19 @@ std::vector<std::pair<std::string, std::string>> readCapabilityLines(const std::
 
 }  // namespace
 
-cms::Capabilities MessageSecurity::capabilitiesOf(std::string_view address) const {
-  std::string want = lower(address);
+std::vector<cms::Capabilities> MessageSecurity::capabilitiesOf(
+    const std::vector<std::string>& addresses) const {
+  std::vector<cms::Capabilities> out(addresses.size());
+  if (addresses.empty()) return out;
+  std::map<std::string, cms::Capabilities, std::less<>> found;
+  for (const auto& a : addresses) found.emplace(lower(a), cms::Capabilities{});
   for (const auto& [addr, text] : readCapabilityLines(certs_.dir() + "/capabilities")) {
-    if (addr != want) continue;
-    if (auto caps = cms::parseCapabilitiesText(text)) return *caps;
+    auto it = found.find(addr);
+    if (it == found.end()) continue;
+    if (auto caps = cms::parseCapabilitiesText(text)) it->second = *caps;
   }
-  return {};
+  for (std::size_t i = 0; i < addresses.size(); ++i) out[i] = found[lower(addresses[i])];
+  return out;
 }
 
 void MessageSecurity::rememberCapabilities(const std::vector<std::string>& addresses,
@@ -253,10 +267,11 @@ Result<std::string> MessageSecurity::secure(std::string message, const SecurityO
   }
   if (options.encrypt) {
     std::vector<cms::Recipient> to;
+    const std::vector<cms::Capabilities> known = capabilitiesOf(recipients);
     for (std::size_t i = 0; i < recipient_certs.size(); ++i) {
       auto cert = x509::parseCertificate(recipient_certs[i]);
       if (!cert) return fail(Errc::protocol_error, "a recipient's certificate: " + cert.error().message());
-      cms::Capabilities caps = i < recipients.size() ? capabilitiesOf(recipients[i]) : cms::Capabilities{};
+      cms::Capabilities caps = i < known.size() ? known[i] : cms::Capabilities{};
       to.push_back(cms::Recipient{std::move(*cert), caps});
     }
     // The sender's own copy (Sent Items) must stay readable.

@@ -88,7 +88,8 @@ class MessageSecurity {
   // What each correspondent announced it reads (SMIMECapabilities of its last
   // good signature, RFC 8551 2.5.2), kept in <certs>/capabilities, one
   // "address capabilities" line each; encryption upgrades on that word.
-  crypto::cms::Capabilities capabilitiesOf(std::string_view address) const;
+  // One per address, in order, from one reading of the file.
+  std::vector<crypto::cms::Capabilities> capabilitiesOf(const std::vector<std::string>& addresses) const;
   void rememberCapabilities(const std::vector<std::string>& addresses,
                             const crypto::cms::Capabilities& caps) const;
   Result<crypto::x509::CertPtr> licensor();
