@@ -141,6 +141,8 @@ void printSecurity(const device::SecurityReport& r) {
                                                          (s.chain.detail.empty() ? "" : ": " + s.chain.detail) + ")"
                                                    : "signature valid, but the signer is not the sender (From)";
     std::printf("Signature: %s\nSigned-By: %s\n", verdict.c_str(), s.signer_subject.c_str());
+    // RFC 4853: with several signers, the best one's verdict is the one above.
+    if (s.signers > 1) std::printf("Signers: %d (the best shown)\n", s.signers);
   } else if (r.smime) {
     std::printf("Signature: none\n");
   }

@@ -8,7 +8,9 @@
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "core/ascii.h"
 #include "core/base64.h"
@@ -533,21 +535,71 @@ std::vector<std::string> signerEmails(X509* cert) {
   return out;
 }
 
-// Verifies a SignedData over `detached` (clear-signed) or its own content;
-// the verdict goes into `sig`, the content into `content`. An Error only when
-// the structure is not a SignedData at all.
-Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* detached,
-                               std::string* content, const x509::VerifyOptions& trust,
-                               const std::string& from) {
-  if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
-    return fail(Errc::parse_error, "CMS is not SignedData");
+// At most this many SignerInfos are looked at (RFC 5652 5.1 sets no bound).
+constexpr int kMaxSigners = 16;
+
+// RFC 5652 5.6 for each SignerInfo on its own (CMS_verify fails them all
+// when one fails): the content is digested once, then each signer's signed
+// attributes and message digest, or its signature over the content itself
+// when it has no signed attributes, are checked. `valid[i]` for SignerInfo i;
+// the content read goes to `out` when set. Signer certificates must have been
+// matched (CMS_set1_signers_certs).
+std::vector<bool> verifyEachSigner(CMS_ContentInfo* cms, const std::string_view* detached,
+                                   std::string_view data, BIO* out) {
   STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms);
-  if (sis == nullptr || sk_CMS_SignerInfo_num(sis) == 0)
-    return fail(Errc::parse_error, "SignedData without a signer");
+  const int n = std::min(sk_CMS_SignerInfo_num(sis), kMaxSigners);
+  std::vector<bool> valid(static_cast<std::size_t>(n), false);
+  BioPtr source;
+  if (detached != nullptr) {
+    source = x509::detail::readBio(data);
+    if (!source) return valid;
+  }
+  BIO* chain = CMS_dataInit(cms, source.get());
+  if (chain == nullptr) {
+    ERR_clear_error();
+    return valid;
+  }
+  char buf[16384];
+  bool read_ok = true;
+  for (;;) {
+    int got = BIO_read(chain, buf, sizeof buf);
+    if (got <= 0) {
+      read_ok = BIO_eof(chain) != 0 || got == 0;
+      break;
+    }
+    if (out != nullptr) BIO_write(out, buf, got);
+  }
+  if (read_ok) {
+    for (int i = 0; i < n; ++i) {
+      CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, i);
+      X509* signer = nullptr;
+      CMS_SignerInfo_get0_algs(si, nullptr, &signer, nullptr, nullptr);
+      if (signer == nullptr) continue;
+      const bool attrs = CMS_signed_get_attr_count(si) >= 0;
+      valid[static_cast<std::size_t>(i)] =
+          (!attrs || CMS_SignerInfo_verify(si) == 1) && CMS_SignerInfo_verify_content(si, chain) == 1;
+    }
+  }
+  // The digest BIOs CMS_dataInit pushed go; the source is ours.
+  if (source) {
+    while (chain != nullptr && chain != source.get()) {
+      BIO* next = BIO_pop(chain);
+      BIO_free(chain);
+      chain = next;
+    }
+  } else {
+    BIO_free_all(chain);
+  }
+  return valid;
+}
+
+// What one SignerInfo says, apart from whether its signature verifies: the
+// digest, signing time, capabilities, and the signer's certificate judged
+// for S/MIME signing (RFC 8550 4, 6) with the message's certificates as
+// untrusted helpers for path building.
+Signature describeSigner(CMS_ContentInfo* cms, CMS_SignerInfo* si, const x509::VerifyOptions& trust,
+                         const std::string& from) {
   Signature sig;
-  CMS_SignerInfo* si = sk_CMS_SignerInfo_value(sis, 0);
-  CMS_set1_signers_certs(cms, nullptr, 0);
-  ERR_clear_error();
   X509* signer = nullptr;
   X509_ALGOR* dig = nullptr;
   CMS_SignerInfo_get0_algs(si, nullptr, &signer, &dig, nullptr);
@@ -559,51 +611,10 @@ Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* det
   }
   sig.signing_time = signingTime(si);
   sig.capabilities = signerCapabilities(si);
-
-  unsigned flags = CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY;
-  BioPtr out = memBio();
-  auto verifyOver = [&](std::string_view data) {
-    BioPtr dcont;
-    if (detached != nullptr) {
-      // OpenSSL 3.0's CMS_verify copies a memory BIO into a second one and
-      // leaks that copy when the SignedData cannot be set up (found by
-      // cms_open_fuzz); behind a null filter the content is read in place.
-      BioPtr mem = x509::detail::readBio(data);
-      BIO* filter = BIO_new(BIO_f_null());
-      if (!mem || filter == nullptr) {
-        BIO_free(filter);
-        return false;
-      }
-      dcont.reset(BIO_push(filter, mem.release()));
-    }
-    BIO_reset(out.get());
-    return CMS_verify(cms, nullptr, nullptr, dcont.get(), out.get(), flags) == 1;
-  };
-  if (detached != nullptr && CMS_is_detached(cms) != 1) {
-    sig.detail = "a multipart/signed signature that carries its own content";
-  } else if (detached == nullptr && CMS_is_detached(cms) == 1) {
-    sig.detail = "an opaque signature without content";
-  } else {
-    sig.valid = verifyOver(detached != nullptr ? *detached : std::string_view());
-    if (!sig.valid) {
-      sig.detail = opensslErrors();
-      // The signer may have signed LF text a mail system then canonicalized.
-      if (detached != nullptr) {
-        std::string crlf = detail::toCrlf(*detached);
-        if (crlf != *detached && verifyOver(crlf)) {
-          sig.valid = true;
-          sig.detail.clear();
-        }
-        ERR_clear_error();
-      }
-    }
-  }
-  if (content != nullptr && sig.valid) *content = x509::detail::bioText(out.get());
   if (signer == nullptr) {
-    if (sig.detail.empty()) sig.detail = "signer certificate not in the message";
+    sig.detail = "signer certificate not in the message";
     sig.chain.status = x509::ChainStatus::incomplete_chain;
     sig.chain.detail = "signer certificate not in the message";
-    sig.valid = false;
     return sig;
   }
   sig.signer_cert = x509::duplicate(signer);
@@ -612,8 +623,6 @@ Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* det
   for (const auto& e : sig.signer_emails)
     sig.from_matches = sig.from_matches || (!from.empty() && e == from);
 
-  // RFC 8550 4 / 6: the signer judged for S/MIME signing, with the message's
-  // certificates as untrusted helpers for path building.
   x509::VerifyOptions opts;
   for (const auto& a : trust.anchors) opts.anchors.push_back(x509::duplicate(a.get()));
   for (const auto& c : trust.intermediates) opts.intermediates.push_back(x509::duplicate(c.get()));
@@ -638,6 +647,71 @@ Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* det
     sig.chain.detail = verdict.error().message();
   }
   ERR_clear_error();
+  return sig;
+}
+
+// How good a signer's verdict is, for choosing the one to report.
+int rank(const Signature& s) {
+  return s.good() ? 3 : (s.valid && s.chain.ok()) ? 2 : s.valid ? 1 : 0;
+}
+
+// Verifies a SignedData over `detached` (clear-signed) or its own content;
+// the verdict goes into the result, the content into `content`. With several
+// signers the best verdict is reported (RFC 4853: the content is validly
+// signed by a signer when any of its signatures verifies), and `signers`
+// says how many there were. An Error only when the structure is not a
+// SignedData at all.
+Result<Signature> verifySigned(CMS_ContentInfo* cms, const std::string_view* detached,
+                               std::string* content, const x509::VerifyOptions& trust,
+                               const std::string& from) {
+  if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed)
+    return fail(Errc::parse_error, "CMS is not SignedData");
+  STACK_OF(CMS_SignerInfo)* sis = CMS_get0_SignerInfos(cms);
+  if (sis == nullptr || sk_CMS_SignerInfo_num(sis) == 0)
+    return fail(Errc::parse_error, "SignedData without a signer");
+  const int total = sk_CMS_SignerInfo_num(sis);
+  const int n = std::min(total, kMaxSigners);
+  CMS_set1_signers_certs(cms, nullptr, 0);
+  ERR_clear_error();
+
+  std::string why;
+  std::vector<bool> valid(static_cast<std::size_t>(n), false);
+  BioPtr out = memBio();
+  if (detached != nullptr && CMS_is_detached(cms) != 1) {
+    why = "a multipart/signed signature that carries its own content";
+  } else if (detached == nullptr && CMS_is_detached(cms) == 1) {
+    why = "an opaque signature without content";
+  } else {
+    std::string_view data = detached != nullptr ? *detached : std::string_view();
+    valid = verifyEachSigner(cms, detached, data, out.get());
+    auto any = [&valid] { return std::find(valid.begin(), valid.end(), true) != valid.end(); };
+    if (!any()) why = opensslErrors();
+    // The signer may have signed LF text a mail system then canonicalized.
+    if (!any() && detached != nullptr) {
+      std::string crlf = detail::toCrlf(*detached);
+      if (crlf != *detached) {
+        valid = verifyEachSigner(cms, detached, crlf, nullptr);
+        if (any()) why.clear();
+      }
+    }
+    ERR_clear_error();
+    if (why.empty() && !any()) why = "the signature does not verify";
+  }
+
+  // Every signer whose signature verifies is judged; the first one when none does.
+  std::optional<Signature> best;
+  for (int i = 0; i < n; ++i) {
+    const bool ok = valid[static_cast<std::size_t>(i)];
+    if (!ok && (best || i > 0)) continue;
+    Signature s = describeSigner(cms, sk_CMS_SignerInfo_value(sis, i), trust, from);
+    s.valid = ok && s.signer_cert != nullptr;
+    if (!s.valid && s.detail.empty()) s.detail = why;
+    if (!best || rank(s) > rank(*best)) best = std::move(s);
+    if (rank(*best) == 3) break;
+  }
+  Signature sig = best ? std::move(*best) : Signature{};
+  sig.signers = total;
+  if (content != nullptr && sig.valid) *content = x509::detail::bioText(out.get());
   return sig;
 }
 

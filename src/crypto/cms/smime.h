@@ -121,6 +121,9 @@ struct Signature {
   std::int64_t signing_time = 0;  // Unix seconds, 0 if absent
   Capabilities capabilities;   // what the signer announced
   x509::CertPtr signer_cert;
+  // SignerInfos in the SignedData. With more than one, the fields above are
+  // the best signer's (good, else valid with a good chain, else valid).
+  int signers = 1;
   bool good() const noexcept { return valid && chain.ok() && from_matches; }
 };
 

@@ -9,6 +9,9 @@
 #include <memory>
 #include <string>
 
+#include <openssl/cms.h>
+
+#include "core/base64.h"
 #include "crypto/cms/smime.h"
 #include "testing/shell.h"
 #include "testing/temp_dir.h"
@@ -274,6 +277,74 @@ TEST_F(CmsTest, OpensslSignedClearAndOpaqueOpenWithGoodSignature) {
         << opened->message;
     EXPECT_NE(opened->message.find("Subject: hi\r\n"), std::string::npos);
     EXPECT_EQ(classify(opened->message), Layer::none);
+  }
+}
+
+// RFC 5652 5.1 allows several SignerInfos; RFC 4853: the content is validly
+// signed by a signer when that signer's signature verifies, whatever the
+// others say. openssl cms signs with carol then alice; the test breaks one
+// signature at a time in the DER.
+TEST_F(CmsTest, SeveralSignersAreJudgedEachOnTheirOwn) {
+  spit(file("entity.txt"), kEntity);
+  ASSERT_TRUE(shell(
+      "openssl cms -sign -in entity.txt -binary -nodetach -outform DER -signer carol.pem -inkey "
+      "carol.key -signer alice.pem -inkey alice.key -certfile inter.pem -out two.der"));
+  const std::string der = slurp(file("two.der"));
+  // The opaque message with the SignerInfos of `broken` given a wrong
+  // signature (the SET OF SignerInfo is in DER order, not signing order).
+  auto message = [&der](std::initializer_list<const char*> broken) {
+    const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+    CMS_ContentInfo* cms = d2i_CMS_ContentInfo(nullptr, &p, static_cast<long>(der.size()));
+    EXPECT_NE(cms, nullptr);
+    if (cms == nullptr) return std::string();
+    for (const char* name : broken) {
+      x509::CertPtr who = cert(name);
+      CMS_SignerInfo* si = nullptr;
+      for (int i = 0; i < 2; ++i) {
+        CMS_SignerInfo* at = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), i);
+        if (CMS_SignerInfo_cert_cmp(at, who.get()) == 0) si = at;
+      }
+      EXPECT_NE(si, nullptr) << name;
+      if (si == nullptr) continue;
+      ASN1_OCTET_STRING* sig = CMS_SignerInfo_get0_signature(si);
+      std::string bytes(reinterpret_cast<const char*>(ASN1_STRING_get0_data(sig)),
+                        static_cast<std::size_t>(ASN1_STRING_length(sig)));
+      bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x5a);
+      ASN1_STRING_set(sig, bytes.data(), static_cast<int>(bytes.size()));
+    }
+    unsigned char* out = nullptr;
+    int len = i2d_CMS_ContentInfo(cms, &out);
+    std::string encoded(reinterpret_cast<const char*>(out), static_cast<std::size_t>(len));
+    OPENSSL_free(out);
+    CMS_ContentInfo_free(cms);
+    return "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nMIME-Version: 1.0\r\n"
+           "Content-Type: application/pkcs7-mime; smime-type=signed-data; name=smime.p7m\r\n"
+           "Content-Transfer-Encoding: base64\r\n\r\n" +
+           base64Encode(encoded, 76);
+  };
+  struct Case {
+    std::initializer_list<const char*> broken;
+    bool valid;
+    bool good;
+    const char* signer;
+  };
+  // alice is the sender; carol's signature is good but not the From's.
+  for (const Case& c : {Case{{}, true, true, "CN=alice"}, Case{{"carol"}, true, true, "CN=alice"},
+                        Case{{"alice"}, true, false, "CN=carol"},
+                        Case{{"alice", "carol"}, false, false, "CN="}}) {
+    SCOPED_TRACE(std::to_string(c.broken.size()) + " broken, first " +
+                 (c.broken.size() == 0 ? "-" : *c.broken.begin()));
+    auto opened = openMessage(message(c.broken), nullptr, trust());
+    ASSERT_TRUE(opened) << opened.error().message();
+    ASSERT_TRUE(opened->signature);
+    const Signature& sig = *opened->signature;
+    EXPECT_EQ(sig.signers, 2);
+    EXPECT_EQ(sig.valid, c.valid) << sig.detail;
+    EXPECT_EQ(sig.valid, sig.detail.empty()) << sig.detail;
+    EXPECT_EQ(sig.good(), c.good);
+    EXPECT_NE(sig.signer_subject.find(c.signer), std::string::npos) << sig.signer_subject;
+    // A bad signature's content is still shown (marked invalid).
+    EXPECT_NE(opened->message.find("The numbers are in.\r\n"), std::string::npos) << opened->message;
   }
 }
 
