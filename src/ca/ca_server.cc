@@ -24,7 +24,6 @@
 #include "http/server.h"
 #include "net/listener.h"
 #include "store/sqlite/sqlite_ca_store.h"
-#include "tls/context.h"
 
 namespace rampart::ca {
 
@@ -333,24 +332,16 @@ Result<std::unique_ptr<CaServer>> CaServer::create(CaConfig config, asio::any_io
     impl->est = std::make_shared<EstService>(impl->authority, std::move(*verifier), est_options, clock);
     auto est_handler = http::onBlockingPool(
         [est = impl->est](const http::Request& req) { return est->serve(req); }, impl->pool->get_executor());
-    // The link is the gateway's only: its client certificate is required.
-    tls::ServerOptions tls_options;
-    tls_options.cert_file = config.est.cert_file;
-    tls_options.key_file = config.est.key_file;
-    tls_options.client_ca_file = config.est.gateway_ca_file;
-    tls_options.require_client_cert = true;
-    auto tls = tls::ReloadableContext::create(tls_options);
-    if (!tls) return fail(tls.error());
-    auto endpoint = net::parseEndpoint(config.est.listen);
-    if (!endpoint) return fail(Errc::config_error, "est.listen: " + endpoint.error().message());
     http::ServerOptions options;
     options.handshake_timeout = config.est.handshake_timeout;
     options.header_timeout = config.est.header_timeout;
     options.keepalive_idle = config.est.keepalive_idle;
     options.body_limit = config.est.body_limit.bytes;
     options.max_connections = static_cast<std::size_t>(config.est.max_connections);
-    auto server = http::Server::bind(executor, *endpoint, options,
-                                     std::move(est_handler), *tls);
+    auto server = http::bindLink(executor,
+                                 {config.est.listen, "est.listen", config.est.cert_file, config.est.key_file,
+                                  config.est.gateway_ca_file},
+                                 options, std::move(est_handler));
     if (!server) return fail(server.error());
     impl->est_http = std::move(*server);
   }

@@ -249,4 +249,18 @@ Handler onBlockingPool(std::function<Response(const Request&)> serve,
   return [shared, pool = std::move(pool)](Request& req) { return serveOnPool(shared, pool, req); };
 }
 
+Result<std::unique_ptr<Server>> bindLink(net::asio::any_io_executor executor, const LinkListener& link,
+                                         ServerOptions options, Handler handler) {
+  tls::ServerOptions tls_options;
+  tls_options.cert_file = link.cert_file;
+  tls_options.key_file = link.key_file;
+  tls_options.client_ca_file = link.client_ca_file;
+  tls_options.require_client_cert = true;
+  auto tls = tls::ReloadableContext::create(tls_options);
+  if (!tls) return fail(tls.error());
+  auto endpoint = net::parseEndpoint(link.listen);
+  if (!endpoint) return fail(Errc::config_error, link.setting + ": " + endpoint.error().message());
+  return Server::bind(std::move(executor), *endpoint, std::move(options), std::move(handler), *tls);
+}
+
 }  // namespace rampart::http

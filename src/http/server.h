@@ -87,4 +87,16 @@ class Server {
   std::shared_ptr<Impl> impl_;
 };
 
+// A listener only the gateway reaches (the CA's EST link, the rights
+// server): TLS with a client certificate from `client_ca_file` required.
+struct LinkListener {
+  std::string listen;    // "127.0.0.1:8446"
+  std::string setting;   // the config key `listen` came from, for errors: "est.listen"
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+};
+Result<std::unique_ptr<Server>> bindLink(net::asio::any_io_executor executor, const LinkListener& link,
+                                         ServerOptions options, Handler handler);
+
 }  // namespace rampart::http

@@ -48,7 +48,6 @@
 #include "http/server.h"
 #include "net/listener.h"
 #include "store/sqlite/sqlite_rights_store.h"
-#include "tls/context.h"
 
 namespace rampart::rights {
 
@@ -613,25 +612,15 @@ Result<std::unique_ptr<RightsServer>> RightsServer::create(
     auto handler = http::onBlockingPool(
         [svc = impl->service](const http::Request& req) { return svc->serve(req); },
         impl->pool->get_executor());
-    // The listener is the gateway's only: its client certificate is required.
-    tls::ServerOptions tls_options;
-    tls_options.cert_file = config.tls_cert_file;
-    tls_options.key_file = config.tls_key_file;
-    tls_options.client_ca_file = config.gateway_ca_file;
-    tls_options.require_client_cert = true;
-    auto tls = tls::ReloadableContext::create(tls_options);
-    if (!tls) return fail(tls.error());
-    auto endpoint = net::parseEndpoint(config.listen);
-    if (!endpoint) return fail(Errc::config_error, "rights.listen: " + endpoint.error().message());
     http::ServerOptions options;
     options.handshake_timeout = std::chrono::seconds(10);
     options.header_timeout = std::chrono::seconds(30);
     options.keepalive_idle = std::chrono::seconds(60);
     options.body_limit = kMaxPublishingLicense;
     options.max_connections = 1000;
-    auto server = http::Server::bind(
-        executor, *endpoint, options,
-        std::move(handler), *tls);
+    auto server = http::bindLink(
+        executor, {config.listen, "rights.listen", config.tls_cert_file, config.tls_key_file, config.gateway_ca_file},
+        options, std::move(handler));
     if (!server) return fail(server.error());
     impl->http = std::move(*server);
   }
