@@ -46,6 +46,7 @@ class BuiltinDirectory final : public Directory, public DirectoryAdmin {
   // Every certificate published for the user, expired ones too (the caller
   // compares not_after with its clock), newest not_after first.
   Result<std::vector<PublishedCertificate>> certificatesOf(std::string_view name) override;
+  bool storesCertificates() const override { return true; }
 
   // DirectoryAdmin
   Status addUser(const User& user, std::string_view password) override;

@@ -58,6 +58,9 @@ class Directory {
     (void)name;
     return std::vector<PublishedCertificate>{};
   }
+  // Whether certificatesOf() can answer at all (an empty list from a
+  // directory without certificate storage says nothing about the user).
+  virtual bool storesCertificates() const { return false; }
 };
 
 // Write side: `rampart admin user|group ...` on the built-in directory.

@@ -22,6 +22,7 @@
 #include "crypto/cms/smime.h"
 #include "crypto/rights/license.h"
 #include "crypto/x509/x509.h"
+#include "directory/builtin_directory.h"
 #include "server/eas/detail/rights_info.h"
 #include "server/eas/item_operations_command.h"
 #include "server/eas/send_mail_command.h"
@@ -341,6 +342,60 @@ TEST_F(EasRightsTest, RightsOfAProtectedMessage) {
   broken.replace(body + 4, 40, std::string(40, 'A'));
   auto bad = bob.rightsOfMessage(broken);
   EXPECT_FALSE(bad);
+}
+
+// With a directory, the EAS server holds a license to the rights server's
+// rule: signed with a certificate the directory publishes for its owner.
+// Otherwise anyone could attach a license naming alice as owner and
+// themselves as a recipient of any template.
+TEST_F(EasRightsTest, ALicenseCountsOnlySignedByItsOwner) {
+  directory::BuiltinDirectoryOptions cheap;
+  cheap.time_cost = 1;
+  cheap.memory_kib = 8;
+  auto dir = directory::BuiltinDirectory::open(dir_.file("directory.db"), cheap);
+  ASSERT_TRUE(dir) << dir.error().message();
+  ASSERT_TRUE((*dir)->addUser({"alice", "Alice", true, {"alice@example.org"}}, "pw"));
+  ASSERT_TRUE((*dir)->addUser({"bob", "Bob", true, {"bob@example.org"}}, "pw"));
+  std::string protectedMessage = protect(original("signed"), rights::kDoNotForwardId);
+  RightsResolver bob({"bob@example.org"}, rights_.get(), dir->get());
+
+  // Not yet published: alice's certificate is not hers as far as anyone knows.
+  auto unknown = bob.rightsOfMessage(protectedMessage);
+  ASSERT_FALSE(unknown);
+  EXPECT_TRUE(unknown.error().is(Errc::invalid_argument));
+  EXPECT_NE(unknown.error().detail.find("not signed with a certificate of its owner"), std::string::npos)
+      << unknown.error().detail;
+
+  ASSERT_TRUE((*dir)->publishCertificate(
+      "alice", {"A11CE", "smime_signing", crypto::x509::certificateDer(alice_.cert.get()), kNow + 86400}));
+  auto good = bob.rightsOfMessage(protectedMessage);
+  ASSERT_TRUE(good) << good.error().message();
+  ASSERT_TRUE(*good);
+  EXPECT_TRUE((*good)->is_recipient);
+
+  // The same license re-signed by someone else (server_'s key): refused.
+  rights::Template t = templ(rights::kDoNotForwardId);
+  rights::ProtectRequest req;
+  std::string message = original("forged");
+  req.message = message;
+  req.templ = &t;
+  req.recipients = {"bob@example.org"};
+  req.now = kNow;
+  crypto::cms::Identity mallory = identity(dir_, "mallory.example.org");
+  auto forged = rights::protectMessage(req, mallory, server_.cert.get());
+  ASSERT_TRUE(forged) << forged.error().message();
+  ASSERT_NE(forged->find("alice@example.org"), std::string::npos);  // owner is still alice (From)
+  auto refused = bob.rightsOfMessage(*forged);
+  ASSERT_FALSE(refused);
+  EXPECT_TRUE(refused.error().is(Errc::invalid_argument));
+
+  // An owner who is not a user here: no license of this server.
+  std::string external = original("external");
+  external.replace(external.find("alice@example.org"), 17, "zed@elsewhere.example");
+  req.message = external;
+  auto outsider = rights::protectMessage(req, mallory, server_.cert.get());
+  ASSERT_TRUE(outsider) << outsider.error().message();
+  EXPECT_FALSE(bob.rightsOfMessage(*outsider));
 }
 
 TEST_F(EasRightsTest, OnlyMessagesWithALicensePartAreRead) {

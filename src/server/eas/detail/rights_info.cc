@@ -6,6 +6,7 @@
 
 #include "core/ascii.h"
 #include "core/log.h"
+#include "crypto/x509/x509.h"
 #include "server/eas/command_context.h"
 
 namespace rampart::server::eas::detail {
@@ -82,8 +83,9 @@ std::string contentExpiryText(std::int64_t unix_seconds) {
   return buf;
 }
 
-RightsResolver::RightsResolver(std::vector<std::string> addresses, store::RightsStore* templates)
-    : templates_(templates) {
+RightsResolver::RightsResolver(std::vector<std::string> addresses, store::RightsStore* templates,
+                               directory::Directory* directory)
+    : templates_(templates), directory_(directory) {
   for (const std::string& a : addresses) {
     if (!a.empty()) addresses_.push_back(lower(a));
   }
@@ -101,7 +103,7 @@ RightsResolver RightsResolver::forContext(CommandContext& ctx) {
       for (const std::string& a : (*user)->addresses) addresses.push_back(a);
     }
   }
-  return RightsResolver(std::move(addresses), ctx.rights);
+  return RightsResolver(std::move(addresses), ctx.rights, ctx.directory);
 }
 
 bool RightsResolver::isUserAddress(std::string_view address) const {
@@ -176,9 +178,6 @@ Result<std::optional<MessageRights>> RightsResolver::rightsOfMessage(std::string
     return fail(Errc::invalid_argument, "rights-protected message without a usable license part: " +
                                             parts.error().message());
   }
-  // The signer is not judged here: the server decides nothing from the
-  // license but what the mailbox owner may do with a copy it stores, and
-  // reads the rights from its own template.
   auto signed_license = rights::readPublishingLicense(parts->signed_license);
   if (!signed_license) {
     return fail(Errc::invalid_argument,
@@ -187,7 +186,26 @@ Result<std::optional<MessageRights>> RightsResolver::rightsOfMessage(std::string
   if (signed_license->license.owner.empty() || signed_license->license.template_id.empty()) {
     return fail(Errc::invalid_argument, "publishing license without owner or template");
   }
+  if (auto st = signedByOwner(*signed_license); !st) return fail(st.error());
   return Found(rightsFor(signed_license->license));
+}
+
+Status RightsResolver::signedByOwner(const rights::SignedPublishingLicense& signed_license) {
+  if (directory_ == nullptr || !directory_->storesCertificates()) return {};
+  if (!signed_license.signer) {
+    return fail(Errc::invalid_argument, "publishing license without a signer certificate");
+  }
+  const std::string& owner = signed_license.license.owner;
+  auto user = directory_->findByAddress(owner);
+  if (!user) return fail(Errc::unavailable, "directory: " + user.error().message());
+  if (!*user) return fail(Errc::invalid_argument, "publishing license owner " + owner + " is not a user here");
+  auto certs = directory_->certificatesOf((*user)->name);
+  if (!certs) return fail(Errc::unavailable, "directory: " + certs.error().message());
+  const std::string der = crypto::x509::certificateDer(signed_license.signer.get());
+  for (const auto& c : *certs) {
+    if (c.der == der) return {};
+  }
+  return fail(Errc::invalid_argument, "publishing license not signed with a certificate of its owner " + owner);
 }
 
 Result<std::optional<MessageRights>> RightsResolver::rightsOfItem(const store::Item& item,

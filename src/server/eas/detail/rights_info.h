@@ -25,6 +25,7 @@
 #include "codec/wbxml/writer.h"
 #include "core/error.h"
 #include "crypto/rights/license.h"
+#include "directory/directory.h"
 #include "store/mail_store.h"
 #include "store/rights_store.h"
 #include "store/types.h"
@@ -80,8 +81,13 @@ class RightsResolver {
  public:
   // `addresses`: the user's addresses, any case. `templates` may be null
   // (the service runs without a rights store): the license's own rights
-  // count then.
-  RightsResolver(std::vector<std::string> addresses, store::RightsStore* templates);
+  // count then. With a `directory` that stores certificates (the built-in
+  // one, where the CA publishes), a license counts only when it is signed
+  // with a certificate the directory publishes for its owner, the rights
+  // server's own rule (a license re-signed by anyone else could name any
+  // owner and recipients).
+  RightsResolver(std::vector<std::string> addresses, store::RightsStore* templates,
+                 directory::Directory* directory = nullptr);
 
   // ctx.address plus the directory's addresses of ctx.user (when ctx.directory
   // is set), and ctx.rights. A directory failure is not fatal (logged; the
@@ -95,8 +101,9 @@ class RightsResolver {
 
   // The rights of this user for the RFC 5322 `message`: none when it is not
   // rights-protected (no X-Rampart-Rights, no license part). A message that
-  // claims protection but whose license does not read is
-  // Errc::invalid_argument (the caller decides: emit nothing, or refuse).
+  // claims protection but whose license does not read, or is not signed by
+  // its owner, is Errc::invalid_argument; a directory failure is
+  // Errc::unavailable (the caller decides: emit nothing, or refuse).
   Result<std::optional<MessageRights>> rightsOfMessage(std::string_view message);
 
   // rightsOfMessage() for a stored item, reading its bytes only when
@@ -111,8 +118,11 @@ class RightsResolver {
  private:
   std::optional<crypto::rights::Template> serverTemplate(const std::string& id);
 
+  Status signedByOwner(const crypto::rights::SignedPublishingLicense& signed_license);
+
   std::vector<std::string> addresses_;  // lower case
   store::RightsStore* templates_;
+  directory::Directory* directory_;
   std::map<std::string, std::optional<crypto::rights::Template>, std::less<>> template_cache_;
   std::map<store::ItemId, std::optional<MessageRights>> item_cache_;
 };
