@@ -93,13 +93,15 @@ ChainStatus statusOf(int error) {
     case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
     case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
     case X509_V_ERR_CERT_CHAIN_TOO_LONG:
+      return ChainStatus::incomplete_chain;
     case X509_V_ERR_INVALID_CA:
     case X509_V_ERR_PATH_LENGTH_EXCEEDED:
     case X509_V_ERR_KEYUSAGE_NO_CERTSIGN:
     case X509_V_ERR_INVALID_NON_CA:
+      return ChainStatus::ca_misuse;
     case X509_V_ERR_INVALID_EXTENSION:
     case X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION:
-      return ChainStatus::incomplete_chain;
+      return ChainStatus::bad_extension;
     case X509_V_ERR_INVALID_PURPOSE:
       return ChainStatus::wrong_purpose;
     case X509_V_ERR_CERT_REVOKED:
@@ -351,6 +353,12 @@ std::string_view chainStatusName(ChainStatus status) {
       return "incomplete_chain";
     case ChainStatus::wrong_purpose:
       return "wrong_purpose";
+    case ChainStatus::leaf_is_ca:
+      return "leaf_is_ca";
+    case ChainStatus::bad_extension:
+      return "bad_extension";
+    case ChainStatus::ca_misuse:
+      return "ca_misuse";
     case ChainStatus::expired:
       return "expired";
     case ChainStatus::bad_time_nesting:
@@ -433,6 +441,11 @@ Result<ChainVerdict> verifyChain(X509* leaf, const VerifyOptions& options) {
       return finish(ChainStatus::bad_time_nesting,
                     subjectText(child) + " outlives its issuer " + subjectText(parent), i);
     }
+  }
+  // RFC 5280 4.2.1.9: a CA certificate's key is for certificates and CRLs,
+  // not for mail or TLS clients.
+  if (options.purpose != Purpose::any && (X509_get_extension_flags(leaf) & EXFLAG_CA) != 0) {
+    return finish(ChainStatus::leaf_is_ca, subjectText(leaf) + " is a CA certificate", 0);
   }
   if (std::string problem = purposeProblem(leaf, options.purpose); !problem.empty()) {
     return finish(ChainStatus::wrong_purpose, problem, 0);

@@ -48,6 +48,9 @@ enum class ChainStatus {
   untrusted_root,       // the chain does not end at one of the anchors
   incomplete_chain,     // an issuer is missing
   wrong_purpose,        // EKU / key usage do not allow `Purpose`
+  leaf_is_ca,           // an end-entity purpose asked of a CA certificate (basicConstraints cA)
+  bad_extension,        // an extension that does not parse, or an unknown critical one
+  ca_misuse,            // a certificate issues without being a CA, or beyond its path length
   expired,              // now outside notBefore..notAfter (leaf or CA)
   bad_time_nesting,     // a CA's validity does not cover its subject's
   no_revocation_info,   // hard mode and nothing said good or revoked

@@ -46,6 +46,12 @@ ValidateCertStatus validateCertStatus(x509::ChainStatus status) {
       return ValidateCertStatus::bad_chain;
     case S::wrong_purpose:
       return ValidateCertStatus::not_for_email;
+    case S::leaf_is_ca:
+      return ValidateCertStatus::misused;
+    case S::bad_extension:
+      return ValidateCertStatus::bad_information;
+    case S::ca_misuse:
+      return ValidateCertStatus::chain_misuse;
     case S::expired:
       return ValidateCertStatus::expired;
     case S::bad_time_nesting:

@@ -33,6 +33,9 @@ enum class ValidateCertStatus : std::uint8_t {
   not_for_email = 6,  // not valid for S/MIME
   expired = 7,        // expired or not yet valid
   time_nesting = 8,   // validity periods in the chain not consistent
+  misused = 9,        // a CA certificate offered as a mail certificate
+  bad_information = 10,  // an extension that does not parse, or an unknown critical one
+  chain_misuse = 11,  // a certificate in the chain issues without being a CA (or too deep)
   revoked = 13,
   revocation_offline = 14,  // the revocation server could not be reached
   chain_revoked = 15,       // a CA certificate in the chain is revoked

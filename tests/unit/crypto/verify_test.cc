@@ -312,7 +312,9 @@ class VerifyCliTest : public ::testing::Test {
          "extendedKeyUsage=emailProtection\nsubjectAltName=email:bob@example.org\n"
          "[mid]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n"
          "[client]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,"
-         "digitalSignature\nextendedKeyUsage=clientAuth\n");
+         "digitalSignature\nextendedKeyUsage=clientAuth\n"
+         "[critical_unknown]\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
+         "extendedKeyUsage=emailProtection\n1.3.6.1.4.1.55555.1=critical,ASN1:UTF8String:unknown\n");
     spit(tmp_.file("ca.cnf"),
          "[ca]\ndefault_ca=cli\n[cli]\ndatabase=index.txt\ncrlnumber=crlnumber\ndefault_md=sha256\n"
          "default_crl_days=7\ncertificate=root.pem\nprivate_key=root.key\n");
@@ -423,6 +425,40 @@ TEST_F(VerifyCliTest, RevokedIntermediateIsReportedAtItsDepth) {
   v = verifyChain(carl->get(), o);
   EXPECT_EQ(v->status, ChainStatus::no_revocation_info);
   EXPECT_EQ(v->depth, 0);
+}
+
+// RFC 5280 4.2.1.9 and 4.2: a CA certificate is no mail certificate, a
+// certificate that is not a CA issues nothing, and an unknown critical
+// extension fails the certificate (ValidateCert Status 9, 11 and 10).
+TEST_F(VerifyCliTest, CaAsLeafNonCaIssuerAndUnknownCriticalExtension) {
+  CertPtr mid = leaf("mid", "mid", 20, 8);
+  CertPtr bob = leaf("bob", "smime", 10, 9);
+  CertPtr odd = leaf("odd", "critical_unknown", 10, 10);
+  ASSERT_TRUE(mid && bob && odd);
+  auto v = verifyChain(mid.get(), options(Purpose::smime_signing));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status, ChainStatus::leaf_is_ca) << v->detail;
+  EXPECT_EQ(v->depth, 0);
+  EXPECT_EQ(verifyChain(mid.get(), options(Purpose::any))->status, ChainStatus::ok);
+
+  // bob (CA:FALSE) signs a certificate for mallory.
+  ASSERT_TRUE(testing::sh(
+      tmp_, "(openssl req -new -newkey rsa:2048 -nodes -keyout mal.key -out mal.csr -subj /CN=mal "
+            "&& openssl x509 -req -in mal.csr -CA bob.pem -CAkey bob.key -set_serial 11 -days 5 "
+            "-extfile ext.cnf -extensions smime -out mal.pem) 2>/dev/null"));
+  auto mal = parseCertificate(slurp(tmp_.file("mal.pem")));
+  ASSERT_TRUE(mal);
+  auto o = options(Purpose::smime_signing);
+  o.intermediates.push_back(duplicate(bob.get()));
+  v = verifyChain(mal->get(), o);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status, ChainStatus::ca_misuse) << v->detail;
+  EXPECT_EQ(v->depth, 1);
+
+  v = verifyChain(odd.get(), options(Purpose::smime_signing));
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->status, ChainStatus::bad_extension) << v->detail;
+  EXPECT_EQ(chainStatusName(ChainStatus::ca_misuse), "ca_misuse");
 }
 
 TEST_F(VerifyCliTest, TamperedSignature) {

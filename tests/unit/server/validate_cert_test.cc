@@ -200,7 +200,7 @@ TEST_F(ValidateCertTest, GoodSigningAndEncryptionCertificates) {
   EXPECT_EQ(run(request({b64(sign.get()), b64(enc.get())}, {issuing()})), (V{"1", "1", "1"}));
   // The issuing CA among the Certificates helps the others too.
   EXPECT_EQ(run(request({b64(sign.get()), issuing()})),
-            (V{"1", "1", "6"}));        // a CA is no S/MIME certificate
+            (V{"1", "1", "9"}));        // a CA is no S/MIME certificate: "used incorrectly"
   EXPECT_EQ(pki_.requests_.load(), 0);  // no CheckCRL: nothing fetched
 }
 
@@ -271,6 +271,27 @@ TEST_F(ValidateCertTest, ProtocolErrors) {
         request({b64(sign.get())}, {}, "2")}) {
     EXPECT_EQ(run(body), (V{"2"})) << body.substr(0, 120);
   }
+}
+
+// MS-ASCMD 2.2.3.177.18: every verdict has its per-certificate Status.
+TEST(ValidateCertStatusTest, EveryChainStatusHasItsCode) {
+  using S = x509::ChainStatus;
+  using V = ValidateCertStatus;
+  const std::pair<S, V> table[] = {
+      {S::ok, V::success},           {S::malformed, V::bad_chain},
+      {S::bad_signature, V::bad_signature}, {S::untrusted_root, V::untrusted},
+      {S::incomplete_chain, V::bad_chain},  {S::wrong_purpose, V::not_for_email},
+      {S::leaf_is_ca, V::misused},          {S::bad_extension, V::bad_information},
+      {S::ca_misuse, V::chain_misuse},      {S::expired, V::expired},
+      {S::bad_time_nesting, V::time_nesting}, {S::no_revocation_info, V::revocation_unknown},
+      {S::revoked, V::revoked},             {S::revocation_unknown, V::revocation_offline}};
+  for (auto [chain, code] : table) {
+    EXPECT_EQ(static_cast<int>(validateCertStatus(chain)), static_cast<int>(code))
+        << x509::chainStatusName(chain);
+  }
+  EXPECT_EQ(static_cast<int>(V::misused), 9);
+  EXPECT_EQ(static_cast<int>(V::bad_information), 10);
+  EXPECT_EQ(static_cast<int>(V::chain_misuse), 11);
 }
 
 // The fetcher ValidateCert uses (http::fetchRevocationInfo, as the server
