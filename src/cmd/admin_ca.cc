@@ -69,12 +69,6 @@ int reasonCode(const std::string& name) {
   return -1;
 }
 
-std::string administrator() {
-  const char* who = std::getenv("SUDO_USER");
-  if (who == nullptr || *who == '\0') who = std::getenv("USER");
-  return who != nullptr && *who != '\0' ? std::string("admin:") + who : std::string("admin");
-}
-
 std::string day(std::int64_t t) {
   if (t == 0) return "-";
   std::time_t tt = static_cast<std::time_t>(t);

@@ -53,12 +53,6 @@ int usage() {
   return 2;
 }
 
-std::string administrator() {
-  const char* who = std::getenv("SUDO_USER");
-  if (who == nullptr || *who == '\0') who = std::getenv("USER");
-  return who != nullptr && *who != '\0' ? std::string("admin:") + who : std::string("admin");
-}
-
 std::string stamp(std::int64_t t) {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};

@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "server/config.h"
@@ -25,6 +26,12 @@ Result<DataPaths> resolvePaths(const Args& args) {
   ::chmod(paths.data_dir.c_str(), 0700);
   paths.database = paths.data_dir + "/rampart.db";
   return paths;
+}
+
+std::string administrator() {
+  const char* who = std::getenv("SUDO_USER");
+  if (who == nullptr || *who == '\0') who = std::getenv("USER");
+  return who != nullptr && *who != '\0' ? std::string("admin:") + who : std::string("admin");
 }
 
 }  // namespace rampart::cmd
