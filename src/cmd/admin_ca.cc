@@ -17,7 +17,6 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <string>
 
 #include "ca/template.h"
@@ -69,15 +68,7 @@ int reasonCode(const std::string& name) {
   return -1;
 }
 
-std::string day(std::int64_t t) {
-  if (t == 0) return "-";
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
-}
+std::string day(std::int64_t t) { return t == 0 ? "-" : utcText(t, "%Y-%m-%d"); }
 
 int runTemplate(const Args& args, store::CaStore& ca, const std::vector<std::string>& pos) {
   if (pos.size() < 2) return usage();

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <iostream>
 #include <iterator>
 #include <string>
@@ -57,14 +56,7 @@ bool plausibleAddress(const std::string& a) {
   return true;
 }
 
-std::string utcTime(store::TimePoint t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
+std::string utcTime(store::TimePoint t) { return utcText(unixSeconds(t), "%Y-%m-%dT%H:%M:%SZ"); }
 
 int send(store::OutboundQueue& queue, const Args& args) {
   std::string from = option(args, "from");

@@ -7,11 +7,11 @@
 // Reads only; safe beside a running server (SQLite WAL readers never block
 // the server's writer).
 #include <cstdio>
-#include <ctime>
 #include <string>
 
 #include "cmd/commands.h"
 #include "cmd/common.h"
+#include "core/clock.h"
 #include "store/sqlite/sqlite_mail_store.h"
 
 namespace rampart::cmd {
@@ -28,14 +28,7 @@ int failWith(const Error& e) {
   return 1;
 }
 
-std::string isoDate(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
+std::string isoDate(std::int64_t t) { return utcText(t, "%Y-%m-%d %H:%M"); }
 
 }  // namespace
 

@@ -21,6 +21,7 @@
 #include "cmd/commands.h"
 #include "cmd/common.h"
 #include "core/ascii.h"
+#include "core/clock.h"
 #include "crypto/rights/license.h"
 #include "crypto/x509/x509.h"
 #include "store/sqlite/sqlite_rights_store.h"
@@ -53,14 +54,7 @@ int usage() {
   return 2;
 }
 
-std::string stamp(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  ::gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
-  return buf;
-}
+std::string stamp(std::int64_t t) { return utcText(t, "%Y-%m-%d %H:%M:%S"); }
 
 // A template by id or (case-insensitive) name.
 Result<rights::Template> findTemplate(store::RightsStore& st, const std::string& key) {

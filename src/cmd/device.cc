@@ -33,7 +33,6 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -41,6 +40,7 @@
 
 #include "cmd/commands.h"
 #include "codec/provisioning.h"
+#include "core/clock.h"
 #include "crypto/x509/x509.h"
 #include "device/cert_store.h"
 #include "device/client.h"
@@ -118,14 +118,7 @@ device::SecurityOptions securityOptions(const Args& args) {
   return o;
 }
 
-std::string utcTime(std::int64_t t) {
-  std::time_t tt = static_cast<std::time_t>(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
-}
+std::string utcTime(std::int64_t t) { return utcText(t, "%Y-%m-%d %H:%M UTC"); }
 
 std::string when(std::int64_t t) { return t == 0 ? "never" : utcTime(t); }
 

@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <cerrno>
+#include <ctime>
 #include <cstdlib>
 
 namespace rampart {
@@ -63,6 +64,15 @@ void ManualClock::advance(std::chrono::nanoseconds by) {
   std::lock_guard lock(mutex_);
   wall_ += std::chrono::duration_cast<std::chrono::system_clock::duration>(by);
   steady_ += by;
+}
+
+std::string utcText(std::int64_t unix_seconds, const char* format) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  if (gmtime_r(&t, &tm) == nullptr) return {};
+  char buf[64];
+  const std::size_t n = std::strftime(buf, sizeof buf, format, &tm);
+  return std::string(buf, n);
 }
 
 }  // namespace rampart

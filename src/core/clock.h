@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <mutex>
 #include <span>
+#include <string>
 
 namespace rampart {
 
@@ -43,6 +44,10 @@ class Random {
 
 // The kernel's CSPRNG (getrandom(2)); lives for the whole program.
 Random& systemRandom();
+
+// `unix_seconds` as UTC text in strftime(3) `format` (e.g. "%Y-%m-%d %H:%M");
+// empty when the time cannot be broken down, or the text exceeds 63 bytes.
+std::string utcText(std::int64_t unix_seconds, const char* format);
 
 // Seconds since the Unix epoch.
 inline std::int64_t unixSeconds(std::chrono::system_clock::time_point t) {

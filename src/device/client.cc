@@ -45,14 +45,7 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string rfc5322Date() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return buf;
-}
+std::string rfc5322Date() { return utcText(std::time(nullptr), "%a, %d %b %Y %H:%M:%S +0000"); }
 
 int retryAfterSeconds(const std::optional<std::string>& value) {
   int seconds = 5;

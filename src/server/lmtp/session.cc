@@ -1,6 +1,5 @@
 #include "server/lmtp/session.h"
 
-#include <ctime>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -43,12 +42,7 @@ auto asyncDeliver(LocalDelivery& delivery, std::shared_ptr<const std::string> by
 
 // RFC 5322 3.3 date-time in UTC, e.g. "Tue, 01 Jul 2025 10:00:00 +0000".
 std::string rfc5322Date(std::chrono::system_clock::time_point t) {
-  std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::size_t n = std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-  return std::string(buf, n);
+  return utcText(unixSeconds(t), "%a, %d %b %Y %H:%M:%S +0000");
 }
 
 std::string newTransactionId() {

@@ -1,10 +1,10 @@
 #include "server/eas/detail/email_encoding.h"
 
 #include <charconv>
-#include <ctime>
 
 #include "codec/mime/body.h"
 #include "codec/xml_text.h"
+#include "core/clock.h"
 #include "server/eas/detail/rights_info.h"
 
 namespace rampart::server::eas::detail {
@@ -249,14 +249,7 @@ std::optional<AttachmentRef> parseFileReference(std::string_view ref) {
   return r;
 }
 
-std::string formatUtc(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-  return buf;
-}
+std::string formatUtc(std::int64_t unix_seconds) { return utcText(unix_seconds, "%Y-%m-%dT%H:%M:%S.000Z"); }
 
 std::string displayTo(std::string_view to) {
   // Split on commas outside quotes and angle brackets.

@@ -1,10 +1,10 @@
 #include "server/eas/detail/rights_info.h"
 
 #include <algorithm>
-#include <ctime>
 #include <utility>
 
 #include "core/ascii.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "crypto/x509/x509.h"
 #include "server/eas/command_context.h"
@@ -72,15 +72,10 @@ bool mayBeRightsProtected(const store::Item& item) {
 }
 
 std::string contentExpiryText(std::int64_t unix_seconds) {
-  if (unix_seconds <= 0) return std::string(kNoContentExpiry);
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  if (gmtime_r(&t, &tm) == nullptr || tm.tm_year + 1900 > 9999) {
-    return std::string(kNoContentExpiry);
-  }
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
-  return buf;
+  // 10000-01-01T00:00:00Z and later have no four-digit year.
+  constexpr std::int64_t kYear10000 = 253402300800;
+  if (unix_seconds <= 0 || unix_seconds >= kYear10000) return std::string(kNoContentExpiry);
+  return utcText(unix_seconds, "%Y-%m-%dT%H:%M:%S.000Z");  // MS-ASDTYPE 2.3 dateTime
 }
 
 RightsResolver::RightsResolver(std::vector<std::string> addresses, store::RightsStore* templates,
