@@ -242,26 +242,37 @@ Result<std::string> MessageSecurity::secure(std::string message, const SecurityO
                                             const std::vector<std::string>& recipients,
                                             const std::vector<std::string>& recipient_certs,
                                             std::int64_t now) {
+  // The signing key is loaded once: protecting and signing both use it, and a
+  // token key costs a login each time.
+  std::optional<cms::Identity> signer;
+  auto signing = [&]() -> Result<const cms::Identity*> {
+    if (!signer) {
+      auto id = identity(kSignTemplate);
+      if (!id) return fail(id.error());
+      signer = std::move(*id);
+    }
+    return &*signer;
+  };
   if (!options.protect.empty()) {
     auto templ = findTemplate(options.protect);
     if (!templ) return fail(templ.error());
     auto lic = licensor();
     if (!lic) return fail(lic.error());
-    auto owner = identity(kSignTemplate);
+    auto owner = signing();
     if (!owner) return fail(owner.error());
     rights::ProtectRequest req;
     req.message = message;
     req.templ = &*templ;
     for (const auto& r : recipients) req.recipients.push_back(lower(r));
     req.now = now;
-    auto protectedMessage = rights::protectMessage(req, *owner, lic->get());
+    auto protectedMessage = rights::protectMessage(req, **owner, lic->get());
     if (!protectedMessage) return fail(protectedMessage.error());
     message = std::move(*protectedMessage);
   }
   if (options.sign) {
-    auto signer = identity(kSignTemplate);
-    if (!signer) return fail(signer.error());
-    auto signedMessage = cms::signMessage(message, *signer);
+    auto key = signing();
+    if (!key) return fail(key.error());
+    auto signedMessage = cms::signMessage(message, **key);
     if (!signedMessage) return fail(signedMessage.error());
     message = std::move(*signedMessage);
   }
@@ -289,10 +300,17 @@ Result<std::string> MessageSecurity::secure(std::string message, const SecurityO
 
 Result<std::string> MessageSecurity::open(std::string_view message, SecurityReport& report) {
   std::string current(message);
+  // The decryption key, loaded once: an encrypted and protected message needs
+  // it for both layers.
+  std::optional<Result<cms::Identity>> me;
+  auto decryption = [&]() -> Result<cms::Identity>& {
+    if (!me) me.emplace(identity(kEncryptTemplate));
+    return *me;
+  };
   if (cms::classify(current) != cms::Layer::none) {
     report.smime = true;
-    auto me = identity(kEncryptTemplate);
-    auto opened = cms::openMessage(current, me ? &*me : nullptr, trust());
+    const Result<cms::Identity>& mine = decryption();
+    auto opened = cms::openMessage(current, mine ? &*mine : nullptr, trust());
     if (!opened) return fail(opened.error());
     report.encrypted = opened->encrypted;
     report.cipher = opened->cipher;
@@ -332,9 +350,9 @@ Result<std::string> MessageSecurity::open(std::string_view message, SecurityRepo
     return fail(Errc::permission_denied, "the use license has expired");
   if (use->content_expiry != 0 && use->content_expiry < now)
     return fail(Errc::permission_denied, "the message's content has expired (set by " + use->owner + ")");
-  auto me = identity(kEncryptTemplate);
-  if (!me) return fail(me.error());
-  auto key = rights::unwrapContentKey(use->wrapped_key, *me);
+  const Result<cms::Identity>& mine = decryption();
+  if (!mine) return fail(mine.error());
+  auto key = rights::unwrapContentKey(use->wrapped_key, *mine);
   if (!key) return fail(key.error());
   auto plain = rights::unprotectMessage(*parts, *key, use->license_id);
   if (!plain) return fail(plain.error());
