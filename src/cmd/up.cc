@@ -17,12 +17,15 @@
 // mode 0600), then runs until Ctrl-C and prints what to try next.
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "cmd/commands.h"
 #include "ca/ca_server.h"
@@ -61,6 +64,32 @@ Status writeFile(const std::string& path, const std::string& text, mode_t mode) 
   if (!out) return fail(Errc::io_error, "cannot write " + path);
   ::chmod(path.c_str(), mode);
   return {};
+}
+
+// A free loopback port for a listener whose number goes into a config before
+// it binds: below the kernel's ephemeral range (ip_local_port_range), where a
+// listener on port 0 (the other --*-port 0 options, each start) never gets
+// its number. A port from that range, probed and released, could be handed
+// to such a listener first, on this start or a later one.
+Result<unsigned> freeFixedPort(const std::vector<unsigned>& taken) {
+  unsigned ephemeral_low = 32768;  // the Linux default
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  if (unsigned low = 0; range >> low && low > 2048) ephemeral_low = low;
+  const unsigned first = ephemeral_low > 17408 ? ephemeral_low - 16384 : 1024;
+  for (int attempt = 0; attempt < 256; ++attempt) {
+    std::uint32_t r = 0;
+    systemRandom().fill({reinterpret_cast<std::uint8_t*>(&r), sizeof r});
+    const unsigned port = first + r % (ephemeral_low - first);
+    if (std::find(taken.begin(), taken.end(), port) != taken.end()) continue;
+    net::asio::io_context io;
+    net::tcp::acceptor probe(io);
+    boost::system::error_code ec;
+    const net::tcp::endpoint at(net::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
+    probe.open(at.protocol(), ec);
+    if (!ec) probe.bind(at, ec);
+    if (!ec) return port;
+  }
+  return fail(Errc::unavailable, "no free loopback port below the ephemeral range");
 }
 
 std::string defaultConfig(const std::string& data_dir, const std::string& domain, const std::string& lmtp_port,
@@ -261,12 +290,18 @@ int runUp(const Args& args) {
   std::string rights_link_port = option(args, "rights-link-port", "9445");
   // The gateway's config names the mail server's and the CA's ports, and the
   // CA's certificates carry its CRL/OCSP URL, so these must be known before
-  // anything starts: take free ones now (kept in the configs from then on).
+  // anything starts: take free ones now (kept in the configs from then on),
+  // from below the ephemeral range (freeFixedPort).
+  std::vector<unsigned> taken;
   for (std::string* port : {&link_port, &est_link_port, &pki_port, &rights_link_port}) {
     if (*port != "0") continue;
-    net::asio::io_context io;
-    net::tcp::acceptor probe(io, net::tcp::endpoint(net::asio::ip::make_address("127.0.0.1"), 0));
-    *port = std::to_string(probe.local_endpoint().port());
+    auto free_port = freeFixedPort(taken);
+    if (!free_port) {
+      std::fprintf(stderr, "rampart up: %s\n", free_port.error().message().c_str());
+      return 1;
+    }
+    taken.push_back(*free_port);
+    *port = std::to_string(*free_port);
   }
   std::string gateway_admin_port = option(args, "gateway-admin-port", "8026");
   fs::create_directories(data_dir + "/tls", ec);
